@@ -1,0 +1,1 @@
+"""Producers: synthetic scenarios with known drift, dataset replay, and the first champion."""

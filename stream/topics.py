@@ -1,0 +1,95 @@
+"""Topic names (DESIGN.md §2) and their idempotent creation.
+
+>>> from stream.settings import Settings
+>>> Topics.from_settings(Settings(topic_prefix="t.")).features
+'t.features'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+
+from stream.exceptions import BrokerUnavailableError
+from stream.kafka import kafka_python_config
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The full names of Centinela's topics, all under one prefix."""
+
+    features: str
+    labels: str
+    predictions: str
+    labeled: str
+    drift: str
+    alerts: str
+    retrain_requests: str
+    model_events: str
+    dead_letter: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topics:
+        prefix = settings.topic_prefix
+        return cls(**{f.name: prefix + f.name.replace("_", "-") for f in fields(cls)})
+
+    def names(self) -> list[str]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class TopicsCreated:
+    created: list[str]
+    existing: list[str]
+
+
+def create_topics(settings: Settings) -> TopicsCreated:
+    """Create every topic with the configured partitions; topics that exist are left alone.
+
+    Features, labels and predictions share one partition count so that a label lands in the
+    partition that scored its event and the join stays local.
+    """
+    topics = Topics.from_settings(settings)
+    admin = open_admin(settings)
+    try:
+        existing = set(admin.list_topics())
+        wanted = [name for name in topics.names() if name not in existing]
+        created = []
+        for name in wanted:
+            try:
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name,
+                            num_partitions=settings.topic_partitions,
+                            replication_factor=settings.topic_replication_factor,
+                        )
+                    ]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:  # another process won the race: fine
+                pass
+        log.info("topics: %d created, %d already existed", len(created), len(existing))
+        return TopicsCreated(created, sorted(set(topics.names()) & existing))
+    finally:
+        admin.close()
+
+
+def open_admin(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            client_id="centinela-admin", request_timeout_ms=15_000, **kafka_python_config(settings)
+        )
+    except (NoBrokersAvailable, KafkaError) as error:
+        raise BrokerUnavailableError(
+            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error}); "
+            "start one with `centinela up` (or `docker compose up -d kafka`) "
+            "or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
+        ) from None

@@ -1,0 +1,112 @@
+"""Shared fixtures: a real Kafka broker, a real MLflow store and server, and settings for them.
+
+The broker comes from, in order: ``KAFKA_BOOTSTRAP_SERVERS``; testcontainers when a Docker
+engine answers; the local jar broker (DESIGN.md §8). Without any of them a test fails with a
+message that says how to get one; it never skips.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stream.exceptions import CentinelaError
+from stream.settings import Settings
+from stream.stack.kafka_broker import KafkaBroker, kafka_version
+from stream.stack.mlflow_server import MlflowServer
+from stream.stack.process import free_port
+
+log = logging.getLogger("tests")
+
+NO_BROKER_HELP = (
+    "no Kafka broker for the integration tests: set KAFKA_BOOTSTRAP_SERVERS to a running broker, "
+    "start a Docker engine (testcontainers), or install Java 17+ and Maven so that the local jar "
+    "broker can start (`make test` does the rest)"
+)
+
+
+def _docker_engine_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Bootstrap servers of a real Apache Kafka broker for the whole test session."""
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        log.info("using the Kafka broker at KAFKA_BOOTSTRAP_SERVERS=%s", given)
+        yield given
+        return
+    if _docker_engine_answers():
+        yield from _container_broker()
+        return
+    broker = KafkaBroker(tmp_path_factory.mktemp("kafka"), free_port(), free_port())
+    try:
+        broker.start()
+    except CentinelaError as error:
+        pytest.fail(f"{NO_BROKER_HELP}\n{error}", pytrace=False)
+    print(f"\n[centinela tests] Apache Kafka {kafka_version()} (jar broker) at "
+          f"{broker.bootstrap_servers}")  # fmt: skip
+    try:
+        yield broker.bootstrap_servers
+    finally:
+        broker.stop()
+
+
+def _container_broker() -> Iterator[str]:
+    from testcontainers.community.kafka import KafkaContainer  # only where Docker runs
+
+    with KafkaContainer(f"apache/kafka:{kafka_version()}").with_kraft() as container:
+        print(f"\n[centinela tests] Apache Kafka {kafka_version()} (testcontainers)")
+        yield container.get_bootstrap_server()
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A running `mlflow server` on SQLite, for tests with several processes."""
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), free_port())
+    try:
+        server.start()
+    except CentinelaError as error:
+        pytest.fail(f"the MLflow server for the tests did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mlflow_store(tmp_path: Path) -> str:
+    """A fresh MLflow SQLite store in a temporary folder, as a tracking URI."""
+    return f"sqlite:///{tmp_path / 'mlflow.db'}"
+
+
+@pytest.fixture
+def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on the test broker with a topic prefix of their own, so tests never collide."""
+
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": kafka_bootstrap,
+            "topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
+            "topic_partitions": 2,
+            "home": tmp_path / ".centinela",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return factory
