@@ -33,7 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for entry in sorted(entry_points(group="centinela.commands"), key=lambda e: e.name):
-        entry.load()(subcommands)
+        try:
+            register = entry.load()
+        except (ImportError, AttributeError) as error:
+            # One broken plugin must not take the whole command line down with it.
+            log.warning("subcommand %r is unavailable: %s", entry.name, error)
+            continue
+        register(subcommands)
     return parser
 
 
