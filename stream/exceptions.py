@@ -37,3 +37,23 @@ class StackError(CentinelaError):
 
 class BrokerUnavailableError(CentinelaError):
     """No Kafka broker answers at the configured bootstrap servers."""
+
+
+class TrainerError(CentinelaError):
+    """A named trainer is unknown, rejects its parameters, or cannot fit the data given."""
+
+
+class RegistryError(CentinelaError):
+    """Something about the MLflow model registry went wrong; the message says what."""
+
+
+class ChampionMissingError(RegistryError):
+    """The registered model has no version under the requested alias (or version)."""
+
+
+class RegistryUnavailableError(RegistryError):
+    """The MLflow tracking server or store does not answer."""
+
+
+class ProfileError(CentinelaError):
+    """A reference profile cannot be built, read or used (stream/profile.py)."""
