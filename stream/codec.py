@@ -1,7 +1,7 @@
 """The one codec at the Kafka boundary: JSON, validated into records.
 
 >>> from stream.records import LabelEvent
->>> raw = b'{"schema_version": 1, "event_id": "e-1", "label": 1, "label_time": "2026-01-01T00:00:00Z"}'
+>>> raw = b'{"event_id": "e-1", "label": 1, "label_time": "2026-01-01T00:00:00Z"}'
 >>> decode(LabelEvent, raw).label
 1
 >>> decode(LabelEvent, b"{not json")

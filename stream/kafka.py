@@ -31,7 +31,7 @@ def kafka_python_config(settings: Settings) -> dict[str, Any]:
 
 
 def aiokafka_config(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for aiokafka's clients (used by benchmarks and the stream's batch sends)."""
+    """Keyword arguments for aiokafka's clients (the stream's batch sends, benchmarks)."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers,
         "security_protocol": settings.kafka_security_protocol,

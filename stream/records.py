@@ -38,7 +38,7 @@ class Record(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1  # bump with SCHEMA_VERSION when the contract changes
 
 
 class FeatureEvent(Record):

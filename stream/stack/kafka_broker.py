@@ -54,6 +54,25 @@ def ensure_jars() -> Path:
     return LIBS
 
 
+# Everything but addresses and paths; docker-compose.yml sets the same values on the apache/kafka
+# image (tests/test_compose.py holds the two together).
+BROKER_SETTINGS = {
+    "process.roles": "broker,controller",
+    "controller.listener.names": "CONTROLLER",
+    "inter.broker.listener.name": "PLAINTEXT",
+    "num.partitions": "4",
+    "auto.create.topics.enable": "true",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "8",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "share.coordinator.state.topic.replication.factor": "1",
+    "share.coordinator.state.topic.min.isr": "1",
+    # Single node: a consumer group need not wait for members that will never come.
+    "group.initial.rebalance.delay.ms": "0",
+}
+
+
 @dataclass(frozen=True)
 class BrokerAddress:
     host: str
@@ -136,24 +155,13 @@ class KafkaBroker:
         self.home.mkdir(parents=True, exist_ok=True)
         a = self.address
         properties = {
-            "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{a.host}:{a.controller_port}",
             "listeners": f"PLAINTEXT://{a.host}:{a.port},CONTROLLER://{a.host}:{a.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{a.host}:{a.port}",
-            "controller.listener.names": "CONTROLLER",
             "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str((self.home / "data").resolve()),
-            "num.partitions": "4",
-            "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "8",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
-            "group.initial.rebalance.delay.ms": "0",
-            "auto.create.topics.enable": "true",
+            **BROKER_SETTINGS,
         }
         path = self.home / "server.properties"
         path.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
