@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= mixed
 EVENTS ?= 60000
+RATE ?= 2000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -40,9 +41,8 @@ up: kafka-jars ## start the local stack (Kafka broker from jars, MLflow server)
 down: $(STAMP) ## stop the local stack
 	$(BIN)/centinela down
 
-demo: up ## the live demo on the embedded defaults (SCENARIO=..., EVENTS=...)
-	$(BIN)/centinela topics create
-	$(BIN)/centinela status
+demo: kafka-jars ## the live demo on the embedded defaults (SCENARIO=..., EVENTS=..., RATE=..., KEEP=1)
+	$(BIN)/centinela demo --scenario $(SCENARIO) --events $(EVENTS) --rate $(RATE) $(if $(KEEP),--keep,)
 
 format: $(STAMP) ## format the code with ruff
 	$(BIN)/ruff format .

@@ -1,0 +1,173 @@
+"""Runs the whole loop on the local stack: stack, champion, workers, scenario, view, summary."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from rich.console import Console
+from rich.live import Live
+
+from demo.observer import DemoState, TopicObserver
+from demo.processes import Worker
+from demo.summary import print_summary
+from demo.view import render
+from stream.exceptions import CentinelaError
+from stream.settings import Settings
+from stream.stack import KafkaBroker, MlflowServer
+from stream.stack.commands import local_stack
+from stream.topics import create_topics
+
+log = logging.getLogger(__name__)
+
+
+class DemoError(CentinelaError):
+    """A step of the demo failed; the message says which and where its log is."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    scenario: str = "mixed"
+    events: int = 60_000
+    rate: float = 2_000.0
+    seed: int = 7
+    keep: bool = False
+    ready_timeout_s: float = 180.0
+    drain_timeout_s: float = 240.0
+
+
+def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
+    log_dir = settings.home / "demo"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # workers read the same settings
+    started_stack = _start_stack(settings, console)
+    workers = [
+        Worker("stream", ["stream"], log_dir),
+        Worker("retrain", ["retrain"], log_dir),
+    ]
+    observer = TopicObserver(settings, DemoState())
+    try:
+        console.print(f"topics: {len(create_topics(settings).created)} created")
+        _bootstrap(options, log_dir, env, console)
+        for worker in workers:
+            worker.start(env)
+        observer.start()
+        observer.wait_positioned()
+        _wait_ready(settings, workers[0], options.ready_timeout_s, console)
+        manifest = log_dir / f"{options.scenario}-{options.seed}.manifest.json"
+        producer = Worker("produce", _produce_args(options, manifest), log_dir)
+        producer.start(env)
+        _watch(observer.state, producer, workers, options)
+        print_summary(console, observer.state, manifest, settings, producer_rc=producer.wait())
+        return 0
+    finally:
+        observer.stop()
+        for worker in workers:
+            worker.stop()
+        if options.keep:
+            console.print("workers stopped; the stack keeps running (`centinela down` stops it)")
+        else:
+            for part in started_stack:
+                part.stop()
+            console.print("stopped everything the demo started")
+
+
+def _start_stack(settings: Settings, console: Console) -> list[KafkaBroker | MlflowServer]:
+    started: list[KafkaBroker | MlflowServer] = []
+    broker, mlflow = local_stack(settings)
+    for name, part in (("Kafka", broker), ("MLflow", mlflow)):
+        if part.running():
+            console.print(f"{name} already running")
+            continue
+        with console.status(f"starting {name}..."):
+            part.start()
+        started.append(part)
+    console.print(f"Kafka at {broker.bootstrap_servers}, MLflow UI at {mlflow.tracking_uri}")
+    return started
+
+
+def _bootstrap(options: DemoOptions, log_dir: Path, env: dict[str, str], console: Console) -> None:
+    bootstrap = Worker(
+        "bootstrap", ["bootstrap", "--scenario", options.scenario, "--force"], log_dir
+    )
+    with console.status("training the first champion..."):
+        bootstrap.start(env)
+        if bootstrap.wait(timeout=600) != 0:
+            raise DemoError(f"bootstrap failed; see {bootstrap.log_path}:\n{bootstrap.tail()}")
+    console.print(bootstrap.tail(2))
+
+
+def _wait_ready(settings: Settings, stream: Worker, timeout: float, console: Console) -> None:
+    url = f"http://127.0.0.1:{settings.stream_web_port}/ready"
+    with console.status("waiting for the stream worker to load the champion..."):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not stream.running():
+                raise DemoError(
+                    f"the stream worker exited; see {stream.log_path}:\n{stream.tail()}"
+                )
+            if _answers(url):
+                return
+            time.sleep(0.5)
+    raise DemoError(f"the stream worker was not ready in {timeout:.0f}s; see {stream.log_path}")
+
+
+def _watch(state: DemoState, producer: Worker, workers: list[Worker], options: DemoOptions) -> None:
+    """Show the live view while the scenario plays, then until the loop has caught up."""
+    with Live(
+        render(state, target=options.events, stage="producing"), refresh_per_second=4
+    ) as live:
+
+        def show(stage: str) -> None:
+            live.update(render(state, target=options.events, stage=stage))
+
+        _until(lambda: not producer.running(), float("inf"), workers, lambda: show("producing"))
+        _until(
+            lambda: _caught_up(state), options.drain_timeout_s, workers, lambda: show("draining")
+        )
+
+
+def _until(
+    done: Callable[[], bool], timeout: float, workers: list[Worker], tick: Callable[[], None]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not done() and time.monotonic() < deadline:
+        for worker in workers:
+            if not worker.running():
+                raise DemoError(f"the {worker.name} worker exited; see {worker.log_path}")
+        tick()
+        time.sleep(0.25)
+    tick()
+
+
+def _caught_up(state: DemoState) -> bool:
+    """Every sent event scored, and a requested retrain has produced its challenger (or failed)."""
+    with state.lock:
+        scored_all = state.sent > 0 and state.scored >= state.sent
+        outcomes = {
+            e.request_id for e in state.model_events if e.event_type in ("registered", "failed")
+        }
+        retrain_done = all(r.request_id in outcomes for r in state.retrain_requests)
+    return scored_all and retrain_done
+
+
+def _produce_args(options: DemoOptions, manifest: Path) -> list[str]:
+    return [
+        "produce",
+        "--scenario", options.scenario,
+        "--events", str(options.events),
+        "--rate", str(options.rate),
+        "--seed", str(options.seed),
+        "--manifest", str(manifest),
+    ]  # fmt: skip
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.RequestException:
+        return False
