@@ -44,6 +44,16 @@ down: $(STAMP) ## stop the local stack
 demo: kafka-jars ## the live demo on the embedded defaults (SCENARIO=..., EVENTS=..., RATE=..., KEEP=1)
 	$(BIN)/centinela demo --scenario $(SCENARIO) --events $(EVENTS) --rate $(RATE) $(if $(KEEP),--keep,)
 
+EVIDENTLY_VENV := bench/.evidently-venv
+
+$(EVIDENTLY_VENV)/.installed: bench/evidently-constraints.txt
+	$(PYTHON) -m venv $(EVIDENTLY_VENV)
+	$(EVIDENTLY_VENV)/bin/pip install --quiet -c bench/evidently-constraints.txt evidently
+	touch $@
+
+bench: kafka-jars $(EVIDENTLY_VENV)/.installed ## every DESIGN.md §7 benchmark beside its baseline; writes docs/benchmarks.md
+	$(BIN)/python -m bench.run_all
+
 format: $(STAMP) ## format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
@@ -57,4 +67,4 @@ lock: ## re-pin every dependency into constraints.txt from a fresh resolve
 clean: ## remove the environment, the jars and the local stack's data
 	rm -rf $(VENV) infra/kafka/target .centinela
 
-.PHONY: help venv kafka-jars lint test up down demo format lock clean
+.PHONY: help venv kafka-jars lint test up down demo bench format lock clean

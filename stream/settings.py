@@ -121,6 +121,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``CENTINELA_*`` variables, secrets included, for a child process.
+
+        Only for handing settings to processes Centinela starts itself; never log the result.
+        """
+        environment = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            environment[ENV_PREFIX + name.upper()] = str(value)
+        return environment
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once, turning a validation failure into a message naming each setting."""

@@ -58,3 +58,20 @@ def test_settings_are_frozen() -> None:
 def test_topic_prefix_must_be_a_valid_topic_name() -> None:
     with pytest.raises(ConfigError, match="CENTINELA_TOPIC_PREFIX"):
         load_settings(_env_file=None, topic_prefix="bad prefix/")
+
+
+def test_as_environment_round_trips_through_a_child_process_view() -> None:
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        topic_partitions=7,
+        kafka_security_protocol="SASL_SSL",
+        kafka_sasl_username="svc",
+        kafka_sasl_password="hunter2",  # type: ignore[arg-type]
+    )
+    environment = settings.as_environment()
+    assert environment["CENTINELA_TOPIC_PARTITIONS"] == "7"
+    assert environment["CENTINELA_KAFKA_SASL_PASSWORD"] == "hunter2"
+    rebuilt = Settings(
+        _env_file=None, **{k.removeprefix("CENTINELA_").lower(): v for k, v in environment.items()}
+    )  # type: ignore[arg-type]
+    assert rebuilt == settings
