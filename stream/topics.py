@@ -59,27 +59,32 @@ def create_topics(settings: Settings) -> TopicsCreated:
     topics = Topics.from_settings(settings)
     admin = open_admin(settings)
     try:
-        existing = set(admin.list_topics())
-        wanted = [name for name in topics.names() if name not in existing]
-        created = []
-        for name in wanted:
-            try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            name,
-                            num_partitions=settings.topic_partitions,
-                            replication_factor=settings.topic_replication_factor,
-                        )
-                    ]
-                )
+        # Metadata can lag just after a creation, so "already exists" also counts as existing.
+        listed = set(admin.list_topics())
+        created, existing = [], []
+        for name in topics.names():
+            if name in listed or not _create_one(admin, name, settings):
+                existing.append(name)
+            else:
                 created.append(name)
-            except TopicAlreadyExistsError:  # another process won the race: fine
-                pass
         log.info("topics: %d created, %d already existed", len(created), len(existing))
-        return TopicsCreated(created, sorted(set(topics.names()) & existing))
+        return TopicsCreated(created, existing)
     finally:
         admin.close()
+
+
+def _create_one(admin: KafkaAdminClient, name: str, settings: Settings) -> bool:
+    """Create one topic; False if it already exists (another process may have won the race)."""
+    topic = NewTopic(
+        name,
+        num_partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
+    try:
+        admin.create_topics([topic])
+    except TopicAlreadyExistsError:
+        return False
+    return True
 
 
 def open_admin(settings: Settings) -> KafkaAdminClient:

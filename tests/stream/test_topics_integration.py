@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -27,12 +28,21 @@ def test_create_topics_is_idempotent(make_settings: Callable[..., Settings]) -> 
 
     assert sorted(first.created) == sorted(names) and first.existing == []
     assert second.created == [] and sorted(second.existing) == sorted(names)
+    assert _partition_counts(settings, names) == {3}
+
+
+def _partition_counts(settings: Settings, names: list[str]) -> set[int]:
+    """Partition counts of the topics, once the broker's metadata has caught up (it can lag)."""
     admin = open_admin(settings)
     try:
-        described = admin.describe_topics(names)
+        for _ in range(50):
+            counts = {len(topic["partitions"]) for topic in admin.describe_topics(names)}
+            if 0 not in counts:
+                return counts
+            time.sleep(0.2)
+        return counts
     finally:
         admin.close()
-    assert {len(topic["partitions"]) for topic in described} == {3}
 
 
 def test_every_record_type_round_trips_through_the_broker(
