@@ -1,0 +1,177 @@
+"""The champion the stream scores with, and its hot swap (DESIGN.md §3, §5).
+
+:class:`ChampionHolder` loads ``models:/<name>@champion`` in a background thread whenever the
+alias may have moved (a ModelEvent, or the poll timer) and hands the new version over between
+two batches, so every event is scored exactly once, by one version. Without a champion the
+worker is not ready and waits; when the registry does not answer it keeps the cached model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+
+from stream.exceptions import CentinelaError, ChampionMissingError, RegistryUnavailableError
+from stream.profile import PROFILE_ARTIFACT, ReferenceProfile
+from stream.registry import CHAMPION, LoadedModel, alias_version, client, load_model
+from stream.scoring import PredictionEncoder
+from stream.settings import Settings
+from stream.validation import FeatureValidator, LabelValidator
+
+log = logging.getLogger(__name__)
+
+Loader = Callable[[Settings, str], LoadedModel]
+AliasLookup = Callable[[Settings], "str | None"]
+
+
+@dataclass(frozen=True)
+class Champion:
+    """A loaded version with what scoring needs around it: validators and the encoder."""
+
+    model: LoadedModel
+    features: FeatureValidator
+    labels: LabelValidator
+    encoder: PredictionEncoder
+    class_keys: tuple[str, ...]
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def profile(self) -> ReferenceProfile:
+        return self.model.profile
+
+    @classmethod
+    def from_model(cls, model: LoadedModel, settings: Settings) -> Champion:
+        profile = model.profile
+        limit = settings.max_message_bytes
+        return cls(
+            model=model,
+            features=FeatureValidator(profile, max_bytes=limit),
+            labels=LabelValidator(profile, max_bytes=limit),
+            encoder=PredictionEncoder(model.name, model.version, profile.classes),
+            class_keys=tuple(str(c) for c in profile.classes),
+        )
+
+
+def _load_version(settings: Settings, version: str) -> LoadedModel:
+    return load_model(settings, version=version)
+
+
+def _champion_alias(settings: Settings) -> str | None:
+    return alias_version(settings, CHAMPION)
+
+
+def load_profile(settings: Settings, version: str) -> ReferenceProfile:
+    """Only the reference profile of a version (windows of an older version need it)."""
+    mlflow_client = client(settings)
+    run_id = mlflow_client.get_model_version(settings.model_name, version).run_id
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run_id, artifact_path=PROFILE_ARTIFACT, tracking_uri=settings.mlflow_tracking_uri
+    )
+    return ReferenceProfile.from_json(Path(path).read_text(encoding="utf-8"))
+
+
+class ChampionHolder:
+    """The current champion, the next one being loaded, and the profiles of known versions."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        loader: Loader = _load_version,
+        alias_lookup: AliasLookup = _champion_alias,
+    ) -> None:
+        self.settings = settings
+        self._loader = loader
+        self._alias_lookup = alias_lookup
+        self.current: Champion | None = None
+        self._next: Champion | None = None
+        self._profiles: dict[str, ReferenceProfile] = {}
+        self._lock = asyncio.Lock()
+        self.problem: str | None = "no champion loaded yet"
+        self.swaps = 0
+
+    @property
+    def ready(self) -> bool:
+        return self.current is not None
+
+    async def refresh(self) -> None:
+        """Look up the alias; load a new version in a thread. Never raises."""
+        if self._lock.locked():
+            return  # a refresh is under way; it will see the latest alias
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            try:
+                wanted = await loop.run_in_executor(None, self._alias_lookup, self.settings)
+                if wanted is None:
+                    raise ChampionMissingError(
+                        f"model {self.settings.model_name!r} has no champion"
+                    )
+                known = self._next or self.current
+                if known is not None and known.version == wanted:
+                    self.problem = None
+                    return
+                loaded = await loop.run_in_executor(None, self._loader, self.settings, wanted)
+            except RegistryUnavailableError as error:
+                self._report(f"registry unreachable, scoring with the cached model: {error}")
+                return
+            except ChampionMissingError as error:
+                self._report(f"waiting for a champion: {error}")
+                return
+            except CentinelaError as error:
+                self._report(f"cannot load the champion: {error}")
+                return
+            except Exception as error:  # MLflow and storage errors: keep the cached model
+                log.exception("loading the champion failed")
+                self._report(f"cannot load the champion: {error!r}")
+                return
+            champion = Champion.from_model(loaded, self.settings)
+            self._profiles[champion.version] = champion.profile
+            self.problem = None
+            if self.current is None:
+                self.current = champion
+                log.info("champion is version %s", champion.version)
+            else:
+                self._next = champion
+                log.info("version %s loaded; switching after the current batch", wanted)
+
+    def take_next(self) -> Champion | None:
+        """Between batches: switch to a newly loaded version, if any; return it."""
+        if self._next is None:
+            return None
+        previous, self.current, self._next = self.current, self._next, None
+        self.swaps += 1
+        log.info(
+            "hot swap: version %s -> %s",
+            previous.version if previous else "-",
+            self.current.version if self.current else "-",
+        )
+        return self.current
+
+    def profile_of(self, version: str) -> ReferenceProfile:
+        found = self._profiles.get(version)
+        if found is None:  # only after a restart, for windows of an older version
+            log.warning("loading the profile of version %s synchronously", version)
+            found = self._profiles[version] = load_profile(self.settings, version)
+        return found
+
+    async def ensure_profiles(self, versions: Iterable[str]) -> None:
+        loop = asyncio.get_running_loop()
+        for version in set(versions) - set(self._profiles):
+            profile = await loop.run_in_executor(None, load_profile, self.settings, version)
+            self._profiles[version] = profile
+
+    def add_profile(self, version: str, profile: ReferenceProfile) -> None:
+        self._profiles[version] = profile
+
+    def _report(self, problem: str) -> None:
+        if problem != self.problem:
+            log.warning("%s", problem)
+        self.problem = problem

@@ -1,0 +1,100 @@
+"""The stream's own topics: the state changelog and the window partials the merger reads.
+
+They are internal (named after ``stream_app_id`` under the topic prefix) and created by the
+worker at start, next to the public topics of :mod:`stream.topics`.
+
+>>> from stream.settings import Settings
+>>> InternalTopics.from_settings(Settings(topic_prefix="t.")).partials
+'t.centinela-stream-window-partials'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from stream.settings import Settings
+from stream.topics import Topics, create_topics, open_admin
+
+log = logging.getLogger(__name__)
+
+# A closed window carries bounded exact values per feature; allow large messages for them.
+PARTIALS_MAX_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class InternalTopics:
+    changelog: str
+    partials: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InternalTopics:
+        base = f"{settings.topic_prefix}{settings.stream_app_id}"
+        return cls(changelog=f"{base}-state-changelog", partials=f"{base}-window-partials")
+
+
+def changelog_retention_ms(settings: Settings) -> int:
+    """Long enough to hold all state still alive: the join TTL plus open windows, twice over."""
+    alive = settings.join_ttl_seconds + settings.window_seconds + settings.allowed_lateness_seconds
+    return int(max(2 * alive, 600.0) * 1000)
+
+
+def ensure_stream_topics(settings: Settings) -> None:
+    """Create the public topics and the stream's internal ones (idempotent)."""
+    create_topics(settings)
+    topics = InternalTopics.from_settings(settings)
+    retention = changelog_retention_ms(settings)
+    admin = open_admin(settings)
+    try:
+        partitions = _partition_count(admin, Topics.from_settings(settings).features)
+        _create_missing(admin, _wanted(settings, topics, partitions, retention))
+    finally:
+        admin.close()
+
+
+def _partition_count(admin: KafkaAdminClient, topic: str) -> int:
+    """The changelog is co-partitioned with the features topic as it exists, not as configured."""
+    [described] = admin.describe_topics([topic])
+    return len(described["partitions"])
+
+
+def _wanted(
+    settings: Settings, topics: InternalTopics, partitions: int, retention: int
+) -> list[NewTopic]:
+    return [
+        NewTopic(
+            topics.changelog,
+            num_partitions=partitions,
+            replication_factor=settings.topic_replication_factor,
+            topic_configs={
+                "cleanup.policy": "delete",
+                "retention.ms": str(retention),
+                "segment.ms": str(max(retention // 4, 60_000)),
+            },
+        ),
+        NewTopic(
+            topics.partials,
+            num_partitions=1,  # one merger sees every partition's partial of a window
+            replication_factor=settings.topic_replication_factor,
+            topic_configs={
+                "max.message.bytes": str(PARTIALS_MAX_BYTES),
+                "retention.ms": str(7 * 24 * 3600 * 1000),
+            },
+        ),
+    ]
+
+
+def _create_missing(admin: KafkaAdminClient, wanted: list[NewTopic]) -> None:
+    existing = set(admin.list_topics())
+    for topic in wanted:
+        if topic.name in existing:
+            continue
+        try:
+            admin.create_topics([topic])
+            log.info("created internal topic %s", topic.name)
+        except TopicAlreadyExistsError:  # another worker won the race
+            pass

@@ -1,0 +1,95 @@
+"""The worker's Prometheus metrics, on a registry of its own (served at /metrics).
+
+>>> metrics = StreamMetrics()
+>>> metrics.dead_letters.labels(reason="malformed_json").inc()
+>>> b'centinela_dead_letters_total{reason="malformed_json"} 1.0' in metrics.render()
+True
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class StreamMetrics:
+    """Counters, gauges and histograms of one worker process."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter(
+            "centinela_events", "Feature events read, by outcome", ["outcome"], registry=r
+        )
+        self.labels = Counter(
+            "centinela_labels", "Label events read, by outcome", ["outcome"], registry=r
+        )
+        self.batches = Counter("centinela_batches", "Micro-batches scored", registry=r)
+        self.batch_size = Histogram(
+            "centinela_batch_size",
+            "Events per micro-batch",
+            buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+            registry=r,
+        )
+        self.scoring_latency = Histogram(
+            "centinela_scoring_latency_seconds",
+            "From a batch leaving Kafka to its predictions being ready",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.event_lag = Histogram(
+            "centinela_event_lag_seconds",
+            "From an event's Kafka timestamp to its prediction being ready (sampled)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.dead_letters = Counter(
+            "centinela_dead_letters", "Messages dead-lettered, by reason", ["reason"], registry=r
+        )
+        self.join_pending_events = Gauge(
+            "centinela_join_pending_events", "Scored events held by the label join", registry=r
+        )
+        self.join_pending_labels = Gauge(
+            "centinela_join_pending_labels", "Labels waiting for their event", registry=r
+        )
+        self.windows_closed = Counter(
+            "centinela_window_partials_closed", "Partition window summaries closed", registry=r
+        )
+        self.windows_reported = Counter(
+            "centinela_windows_reported", "Merged windows tested and reported", registry=r
+        )
+        self.drift_flag = Gauge(
+            "centinela_drift_flag", "1 if the last window showed this drift", ["kind"], registry=r
+        )
+        self.model_version = Gauge(
+            "centinela_model_version",
+            "1 for the champion version being scored",
+            ["version"],
+            registry=r,
+        )
+        self.hot_swaps = Counter("centinela_hot_swaps", "Champion switches", registry=r)
+        self.ready = Gauge("centinela_ready", "1 when the worker scores", registry=r)
+        self.alerts = Counter("centinela_alerts", "Alerts raised, by kind", ["kind"], registry=r)
+        self.retrain_requests = Counter(
+            "centinela_retrain_requests", "Retrain requests emitted", registry=r
+        )
+        self.mlflow_queue_depth = Gauge(
+            "centinela_mlflow_queue_depth", "Window metrics waiting for MLflow", registry=r
+        )
+        self.mlflow_overflow = Counter(
+            "centinela_mlflow_queue_overflow", "Window metrics dropped: queue full", registry=r
+        )
+        self.mlflow_errors = Counter(
+            "centinela_mlflow_errors", "Failed MLflow calls (retried)", registry=r
+        )
+        self.webhook_failures = Counter(
+            "centinela_webhook_failures", "Alerts the webhook never accepted", registry=r
+        )
+
+    def set_version(self, version: str) -> None:
+        self.model_version.clear()
+        self.model_version.labels(version=version).set(1)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

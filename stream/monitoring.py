@@ -1,0 +1,224 @@
+"""MLflow logging of closed windows, off the event loop (DESIGN.md §3, §5).
+
+One monitoring run per champion version in ``settings.monitoring_experiment``; each window's
+statistics become metrics (step = window index, timestamp = window end), sent with
+``MlflowClient.log_batch`` from one background thread. The thread reads a bounded queue: while
+MLflow is down it retries the batch in hand and stops taking more, so the queue fills and
+what overflows is counted (``centinela_mlflow_queue_overflow_total``), never blocking scoring.
+Every ``report_every_windows`` windows of a version, a JSON report and a PNG plot of the
+statistics over time are logged as artifacts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import re
+import tempfile
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from pathlib import Path
+
+from mlflow.entities import Metric
+from mlflow.tracking import MlflowClient
+
+from stream.metrics import StreamMetrics
+from stream.records import DriftReport
+from stream.registry import configure_mlflow, ensure_experiment
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROLE_TAG = "centinela.role"
+VERSION_TAG = "centinela.model_version"
+MODEL_TAG = "centinela.model_name"
+MAX_METRICS_PER_CALL = 1000
+HISTORY = 500
+
+
+def metric_key(text: str) -> str:
+    """MLflow accepts letters, digits and ``_-. /`` in metric names."""
+    return re.sub(r"[^A-Za-z0-9_\-. /]", "_", text)
+
+
+def report_metrics(report: DriftReport) -> dict[str, float]:
+    """The statistics of one window as flat metric names."""
+    values: dict[str, float] = {
+        "n_events": report.n_events,
+        "n_labeled": report.n_labeled,
+        "data_drift": float(report.data_drift),
+        "concept_drift": float(report.concept_drift),
+        "n_drifted_features": len(report.drifted_features),
+    }
+    if report.label_coverage is not None:
+        values["label_coverage"] = report.label_coverage
+    if report.label_delay_seconds is not None:
+        values["label_delay_seconds"] = report.label_delay_seconds
+    for name, value in report.performance.items():
+        values[f"performance.{name}"] = value
+    tests = list(report.features) + ([report.prediction] if report.prediction else [])
+    for test in tests:
+        prefix = "prediction" if test.kind == "prediction" else f"feature.{test.feature}"
+        values[f"{prefix}.statistic"] = test.statistic
+        values[f"{prefix}.drifted"] = float(test.drifted)
+        for field in ("p_value", "psi", "distance"):
+            value = getattr(test, field)
+            if value is not None:
+                values[f"{prefix}.{field}"] = value
+        if test.kind == "categorical":
+            values[f"{prefix}.unseen_categories"] = test.unseen_categories
+    return {metric_key(k): float(v) for k, v in values.items()}
+
+
+class MonitoringLogger:
+    """A bounded queue of DriftReports and the thread that writes them to MLflow."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: StreamMetrics,
+        *,
+        client_factory: Callable[[], MlflowClient] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self._queue: queue.Queue[DriftReport] = queue.Queue(maxsize=settings.metrics_queue_size)
+        self._client_factory = client_factory or self._default_client
+        self._runs: dict[str, str] = {}
+        self._history: dict[str, deque[DriftReport]] = defaultdict(lambda: deque(maxlen=HISTORY))
+        self._since_report: dict[str, int] = defaultdict(int)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mlflow-monitoring", daemon=True)
+        self.logged = 0
+        self.overflow = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Flush what MLflow accepts within ``timeout``, then stop."""
+        deadline = time.monotonic() + timeout
+        while not self._queue.empty() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self._stop.set()
+        self._thread.join(timeout=max(deadline - time.monotonic(), 1.0))
+
+    def submit(self, report: DriftReport) -> bool:
+        """Queue a window for MLflow; False (and counted) if the queue is full."""
+        try:
+            self._queue.put_nowait(report)
+        except queue.Full:
+            self.overflow += 1
+            self.metrics.mlflow_overflow.inc()
+            return False
+        self.metrics.mlflow_queue_depth.set(self._queue.qsize())
+        return True
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    # --- the thread ----------------------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = 1.0
+        batch: list[DriftReport] = []
+        while not self._stop.is_set():
+            if not batch:
+                batch = self._take(timeout=0.5)
+                if not batch:
+                    continue
+            try:
+                self._write(batch)
+            except Exception as error:  # MLflow down or slow: keep the batch, retry later
+                self.metrics.mlflow_errors.inc()
+                log.warning("MLflow logging failed (retrying in %.0fs): %s", backoff, error)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            backoff = 1.0
+            self.logged += len(batch)
+            batch = []
+            self.metrics.mlflow_queue_depth.set(self._queue.qsize())
+
+    def _take(self, timeout: float) -> list[DriftReport]:
+        try:
+            first = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return []
+        batch = [first]
+        while len(batch) < 50:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _write(self, batch: list[DriftReport]) -> None:
+        client = self._client_factory()
+        for report in batch:
+            run_id = self._run_id(client, report)
+            stamp = int(report.window_end.timestamp() * 1000)
+            rows = [
+                Metric(key, value, stamp, report.window_id)
+                for key, value in report_metrics(report).items()
+            ]
+            for start in range(0, len(rows), MAX_METRICS_PER_CALL):
+                client.log_batch(run_id, metrics=rows[start : start + MAX_METRICS_PER_CALL])
+        # Artifacts only after every metric of the batch is in, so a retry never repeats them.
+        for report in batch:
+            version = report.model_version
+            self._history[version].append(report)
+            self._since_report[version] += 1
+            if self._since_report[version] >= self.settings.report_every_windows:
+                self._since_report[version] = 0
+                self._log_report(client, self._runs[version], version)
+
+    def _run_id(self, client: MlflowClient, report: DriftReport) -> str:
+        version = report.model_version
+        found = self._runs.get(version)
+        if found is not None:
+            return found
+        experiment_id = ensure_experiment(self.settings, self.settings.monitoring_experiment)
+        runs = client.search_runs(
+            [experiment_id],
+            filter_string=(
+                f"tags.`{VERSION_TAG}` = '{version}' and tags.`{MODEL_TAG}` = "
+                f"'{report.model_name}' and tags.`{ROLE_TAG}` = 'monitoring'"
+            ),
+            max_results=1,
+        )
+        if runs:
+            run_id = runs[0].info.run_id
+        else:
+            run = client.create_run(
+                experiment_id,
+                run_name=f"monitor-{report.model_name}-v{version}",
+                tags={ROLE_TAG: "monitoring", VERSION_TAG: version, MODEL_TAG: report.model_name},
+            )
+            run_id = run.info.run_id
+            log.info("MLflow monitoring run %s for version %s", run_id, version)
+        self._runs[version] = run_id
+        return run_id
+
+    def _log_report(self, client: MlflowClient, run_id: str, version: str) -> None:
+        from stream.plots import plot_windows  # matplotlib only when a report is due
+
+        history = list(self._history[version])
+        last = history[-1].window_id
+        with tempfile.TemporaryDirectory() as folder:
+            base = Path(folder)
+            document = {
+                "model_name": history[-1].model_name,
+                "model_version": version,
+                "windows": [r.model_dump(mode="json") for r in history],
+            }
+            (base / f"drift_report_{last}.json").write_text(json.dumps(document, indent=1))
+            plot_windows(history, base / f"drift_report_{last}.png")
+            client.log_artifacts(run_id, str(base), artifact_path="drift_reports")
+
+    def _default_client(self) -> MlflowClient:
+        configure_mlflow(self.settings)
+        return MlflowClient(tracking_uri=self.settings.mlflow_tracking_uri)

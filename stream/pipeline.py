@@ -1,0 +1,351 @@
+"""One micro-batch through the stream, as a pure step: messages + state -> outputs.
+
+Kafka, the model store and MLflow stay outside: the caller hands in the fetched messages and the
+current champion, and gets back what to publish (predictions, labeled examples, dead letters,
+closed window partials), the changelog groups to write after that, and the offsets to commit
+last. The same step runs in the worker and in unit tests.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from stream.champion import Champion
+from stream.changelog import ChangelogGroup, EventEntry, encode_group
+from stream.codec import dead_letter
+from stream.join import DUPLICATE_EVENT
+from stream.profile import ReferenceProfile
+from stream.records import DeadLetter
+from stream.scoring import build_frame, encode_labeled, score
+from stream.settings import Settings
+from stream.state import (
+    Applied,
+    PartitionState,
+    apply_events,
+    apply_labels,
+    finish_batch,
+    label_entries,
+    restore,
+)
+from stream.topics import Topics
+from stream.validation import Rejected, ValidEvent, ValidLabel
+
+
+class Message(Protocol):
+    """What the pipeline reads of a Kafka record (aiokafka's ConsumerRecord fits)."""
+
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass
+class BatchStats:
+    events: int = 0
+    scored: int = 0
+    labels: int = 0
+    joined: int = 0
+    late_events: int = 0
+    late_outcomes: int = 0
+    windows_closed: int = 0
+    dead_letters: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class BatchOutput:
+    """What one batch asks the Kafka side to do, in this order: publish, log, commit."""
+
+    predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    labeled: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    closes: list[bytes] = field(default_factory=list)
+    changelog: dict[int, list[bytes]] = field(default_factory=dict)
+    commits: dict[tuple[str, int], int] = field(default_factory=dict)
+    stats: BatchStats = field(default_factory=BatchStats)
+
+    def is_empty(self) -> bool:
+        return not (self.predictions or self.labeled or self.dead_letters or self.closes) and not (
+            self.changelog or self.commits
+        )
+
+
+class Pipeline:
+    """Holds the partitions' state and turns batches into :class:`BatchOutput`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        profile_of: Callable[[str], ReferenceProfile],
+        make_summary: Callable[[ReferenceProfile, str, int, float, float], Any],
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics.from_settings(settings)
+        self.profile_of = profile_of
+        self._make_summary = make_summary
+        self.states: dict[int, PartitionState] = {}
+        self.n_partitions = settings.topic_partitions
+
+    # --- partitions ----------------------------------------------------------------------------
+    def assign(self, partition: int) -> PartitionState:
+        state = PartitionState.fresh(partition, self.settings, self._summary_factory)
+        self.states[partition] = state
+        return state
+
+    def revoke(self, partition: int) -> None:
+        self.states.pop(partition, None)
+
+    def restore(self, partition: int, groups: Sequence[ChangelogGroup]) -> PartitionState:
+        state = self.assign(partition)
+        for group in groups:
+            restore(state, group, self.profile_of)
+        return state
+
+    def _summary_factory(self, version: str, window_id: int, start: float, end: float) -> Any:
+        return self._make_summary(self.profile_of(version), version, window_id, start, end)
+
+    # --- batches -------------------------------------------------------------------------------
+    def process(
+        self,
+        champion: Champion,
+        features: Mapping[int, Sequence[Message]],
+        labels: Mapping[int, Sequence[Message]],
+        *,
+        labels_caught_up: Callable[[int], bool],
+        received_at: float,
+    ) -> BatchOutput:
+        out = BatchOutput()
+        now = time.monotonic()
+        accepted = self._validate_events(champion, features, out)
+        everything = [event for events in accepted.values() for event in events]
+        frame = build_frame(everything, champion.profile)
+        scored = score(champion.model, frame)
+        latency_ms = (time.monotonic() - received_at) * 1000.0
+        scored_at = datetime.now(UTC).isoformat()
+        values = champion.encoder.encode(
+            everything, scored, scored_at=scored_at, latency_ms=latency_ms
+        )
+        probabilities = scored.probability_rows()
+        row = 0
+        touched = set(features) | set(labels)
+        for partition in sorted(touched):
+            state = self.states[partition]
+            events = accepted.get(partition, [])
+            rows = range(row, row + len(events))
+            row += len(events)
+            entries = [
+                EventEntry(
+                    e.event_id,
+                    e.event_ts,
+                    champion.version,
+                    scored.predicted[r],
+                    probabilities[r],
+                    e.raw,
+                )
+                for e, r in zip(events, rows, strict=True)
+            ]
+            if events:
+                out.predictions[partition] = [
+                    (e.event_id.encode(), values[r]) for e, r in zip(events, rows, strict=True)
+                ]
+                state.last_feature_at = now
+            part = frame.iloc[rows.start : rows.stop] if len(rows) != len(frame) else frame
+            applied = apply_events(state, entries, part)
+            self._publish_applied(champion, state, applied, out)
+            valid_labels = self._validate_labels(
+                champion, partition, labels.get(partition, ()), out
+            )
+            label_applied, verdicts = apply_labels(state, valid_labels)
+            self._publish_applied(champion, state, label_applied, out)
+            for label, rejected in verdicts:
+                if rejected is not None:
+                    self._reject_label(partition, label, rejected, out)
+            self._finish(state, out, labels_caught_up(partition))
+            self._advance(partition, features.get(partition, ()), labels.get(partition, ()), out)
+            self._log(state, entries, [label for label, r in verdicts if r is None], out)
+        out.stats.scored = len(everything)
+        return out
+
+    def tick(
+        self, *, idle: Callable[[int], bool], labels_caught_up: Callable[[int], bool]
+    ) -> BatchOutput:
+        """Between batches: close windows that are due, and all windows of idle partitions."""
+        out = BatchOutput()
+        newest = [w for s in self.states.values() if (w := s.windows.closed_through) is not None]
+        for partition in sorted(self.states):
+            state = self.states[partition]
+            before = state.windows.closed_through
+            if idle(partition):
+                target = state.windows.newest_window()
+                if newest and (target is None or max(newest) > target):
+                    target = max(newest)  # a partition with no events covers what others did
+                if target is not None:
+                    self._close(state, target, out)
+            self._finish(state, out, labels_caught_up(partition))
+            if state.windows.closed_through != before:
+                self._log(state, [], [], out)
+        return out
+
+    # --- steps ---------------------------------------------------------------------------------
+    def _validate_events(
+        self, champion: Champion, features: Mapping[int, Sequence[Message]], out: BatchOutput
+    ) -> dict[int, list[ValidEvent]]:
+        accepted: dict[int, list[ValidEvent]] = {}
+        topic = self.topics.features
+        for partition, messages in features.items():
+            state = self.states[partition]
+            seen: set[str] = set()
+            good = accepted[partition] = []
+            for message in messages:
+                result = champion.features.validate(message.value)
+                if isinstance(result, Rejected):
+                    self._dead_letter(topic, message, result, out)
+                elif result.event_id in seen or state.join.knows(result.event_id):
+                    detail = f"event_id {result.event_id!r} was already scored"
+                    self._dead_letter(topic, message, Rejected(DUPLICATE_EVENT, detail), out)
+                else:
+                    seen.add(result.event_id)
+                    good.append(result)
+            out.stats.events += len(messages)
+        return accepted
+
+    def _validate_labels(
+        self, champion: Champion, partition: int, messages: Sequence[Message], out: BatchOutput
+    ) -> list[ValidLabel]:
+        good = []
+        for message in messages:
+            result = champion.labels.validate(message.value)
+            if isinstance(result, Rejected):
+                self._dead_letter(self.topics.labels, message, result, out)
+            else:
+                good.append(result)
+        out.stats.labels += len(messages)
+        return good
+
+    def _publish_applied(
+        self, champion: Champion, state: PartitionState, applied: Applied, out: BatchOutput
+    ) -> None:
+        name = champion.model.name
+        keys = champion.class_keys
+        if applied.joined:
+            rows = out.labeled.setdefault(state.partition, [])
+            for item in applied.joined:
+                value = encode_labeled(
+                    item.event.raw,
+                    model_name=name,
+                    version=item.event.version,
+                    predicted=item.event.predicted,
+                    probabilities=item.event.probabilities,
+                    class_keys=keys,
+                    label=item.label.label,
+                    label_time=item.label.label_time,
+                )
+                rows.append((item.event_id.encode(), value))
+        for rejection in applied.label_rejections:
+            self._reject_label(state.partition, rejection.label, rejection.rejected, out)
+        out.stats.joined += len(applied.joined)
+        out.stats.late_events += applied.late_events
+        out.stats.late_outcomes += applied.late_outcomes
+
+    def _finish(self, state: PartitionState, out: BatchOutput, labels_caught_up: bool) -> None:
+        for rejection in finish_batch(state):
+            self._reject_label(state.partition, rejection.label, rejection.rejected, out)
+        due = state.windows.due(labels_caught_up=labels_caught_up)
+        if due is not None:
+            self._close(state, due, out)
+
+    def _close(self, state: PartitionState, window_id: int, out: BatchOutput) -> None:
+        closed = state.windows.close_through(window_id)
+        if state.windows.closed_through != window_id:
+            return
+        message = {
+            "model": self.settings.model_name,
+            "partition": state.partition,
+            "n_partitions": self.n_partitions,
+            "closed_through": window_id,
+            "windows": [
+                {"version": version, "window_id": wid, "summary": summary.to_dict()}
+                for version, wid, summary in closed
+            ],
+        }
+        out.closes.append(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY))
+        out.stats.windows_closed += len(closed)
+
+    def _log(
+        self,
+        state: PartitionState,
+        entries: list[EventEntry],
+        labels: list[ValidLabel],
+        out: BatchOutput,
+    ) -> None:
+        """The changelog group of this batch for one partition (state after the batch)."""
+        windows = state.windows
+        group = ChangelogGroup(
+            partition=state.partition,
+            next_feature_offset=state.next_feature_offset,
+            next_label_offset=state.next_label_offset,
+            events=entries,
+            labels=label_entries(labels),
+            closed_through=windows.closed_through,
+            feature_watermark=windows.feature_watermark,
+            label_watermark=windows.label_watermark,
+        )
+        out.changelog[state.partition] = encode_group(group, group_id=uuid.uuid4().hex[:12])
+
+    def _advance(
+        self,
+        partition: int,
+        features: Sequence[Message],
+        labels: Sequence[Message],
+        out: BatchOutput,
+    ) -> None:
+        state = self.states[partition]
+        if features:
+            state.next_feature_offset = features[-1].offset + 1
+            out.commits[(self.topics.features, partition)] = state.next_feature_offset
+        if labels:
+            state.next_label_offset = labels[-1].offset + 1
+            out.commits[(self.topics.labels, partition)] = state.next_label_offset
+
+    def _reject_label(
+        self, partition: int, label: ValidLabel, rejected: Rejected, out: BatchOutput
+    ) -> None:
+        out.dead_letters.append(
+            dead_letter(
+                self.topics.labels,
+                label.raw,
+                rejected.reason,
+                rejected.detail,
+                key=label.event_id.encode(),
+                partition=partition,
+            )
+        )
+        out.stats.dead_letters[rejected.reason] += 1
+
+    def _dead_letter(
+        self, topic: str, message: Message, rejected: Rejected, out: BatchOutput
+    ) -> None:
+        out.dead_letters.append(
+            dead_letter(
+                topic,
+                message.value,
+                rejected.reason,
+                rejected.detail,
+                key=message.key,
+                partition=message.partition,
+                offset=message.offset,
+            )
+        )
+        out.stats.dead_letters[rejected.reason] += 1

@@ -1,0 +1,112 @@
+"""Delivering a batch's outputs to Kafka in the order that keeps at-least-once true.
+
+1. predictions, labeled examples, dead letters and window partials are appended to producer
+   batches without awaiting each message;
+2. once all of them are acknowledged, the batch's changelog groups are written;
+3. once those are acknowledged, the source offsets are committed.
+
+A crash anywhere in between leaves the offsets (and the changelog's resume points) behind what
+was published, so the batch is processed again: outputs may repeat, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import TopicPartition
+
+from stream.codec import encode
+from stream.internal_topics import InternalTopics
+from stream.pipeline import BatchOutput
+from stream.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class BatchSender:
+    """Appends rows for one (topic, partition) to aiokafka batches; returns delivery futures."""
+
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+
+    async def send_rows(
+        self, topic: str, partition: int, rows: Sequence[tuple[bytes | None, bytes]]
+    ) -> list[asyncio.Future[Any]]:
+        futures = []
+        batch = self.producer.create_batch()
+        for key, value in rows:
+            if batch.append(key=key, value=value, timestamp=None) is None:
+                futures.append(await self.producer.send_batch(batch, topic, partition=partition))
+                batch = self.producer.create_batch()
+                if batch.append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"a {len(value)}-byte message does not fit a batch of {topic}")
+        if batch.record_count():
+            futures.append(await self.producer.send_batch(batch, topic, partition=partition))
+        return futures
+
+
+class OutputSink:
+    """Delivers :class:`BatchOutput` s one after the other: publish, then log, then commit."""
+
+    def __init__(
+        self,
+        producer: AIOKafkaProducer,
+        consumer: AIOKafkaConsumer,
+        topics: Topics,
+        internal: InternalTopics,
+        model_name: str,
+    ) -> None:
+        self.producer = producer
+        self.consumer = consumer
+        self.topics = topics
+        self.internal = internal
+        self.model_key = model_name.encode()
+        self.sender = BatchSender(producer)
+
+    async def deliver(self, out: BatchOutput) -> None:
+        futures = []
+        for partition, rows in out.predictions.items():
+            futures += await self.sender.send_rows(self.topics.predictions, partition, rows)
+        for partition, rows in out.labeled.items():
+            futures += await self.sender.send_rows(self.topics.labeled, partition, rows)
+        for record in out.dead_letters:
+            futures.append(
+                await self.producer.send(
+                    self.topics.dead_letter, encode(record), key=record.source_topic.encode()
+                )
+            )
+        for close in out.closes:
+            futures.append(
+                await self.producer.send(
+                    self.internal.partials, close, key=self.model_key, partition=0
+                )
+            )
+        await asyncio.gather(*futures)
+        logged = []
+        for partition, chunks in out.changelog.items():
+            rows = [(f"p{partition}".encode(), chunk) for chunk in chunks]
+            logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
+        await asyncio.gather(*logged)
+        await self._commit(out.commits)
+
+    async def _commit(self, commits: dict[tuple[str, int], int]) -> None:
+        if not commits:
+            return
+        owned = self.consumer.assignment()
+        offsets = {
+            tp: offset
+            for (topic, p), offset in commits.items()
+            if (tp := TopicPartition(topic, p)) in owned
+        }
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as error:
+            # Harmless: the changelog holds the resume offsets; the next owner seeks to them.
+            log.warning("offset commit failed (a rebalance?): %s", error)

@@ -1,0 +1,180 @@
+"""The state of one partition and the two ways it changes: live batches and changelog replay.
+
+Both go through :func:`apply_events` and :func:`apply_labels`, so a partition rebuilt from its
+changelog after a crash holds exactly what the crashed worker held (the join, the open window
+summaries, the watermarks), and the restarted worker produces the same windows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
+from stream.join import Joined, JoinState, LabelRejected, Scored
+from stream.profile import ReferenceProfile
+from stream.scoring import frame_from_dicts
+from stream.settings import Settings
+from stream.validation import Rejected, ValidLabel
+from stream.windows import PartitionWindows
+
+SummaryFactory = Callable[[str, int, float, float], Any]
+
+
+@dataclass
+class PartitionState:
+    """Everything one partition of features+labels holds between batches."""
+
+    partition: int
+    join: JoinState
+    windows: PartitionWindows[Any]
+    next_feature_offset: int | None = None
+    next_label_offset: int | None = None
+    last_feature_at: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def fresh(
+        cls, partition: int, settings: Settings, make_summary: SummaryFactory
+    ) -> PartitionState:
+        windows: PartitionWindows[Any] = PartitionWindows(
+            window_seconds=settings.window_seconds,
+            lateness_seconds=settings.allowed_lateness_seconds,
+            make_summary=make_summary,
+        )
+        return cls(partition, JoinState(settings.join_ttl_seconds), windows)
+
+
+@dataclass
+class Applied:
+    """What applying events or labels produced, for the live path to publish."""
+
+    joined: list[Joined] = field(default_factory=list)
+    label_rejections: list[LabelRejected] = field(default_factory=list)
+    late_events: int = 0
+    late_outcomes: int = 0
+
+
+def apply_events(
+    state: PartitionState, entries: Sequence[EventEntry], frame: pd.DataFrame
+) -> Applied:
+    """Add scored events (rows of ``frame``, same order) to the join and their windows."""
+    applied = Applied()
+    windows = state.windows
+    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for row, entry in enumerate(entries):
+        scored = Scored(
+            entry.raw, entry.event_ts, entry.version, entry.predicted, entry.probabilities
+        )
+        result = state.join.add_event(entry.event_id, scored)
+        if isinstance(result, Joined):
+            applied.joined.append(result)
+        elif isinstance(result, LabelRejected):
+            applied.label_rejections.append(result)
+        elif isinstance(result, Rejected):  # callers drop duplicates first; keep state sane
+            continue
+        window_id = windows.window_of(entry.event_ts)
+        if windows.is_open(window_id):
+            groups[(entry.version, window_id)].append(row)
+        else:
+            applied.late_events += 1
+    for (version, window_id), rows in groups.items():
+        part = frame.iloc[rows] if len(rows) != len(frame) else frame
+        windows.summary(version, window_id).add_events(
+            [entries[r].event_id for r in rows], part, [entries[r].predicted for r in rows]
+        )
+    if entries:
+        windows.observe_features(max(entry.event_ts for entry in entries))
+    applied.late_outcomes += add_outcomes(state, applied.joined)
+    return applied
+
+
+def apply_labels(
+    state: PartitionState, labels: Sequence[ValidLabel]
+) -> tuple[Applied, list[tuple[ValidLabel, Rejected | None]]]:
+    """Offer labels to the join. Returns outcomes plus, per label, its rejection (or None)."""
+    applied = Applied()
+    verdicts: list[tuple[ValidLabel, Rejected | None]] = []
+    for label in labels:
+        result = state.join.add_label(label)
+        if isinstance(result, Rejected):
+            verdicts.append((label, result))
+            continue
+        verdicts.append((label, None))
+        if isinstance(result, Joined):
+            applied.joined.append(result)
+    if labels:
+        state.windows.observe_labels(max(label.label_ts for label in labels))
+    applied.late_outcomes += add_outcomes(state, applied.joined)
+    return applied, verdicts
+
+
+def add_outcomes(state: PartitionState, joined: Sequence[Joined]) -> int:
+    """Count labeled outcomes in the window of their label time; returns how many came late.
+
+    The label time, not the event time, picks the window: labels come after their events, often
+    after the event's window has closed, and concept drift is about labels as they arrive.
+    """
+    windows = state.windows
+    groups: dict[tuple[str, int], list[Joined]] = defaultdict(list)
+    late = 0
+    for item in joined:
+        window_id = windows.window_of(max(item.label.label_ts, item.event.event_ts))
+        if windows.is_open(window_id):
+            groups[(item.event.version, window_id)].append(item)
+        else:
+            late += 1
+    for (version, window_id), items in groups.items():
+        rows = [item.event.probabilities for item in items]
+        probabilities = None if any(row is None for row in rows) else np.asarray(rows, dtype=float)
+        windows.summary(version, window_id).add_outcomes(
+            [item.event_id for item in items],
+            [item.event.predicted for item in items],
+            [item.label.label for item in items],
+            probabilities,
+            [max(item.label.label_ts - item.event.event_ts, 0.0) for item in items],
+        )
+    return late
+
+
+def finish_batch(state: PartitionState) -> list[LabelRejected]:
+    """Expire join state past the TTL (by the partition's event-time watermark)."""
+    watermark = state.windows.feature_watermark
+    return [] if watermark is None else state.join.expire(watermark)
+
+
+def restore(
+    state: PartitionState, group: ChangelogGroup, profile_of: Callable[[str], ReferenceProfile]
+) -> None:
+    """Replay one changelog group onto ``state`` exactly as the live batch applied it."""
+    if group.events:
+        features = [orjson.loads(entry.raw)["features"] for entry in group.events]
+        profile = profile_of(group.events[0].version)
+        frame = frame_from_dicts(features, profile)
+        apply_events(state, group.events, frame)
+    if group.labels:
+        labels = [
+            ValidLabel(b.event_id, b.label, b.label_ts, b.label_time, b.raw) for b in group.labels
+        ]
+        apply_labels(state, labels)
+    if group.feature_watermark is not None:
+        state.windows.observe_features(group.feature_watermark)
+    if group.label_watermark is not None:
+        state.windows.observe_labels(group.label_watermark)
+    finish_batch(state)
+    if group.closed_through is not None:
+        state.windows.close_through(group.closed_through)
+    if group.next_feature_offset is not None:
+        state.next_feature_offset = group.next_feature_offset
+    if group.next_label_offset is not None:
+        state.next_label_offset = group.next_label_offset
+
+
+def label_entries(labels: Sequence[ValidLabel]) -> list[LabelEntry]:
+    return [LabelEntry(b.event_id, b.label, b.label_ts, b.label_time, b.raw) for b in labels]

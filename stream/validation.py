@@ -1,0 +1,205 @@
+"""Checking incoming events and labels against the champion's reference profile (DESIGN.md §5).
+
+Every message ends up either accepted or rejected with a stable reason code; a rejection is
+dead-lettered and counted, never raised, so bad input cannot stop a worker. The common case,
+a well-formed event, takes a fast path (orjson plus a few type checks); anything unusual falls
+back to :func:`stream.codec.decode`, whose reason codes are the canonical ones.
+
+>>> from stream.profile import FeatureSpec, ReferenceProfile
+>>> profile = ReferenceProfile(
+...     features=(FeatureSpec("x", "numeric", (0.0,), (), (1, 1)),
+...               FeatureSpec("colour", "categorical", (), ("red",), (2,))),
+...     classes=(0, 1), reference_sample={}, prediction_counts={}, baseline_metrics={}, n_rows=2)
+>>> check = FeatureValidator(profile)
+>>> ok = check.validate(b'{"event_id": "e-1", "event_time": "2026-01-01T00:00:00Z",'
+...                     b' "features": {"x": 1.5, "colour": "red"}}')
+>>> ok.event_id, ok.event_ts
+('e-1', 1767225600.0)
+>>> check.validate(b'{"event_id": "e-2", "event_time": "2026-01-01T00:00:00Z",'
+...                b' "features": {"x": "1.5", "colour": "red"}}').reason
+'wrong_type'
+>>> LabelValidator(profile).validate(
+...     b'{"event_id": "e-1", "label": 7, "label_time": "2026-01-01T00:00:05Z"}').reason
+'unknown_class'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+
+from stream.codec import DEFAULT_MAX_BYTES, decode
+from stream.exceptions import DecodeError
+from stream.profile import ReferenceProfile
+from stream.records import FeatureEvent, LabelEvent
+
+# Reasons raised here, beside the codec's (malformed_json, invalid_record, naive_timestamp,
+# non_finite, oversized, unsupported_schema) and the join's (see stream.join).
+MISSING_FEATURE = "missing_feature"
+EXTRA_FEATURE = "extra_feature"
+WRONG_TYPE = "wrong_type"
+UNKNOWN_CLASS = "unknown_class"
+
+_EVENT_KEYS = frozenset({"schema_version", "event_id", "event_time", "features"})
+_LABEL_KEYS = frozenset({"schema_version", "event_id", "label", "label_time"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """Why a message cannot be used; ``reason`` is the dead-letter reason and metrics label."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ValidEvent:
+    """A feature event that matches the profile. ``raw`` is kept for the join and changelog."""
+
+    event_id: str
+    event_ts: float
+    event_time: str
+    features: dict[str, Any]
+    raw: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ValidLabel:
+    """A label whose class is one of the model's; ``label`` is the profile's class value."""
+
+    event_id: str
+    label: int | str
+    label_ts: float
+    label_time: str
+    raw: bytes
+
+
+class FeatureValidator:
+    """Accepts feature events whose features are exactly the profile's, with the right kinds."""
+
+    def __init__(self, profile: ReferenceProfile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._names = frozenset(profile.feature_names)
+        self._numeric = profile.numeric_names
+        self._categorical = profile.categorical_names
+
+    def validate(self, raw: bytes | None) -> ValidEvent | Rejected:
+        if raw is not None and len(raw) <= self.max_bytes:
+            fast = self._fast(raw)
+            if fast is not None:
+                return fast
+        try:
+            event = decode(FeatureEvent, raw, max_bytes=self.max_bytes)
+        except DecodeError as error:
+            return Rejected(error.reason, error.detail)
+        problem = self._check_features(event.features)
+        if problem is not None:
+            return problem
+        moment = event.event_time
+        return ValidEvent(
+            event.event_id, moment.timestamp(), moment.isoformat(), dict(event.features), raw or b""
+        )
+
+    def _fast(self, raw: bytes) -> ValidEvent | None:
+        """The well-formed case without pydantic; None means "take the careful path"."""
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if type(data) is not dict or not data.keys() <= _EVENT_KEYS:
+            return None
+        version = data.get("schema_version", 1)
+        event_id, text, features = (
+            data.get("event_id"),
+            data.get("event_time"),
+            data.get("features"),
+        )
+        if type(version) is not int or version != 1 or type(event_id) is not str:
+            return None
+        if not 1 <= len(event_id) <= 256 or type(text) is not str or type(features) is not dict:
+            return None
+        if features.keys() != self._names or not self._kinds_ok(features):
+            return None
+        moment = _aware(text)
+        if moment is None:
+            return None
+        return ValidEvent(event_id, moment.timestamp(), text, features, raw)
+
+    def _kinds_ok(self, features: dict[str, Any]) -> bool:
+        for name in self._numeric:
+            value = features[name]
+            kind = type(value)
+            if kind is float:
+                if not math.isfinite(value):
+                    return False
+            elif kind is not int:
+                return False
+        return all(type(features[name]) is str for name in self._categorical)
+
+    def _check_features(self, features: dict[str, Any]) -> Rejected | None:
+        missing = sorted(self._names - features.keys())
+        if missing:
+            return Rejected(MISSING_FEATURE, f"missing features: {', '.join(missing[:10])}")
+        extra = sorted(features.keys() - self._names)
+        if extra:
+            return Rejected(EXTRA_FEATURE, f"features not in the profile: {', '.join(extra[:10])}")
+        for name in self._numeric:
+            value = features[name]
+            if isinstance(value, str):
+                return Rejected(WRONG_TYPE, f"{name}: numeric feature got text {value[:40]!r}")
+        for name in self._categorical:
+            value = features[name]
+            if not isinstance(value, str):
+                return Rejected(WRONG_TYPE, f"{name}: categorical feature got {value!r}")
+        return None
+
+
+class LabelValidator:
+    """Accepts labels whose class is one of the profile's classes (matched as text)."""
+
+    def __init__(self, profile: ReferenceProfile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._classes = {str(c): c for c in profile.classes}
+
+    def validate(self, raw: bytes | None) -> ValidLabel | Rejected:
+        parsed = self._fast(raw) if raw is not None and len(raw) <= self.max_bytes else None
+        if parsed is None:
+            try:
+                event = decode(LabelEvent, raw, max_bytes=self.max_bytes)
+            except DecodeError as error:
+                return Rejected(error.reason, error.detail)
+            parsed = (event.event_id, event.label, event.label_time)
+        event_id, label, moment = parsed
+        known = self._classes.get(str(label))
+        if known is None:
+            return Rejected(UNKNOWN_CLASS, f"label {label!r} is not one of {list(self._classes)}")
+        return ValidLabel(event_id, known, moment.timestamp(), moment.isoformat(), raw or b"")
+
+    @staticmethod
+    def _fast(raw: bytes) -> tuple[str, int | str, datetime] | None:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+        if type(data) is not dict or not data.keys() <= _LABEL_KEYS:
+            return None
+        version = data.get("schema_version", 1)
+        event_id, label, text = data.get("event_id"), data.get("label"), data.get("label_time")
+        if type(version) is not int or version != 1 or type(event_id) is not str:
+            return None
+        if not 1 <= len(event_id) <= 256 or type(label) not in (int, str) or type(text) is not str:
+            return None
+        moment = _aware(text)
+        return None if moment is None else (event_id, cast(int | str, label), moment)
+
+
+def _aware(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

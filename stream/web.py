@@ -1,0 +1,81 @@
+"""The worker's HTTP views, served by Faust's web server on ``settings.stream_web_port``.
+
+- ``/health``: the process and its event loop answer (liveness);
+- ``/ready``: a champion is loaded and the scoring consumer runs (readiness), else 503 and why;
+- ``/metrics``: Prometheus text (:mod:`stream.metrics`);
+- ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+
+if TYPE_CHECKING:
+    import faust
+
+    from stream.app import StreamComponents
+
+
+def readiness(parts: StreamComponents) -> tuple[bool, list[str]]:
+    problems = []
+    if parts.holder.current is None:
+        problems.append(parts.holder.problem or "no champion loaded")
+    if not parts.scorer.consuming:
+        problems.append("the scoring consumer is not running")
+    return not problems, problems
+
+
+def status(parts: StreamComponents) -> dict[str, Any]:
+    champion = parts.holder.current
+    ready, problems = readiness(parts)
+    return {
+        "model_name": parts.settings.model_name,
+        "champion": None
+        if champion is None
+        else {
+            "version": champion.version,
+            "run_id": champion.model.run_id,
+            "trainer": champion.model.trainer,
+        },
+        "ready": ready,
+        "problems": problems,
+        "registry_problem": parts.holder.problem,
+        "hot_swaps": parts.holder.swaps,
+        "partitions": {
+            str(p): {
+                **state.windows.describe(),
+                "join_pending_events": state.join.pending_events,
+                "join_pending_labels": state.join.pending_labels,
+            }
+            for p, state in sorted(parts.scorer.pipeline.states.items())
+        },
+        "last_batch_at": None
+        if parts.scorer.last_batch_at is None
+        else parts.scorer.last_batch_at.isoformat(),
+        "mlflow_queue_depth": parts.monitoring.depth,
+        "mlflow_windows_logged": parts.monitoring.logged,
+        "mlflow_overflow": parts.monitoring.overflow,
+        **parts.board.snapshot(),
+    }
+
+
+def register_views(app: faust.App, parts: StreamComponents) -> None:
+    @app.page("/health")
+    async def health(view: Any, request: Any) -> Any:
+        return view.json({"status": "ok"})
+
+    @app.page("/ready")
+    async def ready(view: Any, request: Any) -> Any:
+        ok, problems = readiness(parts)
+        return view.json({"ready": ok, "problems": problems}, status=200 if ok else 503)
+
+    @app.page("/metrics")
+    async def metrics(view: Any, request: Any) -> Any:
+        parts.metrics.ready.set(float(readiness(parts)[0]))
+        return view.bytes(parts.metrics.render(), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/status")
+    async def status_view(view: Any, request: Any) -> Any:
+        return view.json(status(parts))

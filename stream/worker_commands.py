@@ -1,0 +1,54 @@
+"""`centinela stream`: run one stream worker against the configured stack.
+
+Start as many as you like with the same settings: they share the partitions (one consumer
+group) and their drift windows merge into the same reports (DESIGN.md §6).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from stream.cli import Subcommands
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: `centinela --help` must not pay for Faust, MLflow and scikit-learn.
+    from faust.worker import Worker
+
+    from stream.app import build_app
+    from stream.internal_topics import ensure_stream_topics
+
+    ensure_stream_topics(settings)
+    app, _ = build_app(settings)
+    log.info(
+        "stream worker %s: topics %s*, web on :%d, MLflow %s",
+        settings.stream_app_id,
+        settings.topic_prefix,
+        settings.stream_web_port,
+        settings.mlflow_tracking_uri,
+    )
+    worker = Worker(
+        app,
+        loglevel="DEBUG" if args.verbose else "WARN",
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as done:
+        return int(done.code or 0)
+    return 0
+
+
+def register(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "stream",
+        help="run a stream worker: score, join labels, detect drift, request retraining",
+        description=__doc__,
+    )
+    parser.set_defaults(handler=run)
