@@ -1,0 +1,148 @@
+"""``centinela retrain`` (the worker) and ``centinela models`` (the review flow)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import signal
+from types import FrameType
+
+from retrain.events import ModelEventPublisher
+from retrain.report import render_comparison, render_status
+from retrain.review import Review
+from retrain.worker import RetrainWorker
+from stream.cli import Subcommands
+from stream.records import ModelEvent
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+# --- centinela retrain ----------------------------------------------------------------------
+def register_retrain(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "retrain",
+        help="run the retrain worker: turn retrain requests into challengers",
+        description="Consume retrain-requests in the consumer group CENTINELA_RETRAIN_GROUP_ID; "
+        "for each, read the labeled range, train with the champion's recipe, evaluate against "
+        "the champion and register a challenger (alias `challenger`). Stop with Ctrl-C/SIGTERM.",
+    )
+    parser.add_argument(
+        "--max-requests", type=int, default=None, help="exit after handling this many requests"
+    )
+    parser.add_argument(
+        "--attempts", type=int, default=3, help="tries per request when MLflow/Kafka are away"
+    )
+    parser.set_defaults(handler=run_worker)
+
+
+def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    worker = RetrainWorker(settings, attempts=max(1, args.attempts))
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        log.info("stopping after the current request")
+        worker.stop.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    handled = worker.serve(max_requests=args.max_requests)
+    print(f"handled {handled} retrain request(s)")
+    return 0
+
+
+# --- centinela models -----------------------------------------------------------------------
+def register_models(subcommands: Subcommands) -> None:
+    parser = subcommands.add_parser(
+        "models", help="review challengers: status, compare, promote, reject, rollback"
+    )
+    parser.add_argument("--model", help="registered model name (default CENTINELA_MODEL_NAME)")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    status = actions.add_parser("status", help="champion, challenger, earlier champions, moves")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(handler=show_status)
+
+    compare = actions.add_parser("compare", help="champion vs challenger on the hold-out")
+    compare.add_argument("--json", action="store_true", help="machine-readable output")
+    compare.set_defaults(handler=show_comparison)
+
+    promote = actions.add_parser("promote", help="make a version (default: challenger) champion")
+    promote.add_argument("version", nargs="?", help="version to promote (default: @challenger)")
+    promote.add_argument("--force", action="store_true", help="promote even a rejected version")
+    _who_and_why(promote, reason_required=True)
+    promote.set_defaults(handler=do_promote)
+
+    reject = actions.add_parser("reject", help="turn a challenger down")
+    reject.add_argument("version", help="version to reject")
+    _who_and_why(reject, reason_required=True)
+    reject.set_defaults(handler=do_reject)
+
+    rollback = actions.add_parser("rollback", help="restore the previous champion")
+    _who_and_why(rollback, reason_required=False)
+    rollback.set_defaults(handler=do_rollback)
+
+
+def _who_and_why(parser: argparse.ArgumentParser, *, reason_required: bool) -> None:
+    parser.add_argument(
+        "--reason", required=reason_required, default="rollback", help="why (recorded)"
+    )
+    parser.add_argument("--actor", default=None, help="who (default: your login name)")
+
+
+def show_status(args: argparse.Namespace, settings: Settings) -> int:
+    status = _review(args, settings, publisher=None).status()
+    print(json.dumps(status.to_dict(), indent=2) if args.json else render_status(status))
+    return 0
+
+
+def show_comparison(args: argparse.Namespace, settings: Settings) -> int:
+    champion, challenger = _review(args, settings, publisher=None).compare()
+    if args.json:
+        document = {
+            "champion": champion.to_dict() if champion else None,
+            "challenger": challenger.to_dict(),
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(render_comparison(champion, challenger))
+    return 0
+
+
+def do_promote(args: argparse.Namespace, settings: Settings) -> int:
+    with ModelEventPublisher(_for_model(args, settings)) as publisher:
+        event = _review(args, settings, publisher).promote(
+            args.version, args.reason, force=args.force
+        )
+    return _done(event)
+
+
+def do_reject(args: argparse.Namespace, settings: Settings) -> int:
+    with ModelEventPublisher(_for_model(args, settings)) as publisher:
+        event = _review(args, settings, publisher).reject(args.version, args.reason)
+    return _done(event)
+
+
+def do_rollback(args: argparse.Namespace, settings: Settings) -> int:
+    with ModelEventPublisher(_for_model(args, settings)) as publisher:
+        event = _review(args, settings, publisher).rollback(args.reason)
+    return _done(event)
+
+
+def _review(
+    args: argparse.Namespace, settings: Settings, publisher: ModelEventPublisher | None
+) -> Review:
+    actor = getattr(args, "actor", None) or getpass.getuser()
+    return Review(_for_model(args, settings), publisher, actor=actor)
+
+
+def _for_model(args: argparse.Namespace, settings: Settings) -> Settings:
+    if args.model and args.model != settings.model_name:
+        return settings.model_copy(update={"model_name": args.model})
+    return settings
+
+
+def _done(event: ModelEvent) -> int:
+    was = f" (was v{event.previous_version})" if event.previous_version else ""
+    print(f"{event.event_type}: {event.model_name} v{event.version}{was} by {event.actor}")
+    return 0

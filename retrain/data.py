@@ -1,0 +1,206 @@
+"""Training data: the requested time range of ``labeled``, read by timestamp.
+
+Every partition is positioned with ``offsets_for_times(train_from)`` and read up to the first
+offset at or after ``train_until`` (``offsets_for_times`` again, else the end offset taken when
+the read began), so the read ends even while the stream keeps writing. Records are kept when
+their Kafka timestamp falls in ``[train_from, train_until]``; duplicates of an ``event_id``
+(at-least-once delivery) keep the last one written.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError, NoBrokersAvailable
+
+from retrain.exceptions import RetrainError
+from stream.codec import decode
+from stream.exceptions import BrokerUnavailableError, DecodeError
+from stream.kafka import kafka_python_config
+from stream.records import LabeledExample
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_STALL_SECONDS = 60.0  # no new record for this long while offsets remain: the broker is away
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Rows of features with their labels and event times (for the most-recent hold-out)."""
+
+    features: pd.DataFrame
+    labels: np.ndarray
+    event_times: np.ndarray  # datetime64[ns] (UTC), one per row
+    event_ids: np.ndarray
+    source: str
+    n_records: int = 0  # records read in the range, before deduplication
+    n_duplicates: int = 0
+    n_malformed: int = 0
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def take(self, rows: np.ndarray) -> TrainingData:
+        """The subset at positional ``rows`` (counts describe the whole read, so they stay)."""
+        return TrainingData(
+            self.features.iloc[rows].reset_index(drop=True),
+            self.labels[rows],
+            self.event_times[rows],
+            self.event_ids[rows],
+            self.source,
+            self.n_records,
+            self.n_duplicates,
+            self.n_malformed,
+        )
+
+
+def from_examples(examples: list[LabeledExample], source: str, **counts: int) -> TrainingData:
+    """Columns from the examples' feature dicts; a key missing in some rows becomes NaN."""
+    features = pd.DataFrame.from_records([example.features for example in examples])
+    return TrainingData(
+        features=features,
+        labels=np.asarray([example.label for example in examples]),
+        event_times=pd.to_datetime([example.event_time for example in examples], utc=True).to_numpy(
+            dtype="datetime64[ns]"
+        ),
+        event_ids=np.asarray([example.event_id for example in examples], dtype=object),
+        source=source,
+        **counts,
+    )
+
+
+def read_labeled(settings: Settings, topic: str, start: datetime, until: datetime) -> TrainingData:
+    """Read ``[start, until]`` (Kafka record timestamps) of ``topic`` from every partition."""
+    source = f"kafka://{topic}?from={start.isoformat()}&until={until.isoformat()}"
+    if until < start:
+        return from_examples([], source)
+    consumer = _open_consumer(settings)
+    try:
+        ranges = _offset_ranges(consumer, topic, _millis(start), _millis(until))
+        examples, counts = _consume(consumer, ranges, _millis(start), _millis(until), settings)
+    except KafkaError as error:
+        raise BrokerUnavailableError(f"reading {topic} failed: {error}") from None
+    finally:
+        consumer.close()
+    kept = _deduplicate(examples)
+    counts["n_duplicates"] = len(examples) - len(kept)
+    log.info(
+        "read %d labeled examples from %s (%d duplicates, %d malformed)",
+        len(kept),
+        topic,
+        counts["n_duplicates"],
+        counts["n_malformed"],
+    )
+    return from_examples(kept, source, **counts)
+
+
+def _open_consumer(settings: Settings) -> KafkaConsumer:
+    try:
+        return KafkaConsumer(
+            client_id="centinela-retrain-reader",
+            group_id=None,  # a plain read by offsets; no group, nothing committed
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+            request_timeout_ms=30_000,
+            **kafka_python_config(settings),
+        )
+    except (NoBrokersAvailable, KafkaError) as error:
+        raise BrokerUnavailableError(
+            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error})"
+        ) from None
+
+
+def _offset_ranges(
+    consumer: KafkaConsumer, topic: str, start_ms: int, until_ms: int
+) -> dict[TopicPartition, tuple[int, int]]:
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise RetrainError(
+            f"topic {topic} does not exist; create it with `centinela topics create`"
+        )
+    parts = [TopicPartition(topic, number) for number in sorted(partitions)]
+    firsts = consumer.offsets_for_times(dict.fromkeys(parts, start_ms))
+    stops = consumer.offsets_for_times(dict.fromkeys(parts, until_ms + 1))
+    ends = consumer.end_offsets(parts)
+    ranges: dict[TopicPartition, tuple[int, int]] = {}
+    for part in parts:
+        first, stop = firsts.get(part), stops.get(part)
+        if first is None:
+            continue  # nothing at or after `start` in this partition
+        last = stop.offset if stop is not None else ends[part]
+        if last > first.offset:
+            ranges[part] = (first.offset, last)
+    return ranges
+
+
+def _consume(
+    consumer: KafkaConsumer,
+    ranges: dict[TopicPartition, tuple[int, int]],
+    start_ms: int,
+    until_ms: int,
+    settings: Settings,
+) -> tuple[list[LabeledExample], dict[str, int]]:
+    examples: list[LabeledExample] = []
+    counts = {"n_records": 0, "n_malformed": 0}
+    if not ranges:
+        return examples, counts
+    consumer.assign(list(ranges))
+    for part, (first, _) in ranges.items():
+        consumer.seek(part, first)
+    pending = dict(ranges)
+    last_progress = time.monotonic()
+    while pending:
+        batches = consumer.poll(timeout_ms=500, max_records=10_000)
+        for part, messages in batches.items():
+            if part not in pending:
+                continue
+            stop = pending[part][1]
+            for message in messages:
+                if message.offset >= stop:
+                    break
+                if start_ms <= message.timestamp <= until_ms:
+                    counts["n_records"] += 1
+                    _append(examples, message.value, counts, settings)
+            last_progress = time.monotonic()
+        for part in list(pending):
+            if consumer.position(part) >= pending[part][1]:
+                consumer.pause(part)
+                del pending[part]
+        if pending and time.monotonic() - last_progress > _STALL_SECONDS:
+            raise BrokerUnavailableError(
+                f"reading labeled examples stalled for {_STALL_SECONDS:.0f}s "
+                f"with {len(pending)} partition(s) unfinished"
+            )
+    return examples, counts
+
+
+def _append(
+    examples: list[LabeledExample], value: bytes | None, counts: dict[str, int], settings: Settings
+) -> None:
+    try:
+        examples.append(decode(LabeledExample, value, max_bytes=settings.max_message_bytes))
+    except DecodeError as error:
+        # The stream validated these already; a bad one is counted and reported, not trained on.
+        counts["n_malformed"] += 1
+        if counts["n_malformed"] <= 3:
+            log.warning("skipping a malformed labeled example: %s", error)
+
+
+def _deduplicate(examples: list[LabeledExample]) -> list[LabeledExample]:
+    latest: dict[str, LabeledExample] = {}
+    for example in examples:
+        latest.pop(example.event_id, None)  # re-insert so the order follows the last write
+        latest[example.event_id] = example
+    return list(latest.values())
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

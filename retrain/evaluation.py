@@ -1,0 +1,165 @@
+"""Challenger against champion on the same, most recent hold-out slice.
+
+The hold-out is the latest ``retrain_holdout_share`` of the requested range by event time:
+the data closest to what the model will see next. Both models are scored on exactly those rows
+with the metrics the stream uses for its baseline (:func:`stream.profile.baseline_metrics`), so
+figures are comparable across the registry, the drift reports and this comparison.
+
+>>> comparison = Comparison({"accuracy": 0.9, "log_loss": 0.30},
+...                         {"accuracy": 0.8, "log_loss": 0.45}, n_holdout=1000)
+>>> comparison.deltas()
+{'accuracy': 0.1, 'log_loss': -0.15}
+>>> comparison.improvement("log_loss") > 0
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from retrain.data import TrainingData
+from stream.profile import baseline_metrics
+
+log = logging.getLogger(__name__)
+
+METRIC_ORDER = ("accuracy", "f1", "roc_auc", "log_loss")
+LOWER_IS_BETTER = frozenset({"log_loss"})
+DECISION_METRIC = "f1"  # what auto-promotion and `compare` rank by
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Metrics of both models on one hold-out, side by side."""
+
+    challenger: dict[str, float]
+    champion: dict[str, float]
+    n_holdout: int
+    challenger_version: str | None = None
+    champion_version: str | None = None
+
+    def metrics(self) -> list[str]:
+        """Metric names both models have, in a fixed reading order."""
+        shared = set(self.challenger) & set(self.champion)
+        return [name for name in METRIC_ORDER if name in shared] + sorted(
+            shared - set(METRIC_ORDER)
+        )
+
+    def deltas(self) -> dict[str, float]:
+        """Challenger minus champion, per metric (raw sign: lower log loss is a negative delta)."""
+        return {
+            name: round(self.challenger[name] - self.champion[name], 6) for name in self.metrics()
+        }
+
+    def improvement(self, metric: str = DECISION_METRIC) -> float:
+        """How much better the challenger is on ``metric``; positive means better."""
+        delta = self.challenger[metric] - self.champion[metric]
+        return -delta if metric in LOWER_IS_BETTER else delta
+
+    def as_metrics(self) -> dict[str, float]:
+        """Flat MLflow metric names: ``challenger_f1``, ``champion_f1``, ``delta_f1`` ..."""
+        flat: dict[str, float] = {"holdout_rows": float(self.n_holdout)}
+        for name in self.metrics():
+            flat[f"challenger_{name}"] = self.challenger[name]
+            flat[f"champion_{name}"] = self.champion[name]
+            flat[f"delta_{name}"] = self.deltas()[name]
+        return flat
+
+    def with_versions(self, challenger: str | None, champion: str | None) -> Comparison:
+        return Comparison(self.challenger, self.champion, self.n_holdout, challenger, champion)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Comparison:
+        data = json.loads(text)
+        return cls(
+            challenger={str(k): float(v) for k, v in data["challenger"].items()},
+            champion={str(k): float(v) for k, v in data["champion"].items()},
+            n_holdout=int(data["n_holdout"]),
+            challenger_version=data.get("challenger_version"),
+            champion_version=data.get("champion_version"),
+        )
+
+
+def split_holdout(data: TrainingData, share: float) -> tuple[TrainingData, TrainingData]:
+    """The older ``1 - share`` to train on and the most recent ``share`` to evaluate on.
+
+    Ties in event time are broken by event id, so the split does not depend on read order.
+    """
+    order = np.lexsort((data.event_ids.astype(str), data.event_times))
+    n_holdout = max(1, round(len(order) * share))
+    return data.take(order[:-n_holdout]), data.take(order[-n_holdout:])
+
+
+def score(model: Any, features: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
+    """The baseline metrics of a fitted classifier (``predict_proba``) on ``features``."""
+    classes = tuple(_plain(value) for value in model.classes_)
+    if hasattr(model, "predict_proba"):
+        probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+        predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
+    else:
+        probabilities, predicted = None, np.asarray(model.predict(features))
+    return baseline_metrics(labels, predicted, probabilities, classes)
+
+
+def compare(
+    challenger: Any, champion: Any, holdout: TrainingData, *, champion_columns: list[str]
+) -> Comparison:
+    """Score both models on the hold-out; each sees the columns in the order it was trained."""
+    return Comparison(
+        challenger=score(challenger, holdout.features, holdout.labels),
+        champion=score(champion, holdout.features.loc[:, champion_columns], holdout.labels),
+        n_holdout=len(holdout),
+    )
+
+
+def plot_comparison(comparison: Comparison, path: Path) -> Path:
+    """A grouped bar chart of both models' hold-out metrics, deltas written above the bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a worker
+    from matplotlib import pyplot as plt
+
+    names = comparison.metrics()
+    positions = np.arange(len(names))
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=100)
+    try:
+        width = 0.38
+        champion = [comparison.champion[name] for name in names]
+        challenger = [comparison.challenger[name] for name in names]
+        axes.bar(positions - width / 2, champion, width, label=_label("champion", comparison))
+        axes.bar(positions + width / 2, challenger, width, label=_label("challenger", comparison))
+        for position, name in zip(positions, names, strict=True):
+            top = max(comparison.champion[name], comparison.challenger[name])
+            axes.annotate(
+                f"{comparison.deltas()[name]:+.3f}", (position, top), ha="center", va="bottom"
+            )
+        axes.set_xticks(positions, [_axis_name(name) for name in names])
+        axes.set_title(f"hold-out of {comparison.n_holdout:,} most recent labeled examples")
+        axes.legend(loc="lower right")
+        figure.tight_layout()
+        figure.savefig(path)
+    finally:
+        plt.close(figure)
+    return path
+
+
+def _label(role: str, comparison: Comparison) -> str:
+    version = comparison.champion_version if role == "champion" else comparison.challenger_version
+    return f"{role} v{version}" if version else role
+
+
+def _axis_name(metric: str) -> str:
+    return f"{metric}\n(lower is better)" if metric in LOWER_IS_BETTER else metric
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

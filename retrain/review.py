@@ -1,0 +1,263 @@
+"""The review flow: status, compare, promote, reject, rollback.
+
+Promotion is a person's decision (DESIGN.md §3). Every move writes who, when and why to the
+version's tags and to the alias history, then emits a ModelEvent so that the stream hot-swaps.
+The registry is changed first and the event follows: if the event cannot be sent, the stream
+still finds the new champion when it next polls the alias.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from mlflow.entities.model_registry import ModelVersion
+
+from retrain.catalog import REQUEST_TAG, Catalog
+from retrain.evaluation import METRIC_ORDER, Comparison
+from retrain.events import ModelEventPublisher
+from retrain.exceptions import ReviewError
+from retrain.history import HistoryEntry, previous_champions, rollback_target
+from retrain.registration import COMPARISON_TAG, PARENT_TAG, REVIEW_TAG
+from stream.records import ModelEvent
+from stream.registry import CHALLENGER, CHAMPION, TRAINER_TAG
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version as a reviewer sees it."""
+
+    version: str
+    run_id: str
+    created_at: str
+    trainer: str
+    metrics: dict[str, float]
+    review: str | None = None
+    request_id: str | None = None
+    parent_version: str | None = None
+    comparison: Comparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "version": self.version,
+            "run_id": self.run_id,
+            "created_at": self.created_at,
+            "trainer": self.trainer,
+            "metrics": self.metrics,
+            "review": self.review,
+            "request_id": self.request_id,
+            "parent_version": self.parent_version,
+        }
+        if self.comparison is not None:
+            data["comparison"] = {
+                "n_holdout": self.comparison.n_holdout,
+                "challenger": self.comparison.challenger,
+                "champion": self.comparison.champion,
+                "deltas": self.comparison.deltas(),
+            }
+        return data
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Champion, challenger, earlier champions and the recent alias moves of one model."""
+
+    model: str
+    champion: VersionInfo | None
+    challenger: VersionInfo | None
+    previous: list[VersionInfo]
+    history: list[HistoryEntry]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "champion": self.champion.to_dict() if self.champion else None,
+            "challenger": self.challenger.to_dict() if self.challenger else None,
+            "previous_champions": [info.to_dict() for info in self.previous],
+            "history": [entry.to_dict() for entry in self.history],
+        }
+
+
+class Review:
+    """Review moves on ``settings.model_name``, done as ``actor``."""
+
+    def __init__(
+        self, settings: Settings, publisher: ModelEventPublisher | None, *, actor: str
+    ) -> None:
+        self.catalog = Catalog(settings)
+        self.catalog.require_model()
+        self.publisher = publisher
+        self.actor = actor
+        self.name = settings.model_name
+
+    # --- reading -----------------------------------------------------------------------------
+    def status(self, *, history_limit: int = 20) -> ModelStatus:
+        aliases = self.catalog.aliases()
+        history = self.catalog.history()
+        champion = aliases.get(CHAMPION)
+        return ModelStatus(
+            model=self.name,
+            champion=self.info(champion) if champion else None,
+            challenger=self.info(aliases[CHALLENGER]) if CHALLENGER in aliases else None,
+            previous=[self.info(v) for v in previous_champions(history, champion)],
+            history=history[-history_limit:],
+        )
+
+    def info(self, version: str) -> VersionInfo:
+        found = self.catalog.version(version)
+        tags = dict(found.tags or {})
+        comparison = tags.get(COMPARISON_TAG)
+        return VersionInfo(
+            version=str(found.version),
+            run_id=found.run_id or "",
+            created_at=_when(found),
+            trainer=tags.get(TRAINER_TAG, ""),
+            metrics=headline_metrics(self.catalog.run_metrics(found.run_id)),
+            review=tags.get(REVIEW_TAG),
+            request_id=tags.get(REQUEST_TAG),
+            parent_version=tags.get(PARENT_TAG),
+            comparison=Comparison.from_json(comparison) if comparison else None,
+        )
+
+    def compare(self) -> tuple[VersionInfo | None, VersionInfo]:
+        """Champion and challenger; the challenger carries its hold-out comparison."""
+        challenger = self.catalog.alias(CHALLENGER)
+        if challenger is None:
+            raise ReviewError(f"model {self.name!r} has no challenger to compare")
+        champion = self.catalog.alias(CHAMPION)
+        return (self.info(champion) if champion else None), self.info(challenger)
+
+    # --- moves -------------------------------------------------------------------------------
+    def promote(self, version: str | None, reason: str, *, force: bool = False) -> ModelEvent:
+        target = version or self.catalog.alias(CHALLENGER)
+        if target is None:
+            raise ReviewError(f"model {self.name!r} has no challenger; name a VERSION to promote")
+        tags = dict(self.catalog.version(target).tags or {})
+        if tags.get(REVIEW_TAG) == "rejected" and not force:
+            raise ReviewError(
+                f"version {target} was rejected by {tags.get('centinela.rejected_by', '?')} "
+                f"({tags.get('centinela.rejected_reason', '')}); use --force to promote it anyway"
+            )
+        current = self.catalog.alias(CHAMPION)
+        if current == target:
+            raise ReviewError(f"version {target} is already the champion of {self.name!r}")
+        self.catalog.set_version_tags(target, self._stamp("promoted", reason))
+        self.catalog.set_alias(CHAMPION, target)
+        if self.catalog.alias(CHALLENGER) == target:
+            self.catalog.delete_alias(CHALLENGER)
+        if current:
+            self.catalog.set_version_tags(current, {REVIEW_TAG: "retired"})
+        self._record("promote", CHAMPION, target, current, reason)
+        metrics = _comparison_metrics(tags)
+        return self._emit("promoted", target, current, reason, metrics)
+
+    def reject(self, version: str, reason: str) -> ModelEvent:
+        self.catalog.version(version)  # a clear error for an unknown version
+        if self.catalog.alias(CHAMPION) == version:
+            raise ReviewError(
+                f"version {version} is the champion of {self.name!r}; use `rollback` instead"
+            )
+        self.catalog.set_version_tags(version, self._stamp("rejected", reason))
+        if self.catalog.alias(CHALLENGER) == version:
+            self.catalog.delete_alias(CHALLENGER)
+        self._record("reject", CHALLENGER, version, None, reason)
+        return self._emit("rejected", version, None, reason, {})
+
+    def rollback(self, reason: str) -> ModelEvent:
+        current = self.catalog.alias(CHAMPION)
+        target = rollback_target(self.catalog.history(), current)
+        if current is None or target is None:
+            raise ReviewError(
+                f"model {self.name!r} has no earlier champion in its alias history to roll back to"
+            )
+        self.catalog.set_version_tags(current, self._stamp("rolled_back", reason))
+        self.catalog.set_version_tags(
+            target, {**self._stamp("restored", reason), REVIEW_TAG: "promoted"}
+        )
+        self.catalog.set_alias(CHAMPION, target)
+        self._record("rollback", CHAMPION, target, current, reason)
+        return self._emit("rolled_back", target, current, reason, {})
+
+    # --- helpers -----------------------------------------------------------------------------
+    def _stamp(self, action: str, reason: str) -> dict[str, str]:
+        stamp = {
+            f"centinela.{action}_by": self.actor,
+            f"centinela.{action}_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            f"centinela.{action}_reason": reason,
+        }
+        if action in ("promoted", "rejected", "rolled_back"):
+            stamp[REVIEW_TAG] = action
+        return stamp
+
+    def _record(
+        self, action: Any, alias: str, version: str, previous: str | None, reason: str
+    ) -> None:
+        self.catalog.record(
+            HistoryEntry.now(
+                action, alias, version, previous=previous, actor=self.actor, reason=reason
+            )
+        )
+
+    def _emit(
+        self,
+        kind: Any,
+        version: str,
+        previous: str | None,
+        reason: str,
+        metrics: dict[str, float],
+    ) -> ModelEvent:
+        event = ModelEvent(
+            event_type=kind,
+            model_name=self.name,
+            version=version,
+            previous_version=previous,
+            actor=self.actor,
+            reason=reason,
+            metrics=metrics,
+        )
+        if self.publisher is not None:
+            self.publisher.publish(event)
+        return event
+
+
+def headline_metrics(run_metrics: dict[str, float]) -> dict[str, float]:
+    """The model's own quality figures from its run: hold-out metrics when it is a challenger,
+    else whatever validation metrics its run logged under the usual names.
+
+    >>> headline_metrics({"challenger_f1": 0.8, "champion_f1": 0.7, "accuracy": 0.9})
+    {'f1': 0.8}
+    >>> headline_metrics({"val_accuracy": 0.9, "f1": 0.5})
+    {'accuracy': 0.9, 'f1': 0.5}
+    """
+    if any(key.startswith("challenger_") for key in run_metrics):
+        prefixes: tuple[str, ...] = ("challenger_",)
+    else:
+        prefixes = ("", "val_", "validation_", "holdout_")
+    found: dict[str, float] = {}
+    for name in METRIC_ORDER:
+        for prefix in prefixes:
+            if prefix + name in run_metrics:
+                found[name] = run_metrics[prefix + name]
+                break
+    return found
+
+
+def _comparison_metrics(tags: dict[str, str]) -> dict[str, float]:
+    text = tags.get(COMPARISON_TAG)
+    if not text:
+        return {}
+    comparison = Comparison.from_json(text)
+    return {
+        **{f"delta_{name}": value for name, value in comparison.deltas().items()},
+        "holdout_rows": float(comparison.n_holdout),
+    }
+
+
+def _when(version: ModelVersion) -> str:
+    stamp = version.creation_timestamp or 0
+    return datetime.fromtimestamp(stamp / 1000, UTC).isoformat(timespec="seconds")

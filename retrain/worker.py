@@ -1,0 +1,228 @@
+"""`centinela retrain`: the worker that turns RetrainRequests into challengers.
+
+A kafka-python consumer in the group ``retrain_group_id`` reads ``retrain-requests`` one record
+at a time. A request's offset is committed only after its outcome (a ``registered`` or a
+``failed`` ModelEvent) is on ``model-events``; a crash in between re-delivers the request, and
+the job's idempotency (by request id) keeps that to one challenger.
+
+Failures are sorted in two: permanent ones (bad data, unknown model, no champion, a trainer
+that cannot fit) become a ``failed`` event at once; transient ones (broker or MLflow away) are
+retried with a growing pause, then reported as ``failed`` too. Nothing makes the worker exit or
+loop hot; a request whose outcome cannot be recorded at all is simply read again later.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import requests
+from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.structs import OffsetAndMetadata
+from mlflow.exceptions import MlflowException
+
+from retrain.events import ModelEventPublisher
+from retrain.job import Registered, run_request, settings_for
+from retrain.promotion import AUTO_ACTOR, auto_promotion
+from retrain.review import Review
+from stream.codec import dead_letter, decode
+from stream.exceptions import (
+    BrokerUnavailableError,
+    CentinelaError,
+    DecodeError,
+    RegistryError,
+)
+from stream.kafka import kafka_python_config
+from stream.records import ModelEvent, RetrainRequest
+from stream.registry import CHALLENGER
+from stream.settings import Settings
+from stream.topics import Topics
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (
+    BrokerUnavailableError,
+    RegistryError,  # includes RegistryUnavailableError
+    KafkaError,
+    MlflowException,
+    requests.RequestException,
+    OSError,
+)
+# Permanent: a CentinelaError that is not transient (invalid data, unknown model, no champion,
+# trainer error, profile error). Anything else is a bug: reported as failed, never a crash loop.
+
+
+class RetrainWorker:
+    """Consume retrain requests and record one outcome per request."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        attempts: int = 3,
+        backoff_s: float = 5.0,
+        run: Callable[[Settings, RetrainRequest], Registered] = run_request,
+    ) -> None:
+        self.settings = settings
+        self.topic = Topics.from_settings(settings).retrain_requests
+        self.attempts = attempts
+        self.backoff_s = backoff_s
+        self.stop = threading.Event()
+        self.handled = 0
+        self._run = run
+        self._publisher = ModelEventPublisher(settings)
+
+    def serve(self, *, max_requests: int | None = None) -> int:
+        """Handle requests until :attr:`stop` is set (or ``max_requests`` are done)."""
+        consumer = self._open_consumer()
+        _warm_up()
+        log.info(
+            "waiting for retrain requests on %s (group %s)",
+            self.topic,
+            self.settings.retrain_group_id,
+        )
+        try:
+            while not self.stop.is_set():
+                if max_requests is not None and self.handled >= max_requests:
+                    break
+                for part, records in consumer.poll(timeout_ms=1000, max_records=1).items():
+                    for record in records:
+                        self._handle_record(consumer, part, record)
+        finally:
+            consumer.close(autocommit=False)
+            self._publisher.close()
+        return self.handled
+
+    def _handle_record(
+        self, consumer: KafkaConsumer, part: TopicPartition, record: ConsumerRecord
+    ) -> None:
+        try:
+            event, registered = self._outcome(record)
+            if event is not None:
+                self._publisher.publish(event)
+            consumer.commit({part: OffsetAndMetadata(record.offset + 1, "", -1)})
+        except (BrokerUnavailableError, KafkaError, _StoppingError) as error:
+            # The outcome could not be recorded: read the request again (after a pause).
+            log.warning("offset %d of %s not done: %s", record.offset, part, error)
+            consumer.seek(part, record.offset)
+            self.stop.wait(self.backoff_s)
+            return
+        self.handled += 1
+        if registered is not None:
+            self._maybe_promote(registered)
+
+    def _outcome(self, record: ConsumerRecord) -> tuple[ModelEvent | None, Registered | None]:
+        try:
+            request = decode(
+                RetrainRequest, record.value, max_bytes=self.settings.max_message_bytes
+            )
+        except DecodeError as error:
+            self._publisher.dead_letter(
+                dead_letter(
+                    record.topic,
+                    record.value,
+                    error.reason,
+                    error.detail,
+                    key=record.key,
+                    partition=record.partition,
+                    offset=record.offset,
+                )
+            )
+            return None, None
+        log.info(
+            "retrain request %s for %s (champion v%s, %s, %s .. %s)",
+            request.request_id,
+            request.model_name,
+            request.champion_version,
+            request.reason,
+            request.train_from.isoformat(timespec="seconds"),
+            request.train_until.isoformat(timespec="seconds"),
+        )
+        return self._attempt(request)
+
+    def _attempt(self, request: RetrainRequest) -> tuple[ModelEvent, Registered | None]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                registered = self._run(self.settings, request)
+                return registered.event, registered
+            except TRANSIENT as error:
+                if self.stop.is_set():
+                    raise _StoppingError(f"stopping during request {request.request_id}") from None
+                if attempt == self.attempts:
+                    return _failed(request, f"gave up after {attempt} attempts: {error}"), None
+                pause = self.backoff_s * 2 ** (attempt - 1)
+                log.warning(
+                    "request %s, attempt %d failed (%s); retrying in %.0f s",
+                    request.request_id,
+                    attempt,
+                    error,
+                    pause,
+                )
+                self.stop.wait(pause)
+            except CentinelaError as error:
+                log.warning("request %s failed: %s", request.request_id, error)
+                return _failed(request, str(error)), None
+            except Exception as error:  # a bug: report it, keep serving
+                log.exception("request %s hit an unexpected error", request.request_id)
+                return _failed(request, f"internal error: {type(error).__name__}: {error}"), None
+        raise AssertionError("unreachable: the last attempt returns")
+
+    def _maybe_promote(self, registered: Registered) -> None:
+        event = registered.event
+        reason = auto_promotion(registered.comparison, self.settings)
+        if reason is None or event.version is None:
+            return
+        try:
+            review = Review(
+                settings_for(self.settings, event.model_name), self._publisher, actor=AUTO_ACTOR
+            )
+            if review.catalog.alias(CHALLENGER) == event.version:  # not reviewed meanwhile
+                review.promote(event.version, reason)
+        except (CentinelaError, *TRANSIENT) as error:
+            log.warning("auto-promotion of version %s failed: %s", event.version, error)
+
+    def _open_consumer(self) -> KafkaConsumer:
+        try:
+            return KafkaConsumer(
+                self.topic,
+                client_id="centinela-retrain",
+                group_id=self.settings.retrain_group_id,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=1,
+                # Training runs between polls; the group must not evict a busy worker.
+                max_poll_interval_ms=60 * 60 * 1000,
+                **kafka_python_config(self.settings),
+            )
+        except (NoBrokersAvailable, KafkaError) as error:
+            raise BrokerUnavailableError(
+                f"no Kafka broker answers at {self.settings.kafka_bootstrap_servers} ({error}); "
+                "start one with `centinela up` or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
+            ) from None
+
+
+def _warm_up() -> None:
+    """Import the plotting stack now, so the first request's timings show the work, not this."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot  # noqa: F401
+
+
+class _StoppingError(Exception):
+    """The worker is stopping in the middle of a request; it is left for the next one."""
+
+
+def _failed(request: RetrainRequest, why: str) -> ModelEvent:
+    return ModelEvent(
+        event_type="failed",
+        model_name=request.model_name,
+        version=None,
+        previous_version=request.champion_version,
+        request_id=request.request_id,
+        actor="centinela-retrain",
+        reason=why[:2000],
+    )

@@ -1,0 +1,37 @@
+"""Fixtures for the retrain tests: settings on the real broker and the real MLflow server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from stream.settings import Settings
+from stream.stack.mlflow_server import MlflowServer
+from stream.topics import create_topics
+
+
+@pytest.fixture
+def retrain_settings(
+    make_settings: Callable[..., Settings], mlflow_server: MlflowServer
+) -> Callable[..., Settings]:
+    """Settings with their own topics, model name and consumer group; topics created."""
+
+    def factory(**overrides: Any) -> Settings:
+        tag = uuid.uuid4().hex[:8]
+        values: dict[str, Any] = {
+            "mlflow_tracking_uri": mlflow_server.tracking_uri,
+            "model_name": f"retrain-{tag}",
+            "retrain_group_id": f"retrain-{tag}",
+            "training_experiment": f"training-{tag}",
+            "retrain_min_rows": 200,
+            "reference_sample_size": 500,
+        }
+        values.update(overrides)
+        settings = make_settings(**values)
+        create_topics(settings)
+        return settings
+
+    return factory

@@ -1,0 +1,159 @@
+"""The retrain worker on a real broker and a real MLflow server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from retrain.catalog import Catalog
+from retrain.evaluation import Comparison
+from retrain.history import HISTORY_TAG
+from retrain.lineage import TRAINING_DATA_ARTIFACT
+from retrain.registration import COMPARISON_TAG, COMPLETE, STATE_TAG
+from retrain.worker import RetrainWorker
+from stream.profile import PROFILE_ARTIFACT, ReferenceProfile
+from stream.registry import CHALLENGER, CHAMPION, load_model
+from stream.settings import Settings
+from tests.retrain.support import (
+    examples,
+    labeled_frame,
+    recent,
+    register_champion,
+    request_for,
+    send_request,
+    wait_for_events,
+    write_labeled,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def running_worker(settings: Settings) -> Iterator[RetrainWorker]:
+    worker = RetrainWorker(settings, attempts=2, backoff_s=0.5)
+    thread = threading.Thread(target=worker.serve, daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop.set()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the worker did not stop"
+
+
+def test_a_request_yields_one_challenger_with_lineage_and_comparison(
+    retrain_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = retrain_settings()
+    register_champion(settings)
+    start = recent(30)
+    frame, labels = labeled_frame(1200, seed=5, shift=0.8)  # drifted inputs, same concept
+    rows = examples(frame, labels, model=settings.model_name, start=start)
+    write_labeled(settings, rows)
+    # Outside the requested range: must not be read.
+    outside = examples(frame.head(100), labels[:100], model=settings.model_name,
+                       start=recent(120), prefix="old")  # fmt: skip
+    write_labeled(settings, outside)
+    until = rows[-1].label_time
+    request = request_for(settings, start, until)
+
+    with running_worker(settings):
+        send_request(settings, request)
+        send_request(settings, request)  # a duplicate delivery of the same request
+        events = wait_for_events(
+            settings, lambda e: e.request_id == request.request_id, count=2
+        )
+
+    assert [e.event_type for e in events] == ["registered", "registered"]
+    event = events[0]
+    assert event.version == "2" and event.previous_version == "1"
+    assert {"challenger_f1", "champion_f1", "delta_f1", "holdout_rows"} <= set(event.metrics)
+    assert event.metrics["holdout_rows"] == 240  # 20% of the 1,200 rows in range
+
+    catalog = Catalog(settings)
+    assert catalog.aliases() == {CHAMPION: "1", CHALLENGER: "2"}
+    versions = catalog.versions_for_request(request.request_id, settings.training_experiment)
+    assert [v.version for v in versions] == ["2"], "a re-delivered request registered twice"
+
+    tags = versions[0].tags
+    assert tags[STATE_TAG] == COMPLETE
+    assert tags["centinela.parent_version"] == "1"
+    assert tags["centinela.trigger"] == "data_drift"
+    assert float(tags["centinela.delta_f1"]) == pytest.approx(event.metrics["delta_f1"])
+    comparison = Comparison.from_json(tags[COMPARISON_TAG])
+    assert comparison.n_holdout == 240 and comparison.champion_version == "1"
+    assert set(comparison.deltas()) == {"accuracy", "f1", "roc_auc", "log_loss"}
+
+    client = MlflowClient(settings.mlflow_tracking_uri)
+    run = client.get_run(versions[0].run_id)
+    assert run.data.params["trainer"] == "logistic_regression"
+    assert run.data.tags["centinela.request_id"] == request.request_id
+    assert json.loads(run.data.tags["centinela.evidence"])["drifted_features"] == ["x0", "x1"]
+    assert run.data.tags["centinela.data.topic"].endswith("labeled")
+    assert run.data.metrics["rows_read"] == 1200  # the 100 older rows were not read
+    assert run.data.metrics["rows_train"] == 960
+    assert {"stage_read_s", "stage_train_s", "challenger_accuracy"} <= set(run.data.metrics)
+    contexts = sorted(
+        tag.value
+        for dataset in run.inputs.dataset_inputs
+        for tag in dataset.tags
+        if tag.key == "mlflow.data.context"
+    )
+    assert contexts == ["evaluation", "training", "training"]
+    kafka_sources = [
+        json.loads(d.dataset.source) for d in run.inputs.dataset_inputs
+        if d.dataset.source_type == "kafka"
+    ]  # fmt: skip
+    assert {s["topic"] for s in kafka_sources} == {run.data.tags["centinela.data.topic"]}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert artifacts == {"evaluation/comparison.json", "evaluation/comparison.png"}
+    trained_on = pd.read_parquet(
+        client.download_artifacts(run.info.run_id, TRAINING_DATA_ARTIFACT, str(tmp_path))
+    )
+    assert len(trained_on) == 960
+    profile = ReferenceProfile.from_json(
+        Path(client.download_artifacts(run.info.run_id, PROFILE_ARTIFACT, str(tmp_path)))
+        .read_text()
+    )
+    assert profile.baseline_metrics == comparison.challenger
+    assert profile.n_rows == 960
+
+    challenger = load_model(settings, alias=CHALLENGER)
+    assert challenger.trainer == "logistic_regression"
+    history = json.loads(client.get_registered_model(settings.model_name).tags[HISTORY_TAG])
+    assert [(h["action"], h["version"]) for h in history] == [("register", "2")]
+
+
+def test_invalid_data_yields_a_failed_event_and_the_worker_moves_on(
+    retrain_settings: Callable[..., Settings],
+) -> None:
+    settings = retrain_settings()
+    register_champion(settings)
+    start = recent(20)
+    frame, labels = labeled_frame(300, seed=6)
+    rows = examples(frame, labels * 0, model=settings.model_name, start=start)  # one class only
+    write_labeled(settings, rows)
+    one_class = request_for(settings, start, rows[-1].label_time)
+    empty = request_for(settings, recent(300), recent(299))
+    unknown = request_for(settings, start, rows[-1].label_time).model_copy(
+        update={"model_name": "no-such-model"}
+    )
+
+    with running_worker(settings):
+        for request in (one_class, empty, unknown):
+            send_request(settings, request)
+        events = wait_for_events(settings, lambda e: e.event_type == "failed", count=3)
+
+    reasons = {e.request_id: e.reason for e in events}
+    assert "missing_class" in reasons[one_class.request_id]
+    assert "empty_range" in reasons[empty.request_id]
+    assert "no model named 'no-such-model'" in reasons[unknown.request_id]
+    assert Catalog(settings).aliases() == {CHAMPION: "1"}
+    assert [v.version for v in Catalog(settings).versions()] == ["1"]
