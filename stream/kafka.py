@@ -66,3 +66,24 @@ def _reveal(secret: Any) -> str | None:
 
 def _path(path: Any) -> str | None:
     return None if path is None else str(path)
+
+
+def confluent_kafka_config(settings: Settings) -> dict[str, Any]:
+    """librdkafka properties (confluent-kafka), used by the high-rate producers."""
+    config: dict[str, Any] = {
+        "bootstrap.servers": settings.kafka_bootstrap_servers,
+        "security.protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol.startswith("SASL"):
+        config["sasl.mechanism"] = settings.kafka_sasl_mechanism
+        config["sasl.username"] = settings.kafka_sasl_username
+        config["sasl.password"] = _reveal(settings.kafka_sasl_password)
+    if settings.kafka_security_protocol.endswith("SSL"):
+        optional = {
+            "ssl.ca.location": _path(settings.kafka_ssl_cafile),
+            "ssl.certificate.location": _path(settings.kafka_ssl_certfile),
+            "ssl.key.location": _path(settings.kafka_ssl_keyfile),
+            "ssl.key.password": _reveal(settings.kafka_ssl_key_password),
+        }
+        config.update({key: value for key, value in optional.items() if value is not None})
+    return config

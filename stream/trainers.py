@@ -99,7 +99,10 @@ def build_pipeline(name: str, params: Mapping[str, Any] | None, features: pd.Dat
 
 
 def train(
-    name: str, params: Mapping[str, Any] | None, features: pd.DataFrame, labels: Sequence[Any]
+    name: str,
+    params: Mapping[str, Any] | None,
+    features: pd.DataFrame,
+    labels: Sequence[Any] | np.ndarray,
 ) -> Pipeline:
     """Fit the named trainer on ``features`` and ``labels``; the pipeline has ``predict_proba``."""
     if len(features) == 0:
