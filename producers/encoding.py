@@ -31,7 +31,7 @@ JSON strings (quoted once, reused for the label).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -46,10 +46,15 @@ SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._:-]+$")  # needs no JSON escaping
 def generated_ids(prefix: str, start: int, n: int) -> tuple[list[bytes], list[bytes]]:
     """Keys ``prefix-<index>`` and the same ids as JSON strings, for ``n`` events from
     ``start``. The prefix must match :data:`SAFE_PREFIX`."""
+    return indexed_ids(prefix, range(start, start + n))
+
+
+def indexed_ids(prefix: str, indices: Iterable[int]) -> tuple[list[bytes], list[bytes]]:
+    """Like :func:`generated_ids` for any event indices."""
     if not SAFE_PREFIX.match(prefix):
         raise ValueError(f"id prefix {prefix!r} may hold only letters, digits and . _ : -")
     raw = prefix.encode()
-    keys = [b"%s-%d" % (raw, index) for index in range(start, start + n)]
+    keys = [b"%s-%d" % (raw, index) for index in indices]
     return keys, [b'"%s"' % key for key in keys]
 
 

@@ -20,7 +20,7 @@ class RunProgress:
         self._started = time.perf_counter()
         self._progress = Progress(
             TextColumn("[bold]producing[/]"),
-            BarColumn(),
+            BarColumn(bar_width=24),
             TextColumn("{task.completed:,.0f}{task.fields[of]} events"),
             TextColumn("{task.fields[rate]:,.0f} ev/s"),
             TextColumn("labels {task.fields[labels]:,} sent, {task.fields[pending]:,} pending"),

@@ -27,6 +27,7 @@ from producers.encoding import (
     feature_values,
     generated_ids,
     given_ids,
+    indexed_ids,
     label_values,
     time_texts,
 )
@@ -116,6 +117,7 @@ class ProduceRun:
         self._generated = 0
         self._latest_seconds = -np.inf
         self._uses_data_time = False
+        self._uses_data_ids = False
         self._started_at = datetime.now(UTC)
 
     # --- the loop ------------------------------------------------------------------------
@@ -184,15 +186,10 @@ class ProduceRun:
             due = plan["index"][keep] + np.round(plan["delay"][keep])
         else:
             due = plan["seconds"][keep] + plan["delay"][keep]
-        self._labels.push(
-            due.astype(np.float64),
-            {
-                "key": plan["key"][keep],
-                "quoted": plan["quoted"][keep],
-                "label": plan["label"][keep],
-                "seconds": plan["seconds"][keep],
-            },
-        )
+        waiting = {name: plan[name][keep] for name in ("index", "label", "seconds")}
+        if self._uses_data_ids:  # generated ids are rebuilt from the index: less memory
+            waiting.update(key=plan["key"][keep], quoted=plan["quoted"][keep])
+        self._labels.push(due.astype(np.float64), waiting)
 
     def _release_labels(self, *, everything: bool = False) -> None:
         now = np.inf if everything else self._label_now()
@@ -200,8 +197,12 @@ class ProduceRun:
         if not len(due):
             return
         label_times = time_texts(self._label_times(due, labels["seconds"]))
-        values = label_values(labels["quoted"].tolist(), labels["label"].tolist(), label_times)
-        self.sink.send(self.topics.labels, labels["key"].tolist(), values)
+        if self._uses_data_ids:
+            keys, quoted = labels["key"].tolist(), labels["quoted"].tolist()
+        else:
+            keys, quoted = indexed_ids(self.options.run_id, labels["index"].tolist())
+        values = label_values(quoted, labels["label"].tolist(), label_times)
+        self.sink.send(self.topics.labels, keys, values)
         self.result.labels_sent += len(values)
 
     # --- clocks --------------------------------------------------------------------------
@@ -213,6 +214,7 @@ class ProduceRun:
 
     def _event_ids(self, chunk: Block) -> tuple[list[bytes], list[bytes]]:
         if len(chunk.event_id):
+            self._uses_data_ids = True
             return given_ids([str(value) for value in chunk.event_id.tolist()])
         return generated_ids(self.options.run_id, chunk.start, chunk.n)
 

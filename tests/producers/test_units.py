@@ -200,3 +200,17 @@ def test_encoded_events_and_labels_decode_with_the_shared_codec() -> None:
     assert [decode(LabelEvent, d).label for d in labels] == ["spam", "ham", "spam", 1, 0]
     with pytest.raises(ValueError, match="may hold only"):
         generated_ids('bad"prefix', 0, 1)
+
+
+def test_due_queue_stays_a_few_segments_under_many_small_pushes() -> None:
+    queue = DueQueue()
+    rng = np.random.default_rng(1)
+    released: list[float] = []
+    for tick in range(3_000):
+        queue.push(tick + rng.exponential(500.0, 10), {"v": np.zeros(10)})
+        assert len(queue._segments) <= 16
+        keys, _ = queue.pop_due(float(tick))
+        assert (np.diff(keys) >= 0).all() and (keys <= tick).all()
+        released += keys.tolist()
+    released += queue.pop_all()[0].tolist()
+    assert len(released) == 30_000 and len(queue) == 0
