@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     drift_numeric_test: Literal["ks", "psi", "wasserstein", "js"] = "ks"
     drift_categorical_test: Literal["chi2", "psi", "js"] = "chi2"
     psi_threshold: float = Field(0.2, gt=0)
+    js_threshold: float = Field(0.1, gt=0, le=1)  # Jensen-Shannon distance, base 2
+    wasserstein_threshold: float = Field(0.1, gt=0)  # in reference standard deviations
+    drift_ks_method: Literal["asymp", "exact", "auto"] = "asymp"  # as scipy's ks_2samp method
     reference_sample_size: int = Field(10_000, ge=100)
     window_exact_cap: int = Field(20_000, ge=100)
     concept_detector: Literal["adwin", "ddm", "page_hinkley", "kswin"] = "adwin"
