@@ -1,10 +1,12 @@
 """Training data: the requested time range of ``labeled``, read by timestamp.
 
 Every partition is positioned with ``offsets_for_times(train_from)`` and read up to the first
-offset at or after ``train_until`` (``offsets_for_times`` again, else the end offset taken when
-the read began), so the read ends even while the stream keeps writing. Records are kept when
-their Kafka timestamp falls in ``[train_from, train_until]``; duplicates of an ``event_id``
-(at-least-once delivery) keep the last one written.
+offset stamped later than ``train_until`` plus a grace period (``offsets_for_times`` again, else
+the end offset taken when the read began), so the read ends even while the stream keeps writing.
+The grace lets records that were written slightly out of timestamp order (several producers
+writing one partition) still count. Records are kept when their Kafka timestamp falls in
+``[train_from, train_until]``; duplicates of an ``event_id`` (at-least-once delivery) keep the
+last one written.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from stream.settings import Settings
 log = logging.getLogger(__name__)
 
 _STALL_SECONDS = 60.0  # no new record for this long while offsets remain: the broker is away
+LATE_GRACE_MS = 60_000  # how far past train_until to keep reading for out-of-order records
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,7 @@ def _offset_ranges(
         )
     parts = [TopicPartition(topic, number) for number in sorted(partitions)]
     firsts = consumer.offsets_for_times(dict.fromkeys(parts, start_ms))
-    stops = consumer.offsets_for_times(dict.fromkeys(parts, until_ms + 1))
+    stops = consumer.offsets_for_times(dict.fromkeys(parts, until_ms + LATE_GRACE_MS + 1))
     ends = consumer.end_offsets(parts)
     ranges: dict[TopicPartition, tuple[int, int]] = {}
     for part in parts:

@@ -89,10 +89,7 @@ def write_labeled(
     return produce(
         settings,
         topic,
-        (
-            (row.event_id, encode(row), _millis(timestamp or row.label_time))
-            for row in rows
-        ),
+        ((row.event_id, encode(row), _millis(timestamp or row.label_time)) for row in rows),
     )
 
 

@@ -21,6 +21,7 @@ from retrain.worker import RetrainWorker
 from stream.profile import PROFILE_ARTIFACT, ReferenceProfile
 from stream.registry import CHALLENGER, CHAMPION, load_model
 from stream.settings import Settings
+from stream.stack.process import free_port
 from tests.retrain.support import (
     examples,
     labeled_frame,
@@ -67,9 +68,7 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
     with running_worker(settings):
         send_request(settings, request)
         send_request(settings, request)  # a duplicate delivery of the same request
-        events = wait_for_events(
-            settings, lambda e: e.request_id == request.request_id, count=2
-        )
+        events = wait_for_events(settings, lambda e: e.request_id == request.request_id, count=2)
 
     assert [e.event_type for e in events] == ["registered", "registered"]
     event = events[0]
@@ -119,8 +118,9 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
     )
     assert len(trained_on) == 960
     profile = ReferenceProfile.from_json(
-        Path(client.download_artifacts(run.info.run_id, PROFILE_ARTIFACT, str(tmp_path)))
-        .read_text()
+        Path(
+            client.download_artifacts(run.info.run_id, PROFILE_ARTIFACT, str(tmp_path))
+        ).read_text()
     )
     assert profile.baseline_metrics == comparison.challenger
     assert profile.n_rows == 960
@@ -157,3 +157,17 @@ def test_invalid_data_yields_a_failed_event_and_the_worker_moves_on(
     assert "no model named 'no-such-model'" in reasons[unknown.request_id]
     assert Catalog(settings).aliases() == {CHAMPION: "1"}
     assert [v.version for v in Catalog(settings).versions()] == ["1"]
+
+
+def test_mlflow_away_is_retried_then_reported_as_failed(
+    retrain_settings: Callable[..., Settings],
+) -> None:
+    settings = retrain_settings(mlflow_tracking_uri=f"http://127.0.0.1:{free_port()}")
+    request = request_for(settings, recent(10), recent(5))
+    worker = RetrainWorker(settings, attempts=2, backoff_s=0.1)
+    send_request(settings, request)
+    assert worker.serve(max_requests=1) == 1
+
+    [event] = wait_for_events(settings, lambda e: e.request_id == request.request_id)
+    assert event.event_type == "failed"
+    assert "gave up after 2 attempts" in event.reason and "MLflow does not answer" in event.reason

@@ -1,0 +1,68 @@
+"""Hold-out split, scoring and the comparison plot (pure, no broker)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrain.data import TrainingData
+from retrain.evaluation import Comparison, compare, plot_comparison, split_holdout
+from retrain.training import mix_champion_data
+from stream.trainers import train
+from tests.retrain.support import labeled_frame
+
+
+def _data(n: int, seed: int) -> TrainingData:
+    frame, labels = labeled_frame(n, seed=seed)
+    rng = np.random.default_rng(seed)
+    times = np.datetime64("2026-01-01T00:00:00") + rng.permutation(n).astype("timedelta64[s]")
+    return TrainingData(
+        frame,
+        labels,
+        times.astype("datetime64[ns]"),
+        np.asarray([f"e{i}" for i in range(n)], dtype=object),
+        "test",
+    )
+
+
+def test_the_holdout_is_the_most_recent_share_by_event_time() -> None:
+    data = _data(1000, seed=1)
+    train_part, holdout = split_holdout(data, 0.2)
+    assert (len(train_part), len(holdout)) == (800, 200)
+    assert train_part.event_times.max() < holdout.event_times.min()
+    assert set(train_part.event_ids) | set(holdout.event_ids) == set(data.event_ids)
+
+
+def test_both_models_are_scored_on_the_same_rows() -> None:
+    data = _data(2000, seed=2)
+    train_part, holdout = split_holdout(data, 0.25)
+    good = train("logistic_regression", {}, train_part.features, list(train_part.labels))
+    weak = train(
+        "logistic_regression", {"C": 1e-4}, train_part.features.head(50),
+        list(train_part.labels[:50]),
+    )  # fmt: skip
+    comparison = compare(good, weak, holdout, champion_columns=list(holdout.features.columns))
+    assert comparison.n_holdout == 500
+    assert comparison.metrics() == ["accuracy", "f1", "roc_auc", "log_loss"]
+    assert comparison.improvement("log_loss") > 0 and comparison.improvement("accuracy") >= 0
+    assert Comparison.from_json(comparison.to_json()) == comparison
+
+
+def test_the_plot_is_a_png(tmp_path: Path) -> None:
+    comparison = Comparison(
+        {"accuracy": 0.9, "log_loss": 0.3}, {"accuracy": 0.8, "log_loss": 0.4}, 100, "2", "1"
+    )
+    path = plot_comparison(comparison, tmp_path / "c.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("share", "expected_old"), [(0.0, 0), (0.5, 300), (0.9, 400)])
+def test_champion_data_makes_up_the_configured_share(share: float, expected_old: int) -> None:
+    new, old = _data(300, seed=3), _data(400, seed=4)
+    renamed = np.asarray([f"old{i}" for i in range(400)], dtype=object)
+    old = TrainingData(old.features, old.labels, old.event_times, renamed, "old")
+    mixed = mix_champion_data(new, old, share)
+    assert len(mixed) == 300 + expected_old
+    assert sum(str(i).startswith("old") for i in mixed.event_ids) == expected_old
