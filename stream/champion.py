@@ -102,6 +102,11 @@ class ChampionHolder:
     def ready(self) -> bool:
         return self.current is not None
 
+    @property
+    def pending_version(self) -> str | None:
+        """The version loaded and waiting for the current batch to end, if any."""
+        return None if self._next is None else self._next.version
+
     async def refresh(self) -> None:
         """Look up the alias; load a new version in a thread. Never raises."""
         if self._lock.locked():

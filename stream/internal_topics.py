@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 PARTIALS_MAX_BYTES = 32 * 1024 * 1024
 
 
+def group_base(settings: Settings) -> str:
+    """Consumer groups and the Faust app id carry the topic prefix too, so two deployments on
+    one cluster (or two test runs) never share a group."""
+    return f"{settings.topic_prefix}{settings.stream_app_id}"
+
+
 @dataclass(frozen=True)
 class InternalTopics:
     changelog: str
@@ -33,7 +39,7 @@ class InternalTopics:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InternalTopics:
-        base = f"{settings.topic_prefix}{settings.stream_app_id}"
+        base = group_base(settings)
         return cls(changelog=f"{base}-state-changelog", partials=f"{base}-window-partials")
 
 

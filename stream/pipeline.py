@@ -129,7 +129,9 @@ class Pipeline:
         out = BatchOutput()
         now = time.monotonic()
         accepted = self._validate_events(champion, features, out)
-        everything = [event for events in accepted.values() for event in events]
+        touched = sorted(set(features) | set(labels))
+        # Rows of the frame follow the partitions in this same order (see the loop below).
+        everything = [event for p in touched for event in accepted.get(p, [])]
         frame = build_frame(everything, champion.profile)
         scored = score(champion.model, frame)
         latency_ms = (time.monotonic() - received_at) * 1000.0
@@ -139,8 +141,7 @@ class Pipeline:
         )
         probabilities = scored.probability_rows()
         row = 0
-        touched = set(features) | set(labels)
-        for partition in sorted(touched):
+        for partition in touched:
             state = self.states[partition]
             events = accepted.get(partition, [])
             rows = range(row, row + len(events))
@@ -267,8 +268,10 @@ class Pipeline:
             self._close(state, due, out)
 
     def _close(self, state: PartitionState, window_id: int, out: BatchOutput) -> None:
+        """Close through ``window_id`` and tell the merger (only when coverage moves)."""
+        before = state.windows.closed_through
         closed = state.windows.close_through(window_id)
-        if state.windows.closed_through != window_id:
+        if state.windows.closed_through == before:
             return
         message = {
             "model": self.settings.model_name,

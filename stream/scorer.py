@@ -25,7 +25,7 @@ from mode import Service
 
 from stream.champion import ChampionHolder
 from stream.changelog import ChangelogGroup, read_groups
-from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics
+from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.kafka import aiokafka_config
 from stream.metrics import StreamMetrics
 from stream.pipeline import BatchOutput, Pipeline
@@ -93,7 +93,9 @@ class ScoringService(Service):
     @Service.task
     async def _consume(self) -> None:
         while self.holder.current is None and not self.should_stop:
-            await self.sleep(0.2)  # not ready: the holder is polling the registry
+            await self.holder.refresh()  # not ready until the registry names a champion
+            if self.holder.current is None:
+                await self.sleep(min(self.settings.champion_poll_seconds, 2.0))
         if self.should_stop:
             return
         await self._open()
@@ -121,7 +123,7 @@ class ScoringService(Service):
         self.producer = producer_for(settings)
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            group_id=f"{settings.stream_app_id}-scoring",
+            group_id=f"{group_base(settings)}-scoring",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
@@ -258,8 +260,11 @@ class ScoringService(Service):
     async def _read_changelog(self, partitions: list[int]) -> dict[int, list[ChangelogGroup]]:
         if not partitions:
             return {}
+        # "earliest" rather than seek_to_beginning(): an assignment's own offset reset may land
+        # after a seek and move the reader to the end (seen on aiokafka 0.14).
         reader = AIOKafkaConsumer(
             enable_auto_commit=False,
+            auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             **aiokafka_config(self.settings),
         )
@@ -268,7 +273,6 @@ class ScoringService(Service):
             tps = [TopicPartition(self.internal.changelog, p) for p in partitions]
             reader.assign(tps)
             ends = await reader.end_offsets(tps)
-            await reader.seek_to_beginning(*tps)
             chunks: dict[int, list[bytes]] = {p: [] for p in partitions}
             remaining = {tp for tp in tps if await reader.position(tp) < ends[tp]}
             while remaining:

@@ -74,7 +74,7 @@ def register_views(app: faust.App, parts: StreamComponents) -> None:
     @app.page("/metrics")
     async def metrics(view: Any, request: Any) -> Any:
         parts.metrics.ready.set(float(readiness(parts)[0]))
-        return view.bytes(parts.metrics.render(), content_type=CONTENT_TYPE_LATEST)
+        return view.bytes(parts.metrics.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     @app.page("/status")
     async def status_view(view: Any, request: Any) -> Any:

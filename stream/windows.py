@@ -94,10 +94,9 @@ class PartitionWindows(Generic[S]):
         return last
 
     def newest_window(self) -> int | None:
-        """The newest window this partition has seen an event for (for closing when idle)."""
-        if self.feature_watermark is None:
-            return None
-        return self.window_of(self.feature_watermark)
+        """The newest window this partition has seen an event or a label for (closing when idle)."""
+        marks = [m for m in (self.feature_watermark, self.label_watermark) if m is not None]
+        return self.window_of(max(marks)) if marks else None
 
     def close_through(self, window_id: int) -> list[tuple[str, int, S]]:
         """Close every window up to ``window_id``; return their summaries, oldest first."""

@@ -1,0 +1,171 @@
+"""The Faust app: the worker's lifecycle, web views, timers and agents around the hot path.
+
+What runs in one worker process:
+
+- :class:`~stream.scorer.ScoringService`: features and labels, micro-batches, predictions,
+  labeled examples, dead letters, partial windows, changelog (aiokafka; the hot path);
+- :class:`~stream.merger_service.MergerService`: partial windows -> drift reports, alerts,
+  retrain requests, MLflow (active in one worker of the group);
+- the ``model-events`` agent and a poll timer: hot swap of the champion;
+- the web views of :mod:`stream.web`.
+
+Values are raw bytes end to end (``value_serializer="raw"``) and decoded by
+:mod:`stream.codec`, so no pickle and no Faust-specific envelope ever crosses Kafka.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from stream.alerts import Webhook
+from stream.champion import ChampionHolder
+from stream.codec import decode
+from stream.drift.summary import WindowSummary
+from stream.exceptions import DecodeError
+from stream.internal_topics import group_base
+from stream.kafka import faust_broker_url, ssl_context
+from stream.merger_service import MergerService
+from stream.metrics import StreamMetrics
+from stream.monitoring import MonitoringLogger
+from stream.profile import ReferenceProfile
+from stream.records import ModelEvent
+from stream.scorer import ScoringService
+from stream.settings import Settings
+from stream.status import StatusBoard
+from stream.topics import Topics
+from stream.web import register_views
+
+log = logging.getLogger(__name__)
+
+SWAP_EVENTS = frozenset({"promoted", "rolled_back"})
+
+
+@dataclass
+class StreamComponents:
+    """Everything a worker runs, built once from settings (tests build it too)."""
+
+    settings: Settings
+    holder: ChampionHolder
+    metrics: StreamMetrics
+    board: StatusBoard
+    monitoring: MonitoringLogger
+    webhook: Webhook | None
+    scorer: ScoringService
+    merger: MergerService
+
+
+def summary_maker(settings: Settings) -> Any:
+    def make(
+        profile: ReferenceProfile, version: str, window_id: int, start: float, end: float
+    ) -> Any:
+        return WindowSummary.empty(
+            profile,
+            model_version=version,
+            window_id=window_id,
+            window_start=datetime.fromtimestamp(start, UTC),
+            window_end=datetime.fromtimestamp(end, UTC),
+            exact_cap=settings.window_exact_cap,
+        )
+
+    return make
+
+
+def build_components(settings: Settings, holder: ChampionHolder | None = None) -> StreamComponents:
+    holder = holder or ChampionHolder(settings)
+    metrics = StreamMetrics()
+    board = StatusBoard()
+    monitoring = MonitoringLogger(settings, metrics)
+    webhook = Webhook(settings.alert_webhook_url, metrics) if settings.alert_webhook_url else None
+    scorer = ScoringService(settings, holder, metrics, summary_maker(settings))
+    merger = MergerService(
+        settings, holder, metrics, board, monitoring, WindowSummary.from_dict, webhook
+    )
+    return StreamComponents(settings, holder, metrics, board, monitoring, webhook, scorer, merger)
+
+
+def faust_app(settings: Settings) -> faust.App:
+    """The bare Faust app for these settings (no agents yet)."""
+    options: dict[str, Any] = {}
+    datadir = settings.home / "stream-data"
+    datadir.mkdir(parents=True, exist_ok=True)  # Faust creates only the last level
+    if settings.kafka_security_protocol != "PLAINTEXT":
+        options["broker_credentials"] = _credentials(settings)
+    return faust.App(
+        group_base(settings),
+        broker=faust_broker_url(settings),
+        value_serializer="raw",
+        key_serializer="raw",
+        web_port=settings.stream_web_port,
+        web_host="0.0.0.0",
+        web_enabled=True,
+        datadir=str(datadir),
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="latest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        **options,
+    )
+
+
+def build_app(
+    settings: Settings, parts: StreamComponents | None = None
+) -> tuple[faust.App, StreamComponents]:
+    """The worker's Faust app with its services, agents, timers and views."""
+    parts = parts or build_components(settings)
+    app = faust_app(settings)
+    model_events = app.topic(Topics.from_settings(settings).model_events, value_type=bytes)
+
+    @app.agent(model_events)
+    async def watch_models(stream: Any) -> None:
+        async for value in stream:
+            if wants_reload(value, settings.model_name):
+                await parts.holder.refresh()
+
+    @app.timer(settings.champion_poll_seconds)
+    async def poll_champion() -> None:
+        await parts.holder.refresh()
+
+    # Children of the app start with it, before Faust's own consumer has joined its group, so a
+    # restarted worker scores again without waiting on the model-events rebalance.
+    app.add_dependency(parts.scorer)
+    app.add_dependency(parts.merger)
+    register_views(app, parts)
+    return app, parts
+
+
+def wants_reload(value: bytes | None, model_name: str) -> bool:
+    """A ModelEvent that may have moved the champion alias of our model.
+
+    >>> wants_reload(b'{"event_type": "promoted", "model_name": "m", "version": "2"}', "m")
+    True
+    >>> wants_reload(b'{"event_type": "registered", "model_name": "m", "version": "3"}', "m")
+    False
+    >>> wants_reload(b"not json", "m")
+    False
+    """
+    try:
+        event = decode(ModelEvent, value)
+    except DecodeError as error:
+        log.warning("ignoring an unreadable model event: %s", error)
+        return False
+    return event.model_name == model_name and event.event_type in SWAP_EVENTS
+
+
+def _credentials(settings: Settings) -> Any:
+    protocol = settings.kafka_security_protocol
+    context = ssl_context(settings) if protocol.endswith("SSL") else None
+    if protocol.startswith("SASL"):
+        password = settings.kafka_sasl_password
+        return faust.SASLCredentials(
+            username=settings.kafka_sasl_username,
+            password=None if password is None else password.get_secret_value(),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    return faust.SSLCredentials(context)

@@ -1,0 +1,223 @@
+"""The merger service: one per worker group (the partials topic has one partition).
+
+It reads the partitions' closed window partials, merges them (:mod:`stream.merger`), tests each
+complete window (:mod:`stream.reporting`) and publishes the DriftReport, Alerts and any
+RetrainRequest; MLflow and the webhook get them through their queues. Offsets are committed only
+up to the oldest partial a still-open window needs, so a crash loses no window; windows reported
+before a restart are read back from the drift topic and not reported twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.structs import TopicPartition
+from mode import Service
+
+from stream.alerts import Webhook
+from stream.champion import ChampionHolder
+from stream.codec import encode
+from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
+from stream.kafka import aiokafka_config
+from stream.merger import MergedWindow, WindowMerger
+from stream.metrics import StreamMetrics
+from stream.monitoring import MonitoringLogger
+from stream.records import DriftReport
+from stream.reporting import WindowReporter, WindowResult
+from stream.scorer import producer_for
+from stream.settings import Settings
+from stream.status import StatusBoard
+from stream.topics import Topics
+
+log = logging.getLogger(__name__)
+
+TAIL = 500  # drift reports read back per partition at start
+
+
+class _Reset(ConsumerRebalanceListener):
+    def __init__(self, service: MergerService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self.service.reset()
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        if assigned:
+            await self.service.load_released()
+
+
+class MergerService(Service):
+    """Partials in, DriftReports / Alerts / RetrainRequests out."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        holder: ChampionHolder,
+        metrics: StreamMetrics,
+        board: StatusBoard,
+        monitoring: MonitoringLogger,
+        summary_from_dict: Callable[[dict[str, Any]], Any],
+        webhook: Webhook | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.holder = holder
+        self.metrics = metrics
+        self.board = board
+        self.monitoring = monitoring
+        self.webhook = webhook
+        self.topics = Topics.from_settings(settings)
+        self.internal = InternalTopics.from_settings(settings)
+        self._from_dict = summary_from_dict
+        self.grace = 3 * (settings.window_seconds + settings.allowed_lateness_seconds) + 10
+        self.merger = self._new_merger()
+        self.reporter = WindowReporter(settings, holder.profile_of)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+
+    def _new_merger(self) -> WindowMerger:
+        return WindowMerger(from_dict=self._from_dict, grace_seconds=self.grace)
+
+    def reset(self) -> None:
+        self.merger = self._new_merger()
+
+    @Service.task
+    async def _run(self) -> None:
+        self.producer = producer_for(self.settings)
+        await self.producer.start()
+        self.consumer = AIOKafkaConsumer(
+            group_id=f"{group_base(self.settings)}-merger",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=PARTIALS_MAX_BYTES + 1_000_000,
+            fetch_max_bytes=PARTIALS_MAX_BYTES + 1_000_000,
+            **aiokafka_config(self.settings),
+        )
+        self.consumer.subscribe([self.internal.partials], listener=_Reset(self))
+        await self.consumer.start()
+        while not self.should_stop:
+            await self._step()
+
+    async def on_start(self) -> None:
+        self.monitoring.start()
+        if self.webhook is not None:
+            self.webhook.start()
+
+    async def on_stop(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.monitoring.stop)
+        if self.webhook is not None:
+            await loop.run_in_executor(None, self.webhook.stop)
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def _step(self) -> None:
+        assert self.consumer is not None
+        data = await self.consumer.getmany(timeout_ms=500)
+        now = time.monotonic()
+        last: int | None = None
+        for messages in data.values():
+            for message in messages:
+                self.merger.add(orjson.loads(message.value), offset=message.offset, now=now)
+                last = message.offset
+        ready = self.merger.ready(now=now)
+        for window in ready:
+            await self._publish(window)
+        if last is not None or ready:
+            await self._commit(last)
+
+    async def _publish(self, window: MergedWindow) -> None:
+        assert self.producer is not None
+        await self.holder.ensure_profiles([window.version])
+        result: WindowResult = self.reporter.report(window)
+        report, key = result.report, report_key(result.report)
+        futures = [await self.producer.send(self.topics.drift, encode(report), key=key)]
+        for alert in result.alerts:
+            futures.append(await self.producer.send(self.topics.alerts, encode(alert), key=key))
+            self.metrics.alerts.labels(kind=alert.kind).inc()
+            if self.webhook is not None:
+                self.webhook.send(alert)
+        if result.request is not None:
+            futures.append(
+                await self.producer.send(
+                    self.topics.retrain_requests, encode(result.request), key=key
+                )
+            )
+            self.metrics.retrain_requests.inc()
+            log.warning(
+                "retrain requested: %s (%s)", result.request.request_id, result.request.reason
+            )
+        await asyncio.gather(*futures)
+        self.monitoring.submit(report)
+        self.board.record(report, result.alerts, result.request)
+        self.metrics.windows_reported.inc()
+        self.metrics.drift_flag.labels(kind="data").set(float(report.data_drift))
+        self.metrics.drift_flag.labels(kind="concept").set(float(report.concept_drift))
+        prediction = float(bool(report.prediction and report.prediction.drifted))
+        self.metrics.drift_flag.labels(kind="prediction").set(prediction)
+
+    async def _commit(self, last: int | None) -> None:
+        assert self.consumer is not None
+        needed = self.merger.oldest_needed_offset()
+        tp = TopicPartition(self.internal.partials, 0)
+        if tp not in self.consumer.assignment():
+            return
+        target = needed if needed is not None else (None if last is None else last + 1)
+        if target is None:
+            return
+        try:
+            await self.consumer.commit({tp: target})
+        except Exception as error:  # a rebalance: the next owner re-reads from the last commit
+            log.warning("merger commit failed: %s", error)
+
+    async def load_released(self) -> None:
+        """Mark windows already on the drift topic, so a restart does not report them again."""
+        reader = AIOKafkaConsumer(
+            enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_config(self.settings)
+        )
+        await reader.start()
+        try:
+            await reader.topics()  # fetches the cluster metadata
+            partitions = reader.partitions_for_topic(self.topics.drift) or set()
+            tps = [TopicPartition(self.topics.drift, p) for p in partitions]
+            if not tps:
+                return
+            reader.assign(tps)
+            ends = await reader.end_offsets(tps)
+            starts = await reader.beginning_offsets(tps)
+            remaining = set()
+            for tp in tps:
+                await reader.position(tp)  # let the assignment's reset finish before seeking
+                if ends[tp] > starts[tp]:
+                    reader.seek(tp, max(starts[tp], ends[tp] - TAIL))
+                    remaining.add(tp)
+            while remaining:
+                data = await reader.getmany(timeout_ms=1000)
+                for tp, messages in data.items():
+                    for message in messages:
+                        self._mark(message.value)
+                    if messages and messages[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+        finally:
+            await reader.stop()
+
+    def _mark(self, value: bytes) -> None:
+        try:
+            report = DriftReport.model_validate_json(value)
+        except ValueError:
+            return
+        if report.model_name == self.settings.model_name:
+            self.merger.mark_released(report.model_version, report.window_id)
+
+
+def report_key(report: DriftReport) -> bytes:
+    return report.model_name.encode()

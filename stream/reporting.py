@@ -1,0 +1,86 @@
+"""From a merged window to what the world sees: DriftReport, Alerts, RetrainRequest.
+
+The statistics are :func:`stream.drift.calculator.compute_drift`'s; the sequential concept
+detector (:class:`~stream.drift.concept.ConceptMonitor`, one per model version) reads the
+window's labeled outcomes in a fixed order, and the :class:`~stream.drift.policy.RetrainPolicy`
+decides whether the evidence asks for a challenger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from stream.alerts import alerts_for
+from stream.drift.calculator import compute_drift
+from stream.drift.concept import ConceptMonitor
+from stream.drift.policy import RetrainPolicy
+from stream.merger import MergedWindow
+from stream.profile import ReferenceProfile
+from stream.records import Alert, DriftReport, RetrainRequest
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    report: DriftReport
+    alerts: list[Alert]
+    request: RetrainRequest | None
+
+
+class WindowReporter:
+    """Tests merged windows in order and applies the retrain policy."""
+
+    def __init__(self, settings: Settings, profile_of: Callable[[str], ReferenceProfile]) -> None:
+        self.settings = settings
+        self.profile_of = profile_of
+        self.policy = RetrainPolicy(settings)
+        self._monitors: dict[str, ConceptMonitor] = {}
+        self._episode_start: dict[str, datetime] = {}
+
+    def report(self, window: MergedWindow) -> WindowResult:
+        profile = self.profile_of(window.version)
+        report = compute_drift(window.summary, profile, self.settings, model_name=window.model)
+        if self._sequential_drift(window.version, window.summary):
+            report = report.model_copy(update={"concept_drift": True})
+        labeled_from = self._labeled_from(report)
+        request = self.policy.observe(report, labeled_from=labeled_from)
+        if not window.complete:
+            log.warning(
+                "window %s of version %s released after the grace period with partitions %s",
+                window.window_id,
+                window.version,
+                list(window.partitions),
+            )
+        return WindowResult(report, alerts_for(report), request)
+
+    def _sequential_drift(self, version: str, summary: Any) -> bool:
+        errors = outcome_errors(summary)
+        if not errors:
+            return False
+        monitor = self._monitors.get(version)
+        if monitor is None:
+            monitor = self._monitors[version] = ConceptMonitor(self.settings.concept_detector)
+        return bool(monitor.update(errors))
+
+    def _labeled_from(self, report: DriftReport) -> datetime:
+        """Train on labels since the first window of the current drift episode."""
+        version = report.model_version
+        if report.data_drift or report.concept_drift:
+            return self._episode_start.setdefault(version, report.window_start)
+        self._episode_start.pop(version, None)
+        return report.window_start
+
+
+def outcome_errors(summary: Any) -> list[int]:
+    """The window's 0/1 errors in a fixed order (the summary keeps them sorted by event id)."""
+    errors = getattr(summary, "errors", None)
+    if errors is None:
+        return []
+    values = errors() if callable(errors) else errors
+    return [int(v) for v in values]

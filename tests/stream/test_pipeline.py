@@ -1,0 +1,227 @@
+"""The batch step without a broker: scoring, join, windows, dead letters, changelog replay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+
+from stream.app import summary_maker
+from stream.champion import Champion
+from stream.changelog import read_groups
+from stream.codec import decode
+from stream.pipeline import BatchOutput, Pipeline
+from stream.records import DeadLetter, LabeledExample, Prediction
+from stream.settings import Settings
+from tests.stream.stream_data import (
+    FakeMessage,
+    at,
+    event_bytes,
+    label_bytes,
+    labels_for,
+    rows,
+    seeded_frame,
+    trained_model,
+)
+
+SETTINGS = Settings(
+    _env_file=None,  # type: ignore[call-arg]
+    window_seconds=10.0,
+    allowed_lateness_seconds=2.0,
+    join_ttl_seconds=30.0,
+    topic_prefix="u.",
+    model_name="m",
+)
+
+
+@pytest.fixture(scope="module")
+def champion() -> Champion:
+    return Champion.from_model(trained_model("1"), SETTINGS)
+
+
+def new_pipeline(champion: Champion, partitions: Iterable[int] = (0, 1, 2)) -> Pipeline:
+    profiles = {champion.version: champion.profile}
+    pipeline = Pipeline(SETTINGS, profiles.__getitem__, summary_maker(SETTINGS))
+    pipeline.n_partitions = len(list(partitions))
+    for partition in partitions:
+        pipeline.assign(partition)
+    return pipeline
+
+
+class Log:
+    """Offsets per partition, so batches look like consecutive Kafka fetches."""
+
+    def __init__(self) -> None:
+        self.next: dict[tuple[str, int], int] = {}
+
+    def message(self, topic: str, partition: int, key: str, value: bytes) -> FakeMessage:
+        offset = self.next.get((topic, partition), 0)
+        self.next[(topic, partition)] = offset + 1
+        return FakeMessage(partition, offset, key.encode(), value)
+
+
+def events(
+    n: int, *, start: int = 0, spacing: float = 0.01
+) -> list[tuple[str, float, dict[str, Any]]]:
+    frame = seeded_frame(n, seed=start + 5)
+    return [(f"e-{start + i}", (start + i) * spacing, row) for i, row in enumerate(rows(frame))]
+
+
+def run(
+    pipeline: Pipeline,
+    champion: Champion,
+    features: dict[int, list[FakeMessage]],
+    labels: dict[int, list[FakeMessage]] | None = None,
+    caught_up: Callable[[int], bool] = lambda p: True,
+) -> BatchOutput:
+    return pipeline.process(
+        champion, features, labels or {}, labels_caught_up=caught_up, received_at=0.0
+    )
+
+
+def test_every_event_gets_its_own_prediction_across_partitions(champion):
+    pipeline, log = new_pipeline(champion), Log()
+    batch = events(300)
+    by_partition: dict[int, list[FakeMessage]] = {2: [], 0: [], 1: []}  # not in partition order
+    for event_id, moment, features in batch:
+        partition = int(event_id.split("-")[1]) % 3
+        value = event_bytes(event_id, at(moment), features)
+        by_partition[partition].append(log.message("features", partition, event_id, value))
+    out = run(pipeline, champion, by_partition)
+    got = {}
+    for partition, produced in out.predictions.items():
+        for key, value in produced:
+            record = decode(Prediction, value)
+            assert record.event_id == key.decode()
+            assert int(record.event_id.split("-")[1]) % 3 == partition
+            got[record.event_id] = record.predicted_class
+    frame = pd.DataFrame([f for _, _, f in batch])
+    expected = champion.model.model.predict(frame[list(champion.profile.feature_names)])
+    assert got == {event_id: int(p) for (event_id, _, _), p in zip(batch, expected, strict=True)}
+    assert out.stats.scored == 300
+    assert out.commits[("u.features", 0)] == 100
+
+
+def test_labels_join_in_either_order_and_windows_count_outcomes(champion):
+    pipeline, log = new_pipeline(champion, [0]), Log()
+    batch = events(20)
+    truth = labels_for(pd.DataFrame([f for _, _, f in batch]))
+    early = [  # labels of the first five events arrive before the events
+        log.message("labels", 0, e, label_bytes(e, int(truth[i]), at(t + 1)))
+        for i, (e, t, _) in enumerate(batch[:5])
+    ]
+    out = run(pipeline, champion, {}, {0: early})
+    assert not out.labeled and pipeline.states[0].join.pending_labels == 5
+    feats = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in batch]
+    late = [
+        log.message("labels", 0, e, label_bytes(e, int(truth[i]), at(t + 1)))
+        for i, (e, t, _) in enumerate(batch[5:], start=5)
+    ]
+    out = run(pipeline, champion, {0: feats}, {0: late})
+    joined = [decode(LabeledExample, v) for _, v in out.labeled[0]]
+    assert sorted(j.event_id for j in joined) == sorted(e for e, _, _ in batch)
+    assert all(j.features for j in joined)
+    [((version, _), summary)] = list(pipeline.states[0].windows)
+    assert (version, summary.n_events, summary.n_labeled) == ("1", 20, 20)
+
+
+def test_bad_input_is_dead_lettered_and_the_batch_goes_on(champion):
+    pipeline, log = new_pipeline(champion, [0]), Log()
+    good = events(3)
+    messages = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in good]
+    messages.insert(1, log.message("features", 0, "bad", b"{nope"))
+    messages.append(log.message("features", 0, "e-0", messages[0].value or b""))
+    labels = [log.message("labels", 0, "e-1", label_bytes("e-1", 9, at(1)))]
+    out = run(pipeline, champion, {0: messages}, {0: labels})
+    letters = [dl for dl in out.dead_letters]
+    assert sorted(dl.reason for dl in letters) == [
+        "duplicate_event_id",
+        "malformed_json",
+        "unknown_class",
+    ]
+    bad = next(dl for dl in letters if dl.reason == "malformed_json")
+    assert isinstance(bad, DeadLetter) and (bad.partition, bad.offset) == (0, 3)
+    assert len(out.predictions[0]) == 3
+
+
+def test_windows_close_by_event_time_and_announce_coverage(champion):
+    pipeline, log = new_pipeline(champion, [0]), Log()
+    first = events(100, spacing=0.1)  # 0 .. 9.9 s: window 0
+    out = run(
+        pipeline,
+        champion,
+        {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in first]},
+    )
+    assert [orjson.loads(c)["closed_through"] for c in out.closes] == [
+        pipeline.states[0].windows.window_of(at(0).timestamp()) - 1
+    ]
+    later = events(10, start=130, spacing=0.1)  # 13 .. 13.9 s: past window 0's end + lateness
+    out = run(
+        pipeline,
+        champion,
+        {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in later]},
+    )
+    [close] = [orjson.loads(c) for c in out.closes]
+    [window] = close["windows"]
+    assert (close["partition"], window["version"]) == (0, "1")
+    assert window["window_id"] == pipeline.states[0].windows.window_of(at(0).timestamp())
+    # A late event for the closed window is scored but not windowed.
+    straggler = events(1, start=1000, spacing=0.005)  # e-1000 at 5 s: window 0
+    out = run(
+        pipeline,
+        champion,
+        {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in straggler]},
+    )
+    assert len(out.predictions[0]) == 1 and out.stats.late_events == 1
+
+
+def test_replaying_the_changelog_rebuilds_the_same_state(champion):
+    live, log = new_pipeline(champion, [0]), Log()
+    batch = events(200, spacing=0.05)
+    truth = labels_for(pd.DataFrame([f for _, _, f in batch]))
+    chunks: list[bytes] = []
+    for start in range(0, 200, 50):
+        part = batch[start : start + 50]
+        feats = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in part]
+        labels = [
+            log.message("labels", 0, e, label_bytes(e, int(truth[start + i]), at(t + 0.5)))
+            for i, (e, t, _) in enumerate(part)
+            if i % 2 == 0
+        ]
+        chunks += run(live, champion, {0: feats}, {0: labels}).changelog[0]
+    restored = new_pipeline(champion, [])
+    state = restored.restore(0, list(read_groups(chunks)))
+    before, after = live.states[0], state
+    assert (after.next_feature_offset, after.next_label_offset) == (200, 100)
+    assert after.join.pending_events == before.join.pending_events
+    assert after.windows.describe() == before.windows.describe()
+    dumps = [
+        [
+            (key, orjson.dumps(s.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
+            for key, s in p.windows
+        ]
+        for p in (before, after)
+    ]
+    assert dumps[0] == dumps[1]
+    # A label for an event restored into the join still joins after the restart.
+    e, t, _ = batch[1]
+    out = run(
+        restored,
+        champion,
+        {},
+        {
+            0: [
+                FakeMessage(
+                    0,
+                    100,
+                    e.encode(),
+                    label_bytes(e, 1, at(t + timedelta(seconds=1).total_seconds())),
+                )
+            ]
+        },
+    )
+    assert [k for k, _ in out.labeled[0]] == [e.encode()]
