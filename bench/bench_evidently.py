@@ -119,8 +119,10 @@ def main() -> None:
     ours_ms = 1000 * float(np.median([r["seconds"] for r in ours]))  # type: ignore[misc]
     theirs_ms = 1000 * float(np.median([r["seconds"] for r in theirs]))  # type: ignore[misc]
     share = agree / total
-    print(f"\nmedian per window: ours {ours_ms:.1f} ms, Evidently {theirs_ms:.1f} ms, "
-          f"{theirs_ms / ours_ms:.0f}x faster; per-feature verdicts agree {agree}/{total}")  # fmt: skip
+    print(
+        f"\nmedian per window: ours {ours_ms:.1f} ms, Evidently {theirs_ms:.1f} ms, "
+        f"{theirs_ms / ours_ms:.0f}x faster; per-feature verdicts agree {agree}/{total}"
+    )
     record(
         BenchResult(
             key="evidently",
