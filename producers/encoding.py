@@ -117,7 +117,9 @@ def _numeric_values(
     columns: list[np.ndarray],
     names: tuple[str, ...],
 ) -> list[bytes]:
-    matrix = np.column_stack(columns).astype(np.float64, copy=False)
+    matrix = np.column_stack(columns)  # float32 columns stay float32: shorter to print
+    if matrix.dtype.kind not in "fiu":
+        matrix = matrix.astype(np.float64)
     printed = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
     rows = printed[2:-2].split(b"],[")  # "[[a,b],[c,d]]" -> [b"a,b", b"c,d"]
     template = _template(names)

@@ -155,9 +155,13 @@ class ScenarioStream:
         delay = plan.label_delay.sample(rng, n)
         withheld = rng.random(n) < plan.missing_share if plan.missing_share else np.zeros(n, bool)
         jitter = rng.uniform(0.0, plan.jitter_seconds, n) if plan.jitter_seconds else np.zeros(0)
+        emitted = {
+            name: column.astype(self.source.emit_dtype) if column.dtype.kind == "f" else column
+            for name, column in rows.features.items()
+        }
         return Block(
             start=start,
-            features=rows.features,
+            features=emitted,
             labels=rows.labels,
             label_delay=delay,
             label_withheld=withheld,
@@ -241,5 +245,11 @@ def pre_drift_frame(scenario: Scenario, rows: int, seed: int) -> tuple[pd.DataFr
     if not blocks:
         raise ScenarioError(f"scenario {scenario.name!r} produced no rows to train on")
     joined = Block.concat(blocks).slice(0, rows)
-    frame = pd.DataFrame({name: joined.features[name] for name in stream.feature_names})
+    # Same values as the events carry, as float64: what the stream decodes from JSON.
+    frame = pd.DataFrame(
+        {
+            name: column.astype(np.float64) if column.dtype.kind == "f" else column
+            for name, column in ((n, joined.features[n]) for n in stream.feature_names)
+        }
+    )
     return frame, joined.labels

@@ -75,6 +75,9 @@ class Source(ABC):
     """
 
     name: str = "source"
+    # Synthetic values are sent with float32 precision (7 significant digits): messages are
+    # 30% shorter and quicker to print; replayed data keeps its exact values.
+    emit_dtype: type[np.floating] = np.float32
     relabels: bool = False
     separate_world: bool = False
     feature_names: tuple[str, ...]

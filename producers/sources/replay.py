@@ -77,6 +77,7 @@ class ReplaySource(Source):
     """The rows of a file, in file order, once."""
 
     name = "replay"
+    emit_dtype = np.float64
 
     def __init__(self, mapping: ColumnMapping, seed: int = 0) -> None:
         path, default_label = resolve_path(mapping.path)

@@ -214,3 +214,15 @@ def test_due_queue_stays_a_few_segments_under_many_small_pushes() -> None:
         released += keys.tolist()
     released += queue.pop_all()[0].tolist()
     assert len(released) == 30_000 and len(queue) == 0
+
+
+def test_synthetic_values_are_sent_as_float32_and_trained_on_as_float64() -> None:
+    block = ScenarioStream(get_scenario("stable"), seed=0).next_block()
+    assert block is not None and block.features["x0"].dtype == np.float32
+    frame, _ = pre_drift_frame(get_scenario("stable"), 100, seed=0)
+    assert (frame.dtypes == np.float64).all()
+    _, quoted = generated_ids("f", 0, 3)
+    head = block.slice(0, 3).features
+    values = feature_values(quoted, time_texts(np.zeros(3, "datetime64[us]")), head, ("x0",))
+    sent = np.array([decode(FeatureEvent, v).features["x0"] for v in values])
+    assert np.array_equal(sent.astype(np.float32), head["x0"])  # shortest float32 repr
