@@ -29,10 +29,12 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 from river import drift
 from river.drift import binary
 
 from stream.drift.exceptions import UnknownTestError
+from stream.drift.ks import ks_2samp
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,36 @@ _KSWIN_DEFAULTS: dict[str, Any] = {
 }
 
 
+class FastKSWIN(drift.KSWIN):
+    """river's KSWIN with its per-error ``scipy.stats.ks_2samp`` call replaced by ours (same
+    statistic, same p-value, same random draws): same detections, an order of magnitude less
+    time, which matters at thousands of labels per second."""
+
+    def update(self, x: float) -> None:
+        if self.drift_detected:
+            self._reset()
+        self.n += 1
+        self.window.append(x)
+        if len(self.window) < self.window_size:
+            self._drift_detected = False
+            return
+        window = list(self.window)
+        older = [
+            window[r]
+            for r in self._rng.sample(range(self.window_size - self.stat_size), self.stat_size)
+        ]
+        most_recent = window[self.window_size - self.stat_size :]
+        result = ks_2samp(
+            np.asarray(older, dtype=float), np.asarray(most_recent, dtype=float), method="auto"
+        )
+        self.p_value = result.pvalue  # type: ignore[assignment]  # river types it int
+        if self.p_value <= self.alpha and result.statistic > 0.1:
+            self._drift_detected = True
+            self.window = deque(most_recent, maxlen=self.window_size)
+        else:
+            self._drift_detected = False
+
+
 def make_detector(name: str, **params: Any) -> Any:
     """A fresh river detector by name, with our defaults (PH upwards, KSWIN seeded)."""
     if name == "adwin":
@@ -56,7 +88,7 @@ def make_detector(name: str, **params: Any) -> Any:
     if name == "page_hinkley":
         return drift.PageHinkley(**{"mode": "up", **params})
     if name == "kswin":
-        return drift.KSWIN(**{**_KSWIN_DEFAULTS, **params})
+        return FastKSWIN(**{**_KSWIN_DEFAULTS, **params})
     raise UnknownTestError(f"unknown concept detector {name!r}; known: {', '.join(DETECTORS)}")
 
 

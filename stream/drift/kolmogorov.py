@@ -73,6 +73,12 @@ def smirnov_sf(n: int, x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.size == 0:
         return x
+    # Rows of n + 1 terms: a few at a time, so that memory stays bounded for large n.
+    step = max(1, 2_000_000 // (n + 1))
+    return np.concatenate([_smirnov_rows(n, x[k : k + step]) for k in range(0, x.size, step)])
+
+
+def _smirnov_rows(n: int, x: np.ndarray) -> np.ndarray:
     log_binom = _log_binomials(n)
     j = np.arange(n + 1, dtype=np.float64)
     upto = int(np.floor(n * (1.0 - x.min())))

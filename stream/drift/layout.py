@@ -40,9 +40,12 @@ class SummaryLayout:
     categories: tuple[tuple[str, ...], ...]
     classes: tuple[str | int, ...]
     _class_index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _int_classes: pd.Index | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_class_index", {str(c): i for i, c in enumerate(self.classes)})
+        ints = all(isinstance(c, int) for c in self.classes)
+        object.__setattr__(self, "_int_classes", pd.Index(self.classes) if ints else None)
         if any(n >= MAX_CELLS for n in self.n_cells):
             raise DriftError(f"a feature has more than {MAX_CELLS - 1} categories")
 
@@ -105,7 +108,14 @@ class SummaryLayout:
 
     def class_codes(self, values: Iterable[Any], *, what: str) -> np.ndarray:
         """Class indices of predictions or labels; an unknown class is an error."""
-        items = [str(v.item() if isinstance(v, np.generic) else v) for v in values]
+        array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
+        if array.dtype.kind in "iub" and self._int_classes is not None:
+            codes = self._int_classes.get_indexer(
+                pd.Index(array.astype(np.int64))
+            )  # vectorised path
+            if np.all(codes >= 0):
+                return codes.astype(np.int16)
+        items = [str(v) for v in array.tolist()]
         try:
             return np.fromiter(
                 (self._class_index[v] for v in items), dtype=np.int16, count=len(items)

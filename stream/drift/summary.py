@@ -86,6 +86,35 @@ def _bottom(table: _Table, cap: int) -> _Table:
     return _Table(table.ids[order], tuple(c[order] for c in table.columns))
 
 
+class _Rows:
+    """A table being filled: appended chunks, folded into one canonical table (one row per id,
+    ordered by id, at most ``cap`` rows with the smallest ids) when read."""
+
+    def __init__(self, shape: Sequence[_Shape], cap: int | None = None) -> None:
+        self.shape = list(shape)
+        self.cap = cap
+        self._canonical: _Table | None = None
+        self._pending: list[_Table] = []
+        self._pending_rows = 0
+
+    def append(self, table: _Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += len(table)
+        if self.cap is not None and self._pending_rows > 2 * self.cap:
+            self.table()  # keeps memory bounded: rows beyond the cap can never come back
+
+    def replace(self, table: _Table) -> None:
+        self._canonical, self._pending, self._pending_rows = table, [], 0
+
+    def table(self) -> _Table:
+        if self._canonical is None or self._pending:
+            parts = ([self._canonical] if self._canonical is not None else []) + self._pending
+            folded = _union(parts, self.shape)
+            self.replace(folded if self.cap is None else _bottom(folded, self.cap))
+        assert self._canonical is not None
+        return self._canonical
+
+
 class WindowSummary:
     """Mergeable partial summary of one ``(model_version, window_id)``."""
 
@@ -119,12 +148,11 @@ class WindowSummary:
             (np.dtype(np.float64), (len(layout.classes),)),
             (np.dtype(np.float64), ()),
         ]
-        self._events: list[_Table] = []
-        self._exact: list[_Table] = []
-        self._outcomes: list[_Table] = []
+        self._events = _Rows(self._event_shape)
+        self._exact = _Rows(self._exact_shape, cap=exact_cap)
+        self._outcomes = _Rows(self._outcome_shape)
         self._seen: set[int] | None = set()
         self._labeled_seen: set[int] | None = set()
-        self._pending_exact = 0
 
     @classmethod
     def empty(
@@ -166,10 +194,6 @@ class WindowSummary:
         seen.update(ids.tolist())  # only once the batch is known to be valid
         self._events.append(_Table(ids, (codes, predicted_codes[rows])))
         self._exact.append(_Table(ids, (numeric,)))
-        self._pending_exact += rows.size
-        if self._pending_exact > 2 * self.exact_cap:
-            self._exact = [_bottom(_union(self._exact, self._exact_shape), self.exact_cap)]
-            self._pending_exact = len(self._exact[0])
 
     def add_outcomes(
         self,
@@ -227,22 +251,15 @@ class WindowSummary:
 
     def events(self) -> _Table:
         """All events, one row per id, ordered by id hash: (codes, predicted class index)."""
-        if len(self._events) != 1:
-            self._events = [_union(self._events, self._event_shape)]
-        return self._events[0]
+        return self._events.table()
 
     def exact(self) -> _Table:
         """The exact subsample: (numeric values,) of the ``exact_cap`` smallest id hashes."""
-        if len(self._exact) != 1 or len(self._exact[0]) > self.exact_cap:
-            self._exact = [_bottom(_union(self._exact, self._exact_shape), self.exact_cap)]
-            self._pending_exact = len(self._exact[0])
-        return self._exact[0]
+        return self._exact.table()
 
     def outcomes(self) -> _Table:
         """Labeled events: (predicted, label, probabilities, delay seconds), by id hash."""
-        if len(self._outcomes) != 1:
-            self._outcomes = [_union(self._outcomes, self._outcome_shape)]
-        return self._outcomes[0]
+        return self._outcomes.table()
 
     @property
     def n_events(self) -> int:
@@ -280,11 +297,10 @@ class WindowSummary:
             window_end=self.window_end,
             exact_cap=min(self.exact_cap, other.exact_cap),
         )
-        merged._events = [_union([self.events(), other.events()], self._event_shape)]
-        merged._exact = [
-            _bottom(_union([self.exact(), other.exact()], self._exact_shape), merged.exact_cap)
-        ]
-        merged._outcomes = [_union([self.outcomes(), other.outcomes()], self._outcome_shape)]
+        merged._events.replace(_union([self.events(), other.events()], self._event_shape))
+        exact = _union([self.exact(), other.exact()], self._exact_shape)
+        merged._exact.replace(_bottom(exact, merged.exact_cap))
+        merged._outcomes.replace(_union([self.outcomes(), other.outcomes()], self._outcome_shape))
         merged._seen = None
         merged._labeled_seen = None
         return merged
@@ -325,16 +341,15 @@ class WindowSummary:
                 window_end=datetime.fromisoformat(data["window_end"]),
                 exact_cap=int(data["exact_cap"]),
             )
-            summary._events = [_unpack(data["events"], summary._event_shape)]
-            summary._exact = [_unpack(data["exact"], summary._exact_shape)]
-            summary._outcomes = [_unpack(data["outcomes"], summary._outcome_shape)]
+            summary._events.replace(_unpack(data["events"], summary._event_shape))
+            summary._exact.replace(_unpack(data["exact"], summary._exact_shape))
+            summary._outcomes.replace(_unpack(data["outcomes"], summary._outcome_shape))
         except DriftError:
             raise
         except (KeyError, TypeError, ValueError) as error:
             raise DriftError(f"malformed window summary: {error!r}") from error
         summary._seen = None
         summary._labeled_seen = None
-        summary._pending_exact = len(summary._exact[0])
         return summary
 
 
