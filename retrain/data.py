@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, NoBrokersAvailable
+from kafka.record import util as record_util
 
 from retrain.exceptions import RetrainError
 from stream.codec import decode
@@ -113,6 +114,10 @@ def _open_consumer(settings: Settings) -> KafkaConsumer:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             fetch_max_bytes=64 * 1024 * 1024,
             request_timeout_ms=30_000,
+            # kafka-python checks CRC32C in pure Python unless the `crc32c` C package is there:
+            # 26 of 37 s when reading 50,000 records. The broker checked each batch's CRC when
+            # it was produced, and TCP checksums the wire, so the pure-Python check is skipped.
+            check_crcs=record_util.crc32c_c is not None,
             **kafka_python_config(settings),
         )
     except (NoBrokersAvailable, KafkaError) as error:

@@ -71,6 +71,7 @@ class RetrainWorker:
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.stop = threading.Event()
+        self.ready = threading.Event()  # set once the group has assigned partitions
         self.handled = 0
         self._run = run
         self._publisher = ModelEventPublisher(settings)
@@ -88,7 +89,10 @@ class RetrainWorker:
             while not self.stop.is_set():
                 if max_requests is not None and self.handled >= max_requests:
                     break
-                for part, records in consumer.poll(timeout_ms=1000, max_records=1).items():
+                batch = consumer.poll(timeout_ms=1000, max_records=1)
+                if consumer.assignment():
+                    self.ready.set()
+                for part, records in batch.items():
                     for record in records:
                         self._handle_record(consumer, part, record)
         finally:
