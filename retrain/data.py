@@ -1,12 +1,18 @@
-"""Training data: the requested time range of ``labeled``, read by timestamp.
+"""Training data: the requested range of ``labeled``, by event time.
 
-Every partition is positioned with ``offsets_for_times(train_from)`` and read up to the first
-offset stamped later than ``train_until`` plus a grace period (``offsets_for_times`` again, else
-the end offset taken when the read began), so the read ends even while the stream keeps writing.
-The grace lets records that were written slightly out of timestamp order (several producers
-writing one partition) still count. Records are kept when their Kafka timestamp falls in
-``[train_from, train_until]``; duplicates of an ``event_id`` (at-least-once delivery) keep the
-last one written.
+A RetrainRequest's range is in event time (the stream's windows are event-time windows, and a
+producer may run a scenario clock far from the broker's). Kafka indexes records by the time they
+were written, which for a labeled example is never earlier than its event (a label follows its
+event), give or take clock skew. So each partition is read from ``offsets_for_times(train_from
+- skew)`` - everything written earlier holds only older events - up to the end offset taken when
+the read began (labels of events in the range may be written long after ``train_until``), and
+records are kept when their ``event_time`` falls in ``[train_from, train_until]``.
+
+When nothing was written to a partition since ``train_from`` by the broker's clock but its last
+record's event time is later than ``train_from``, the event clock runs ahead of the broker's (a
+scenario clock in the future): that partition is read from its beginning instead.
+
+Duplicates of an ``event_id`` (at-least-once delivery) keep the last one written.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from stream.settings import Settings
 log = logging.getLogger(__name__)
 
 _STALL_SECONDS = 60.0  # no new record for this long while offsets remain: the broker is away
-LATE_GRACE_MS = 60_000  # how far past train_until to keep reading for out-of-order records
+CLOCK_SKEW_MS = 60_000  # how much earlier than its event a record may be stamped (clock skew)
 
 
 @dataclass(frozen=True)
@@ -81,24 +87,26 @@ def from_examples(examples: list[LabeledExample], source: str, **counts: int) ->
 
 
 def read_labeled(settings: Settings, topic: str, start: datetime, until: datetime) -> TrainingData:
-    """Read ``[start, until]`` (Kafka record timestamps) of ``topic`` from every partition."""
+    """The labeled examples of ``topic`` whose event time is in ``[start, until]``."""
     source = f"kafka://{topic}?from={start.isoformat()}&until={until.isoformat()}"
     if until < start:
         return from_examples([], source)
     consumer = _open_consumer(settings)
     try:
-        ranges = _offset_ranges(consumer, topic, _millis(start), _millis(until))
-        examples, counts = _consume(consumer, ranges, _millis(start), _millis(until), settings)
+        ranges = _offset_ranges(consumer, topic, start)
+        examples, counts = _consume(consumer, ranges, start, until, settings)
     except KafkaError as error:
         raise BrokerUnavailableError(f"reading {topic} failed: {error}") from None
     finally:
         consumer.close()
     kept = _deduplicate(examples)
     counts["n_duplicates"] = len(examples) - len(kept)
+    scanned = counts.pop("n_scanned")
     log.info(
-        "read %d labeled examples from %s (%d duplicates, %d malformed)",
+        "read %d labeled examples from %s (%d records scanned, %d duplicates, %d malformed)",
         len(kept),
         topic,
+        scanned,
         counts["n_duplicates"],
         counts["n_malformed"],
     )
@@ -127,7 +135,7 @@ def _open_consumer(settings: Settings) -> KafkaConsumer:
 
 
 def _offset_ranges(
-    consumer: KafkaConsumer, topic: str, start_ms: int, until_ms: int
+    consumer: KafkaConsumer, topic: str, start: datetime
 ) -> dict[TopicPartition, tuple[int, int]]:
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
@@ -135,29 +143,47 @@ def _offset_ranges(
             f"topic {topic} does not exist; create it with `centinela topics create`"
         )
     parts = [TopicPartition(topic, number) for number in sorted(partitions)]
-    firsts = consumer.offsets_for_times(dict.fromkeys(parts, start_ms))
-    stops = consumer.offsets_for_times(dict.fromkeys(parts, until_ms + LATE_GRACE_MS + 1))
+    firsts = consumer.offsets_for_times(dict.fromkeys(parts, _millis(start) - CLOCK_SKEW_MS))
+    begins = consumer.beginning_offsets(parts)
     ends = consumer.end_offsets(parts)
     ranges: dict[TopicPartition, tuple[int, int]] = {}
     for part in parts:
-        first, stop = firsts.get(part), stops.get(part)
-        if first is None:
-            continue  # nothing at or after `start` in this partition
-        last = stop.offset if stop is not None else ends[part]
-        if last > first.offset:
-            ranges[part] = (first.offset, last)
+        if ends[part] <= begins[part]:
+            continue  # empty partition
+        first = firsts.get(part)
+        if first is not None:
+            ranges[part] = (first.offset, ends[part])
+        elif _event_clock_ahead(consumer, part, ends[part] - 1, start):
+            log.info("%s: event times run ahead of the broker's clock; reading it whole", part)
+            ranges[part] = (begins[part], ends[part])
     return ranges
+
+
+def _event_clock_ahead(
+    consumer: KafkaConsumer, part: TopicPartition, last: int, start: datetime
+) -> bool:
+    """Whether the partition's last record has an event time at or after ``start``."""
+    consumer.assign([part])
+    consumer.seek(part, last)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500, max_records=1).values():
+            try:
+                return decode(LabeledExample, records[0].value).event_time >= start
+            except DecodeError:
+                return False
+    return False
 
 
 def _consume(
     consumer: KafkaConsumer,
     ranges: dict[TopicPartition, tuple[int, int]],
-    start_ms: int,
-    until_ms: int,
+    start: datetime,
+    until: datetime,
     settings: Settings,
 ) -> tuple[list[LabeledExample], dict[str, int]]:
     examples: list[LabeledExample] = []
-    counts = {"n_records": 0, "n_malformed": 0}
+    counts = {"n_scanned": 0, "n_records": 0, "n_malformed": 0}
     if not ranges:
         return examples, counts
     consumer.assign(list(ranges))
@@ -174,9 +200,11 @@ def _consume(
             for message in messages:
                 if message.offset >= stop:
                     break
-                if start_ms <= message.timestamp <= until_ms:
+                counts["n_scanned"] += 1
+                example = _decode(message.value, counts, settings)
+                if example is not None and start <= example.event_time <= until:
                     counts["n_records"] += 1
-                    _append(examples, message.value, counts, settings)
+                    examples.append(example)
             last_progress = time.monotonic()
         for part in list(pending):
             if consumer.position(part) >= pending[part][1]:
@@ -190,16 +218,17 @@ def _consume(
     return examples, counts
 
 
-def _append(
-    examples: list[LabeledExample], value: bytes | None, counts: dict[str, int], settings: Settings
-) -> None:
+def _decode(
+    value: bytes | None, counts: dict[str, int], settings: Settings
+) -> LabeledExample | None:
     try:
-        examples.append(decode(LabeledExample, value, max_bytes=settings.max_message_bytes))
+        return decode(LabeledExample, value, max_bytes=settings.max_message_bytes)
     except DecodeError as error:
         # The stream validated these already; a bad one is counted and reported, not trained on.
         counts["n_malformed"] += 1
         if counts["n_malformed"] <= 3:
             log.warning("skipping a malformed labeled example: %s", error)
+        return None
 
 
 def _deduplicate(examples: list[LabeledExample]) -> list[LabeledExample]:

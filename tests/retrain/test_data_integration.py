@@ -1,4 +1,4 @@
-"""Reading a time range of `labeled` by timestamp on a real broker."""
+"""Reading a range of `labeled` by event time on a real broker."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_only_the_requested_range_is_read_from_every_partition(
         return int((start + timedelta(seconds=index)).timestamp() * 1000)
 
     records = [(row.event_id, encode(row), stamp(i)) for i, row in enumerate(rows)]
-    # Written last but stamped inside the range (within the reader's grace): still read.
+    # Written last, its event inside the range: read, and it replaces the first write.
     duplicate = rows[150].model_copy(update={"label": 1 - rows[150].label})  # a relabel
     records.append((duplicate.event_id, encode(duplicate), stamp(151)))
     records.append(("junk", b"{not json", stamp(152)))
@@ -41,7 +41,7 @@ def test_only_the_requested_range_is_read_from_every_partition(
 
     assert len(data) == 100
     assert sorted(data.event_ids) == sorted(f"e-{i}" for i in range(100, 200))
-    assert (data.n_records, data.n_duplicates, data.n_malformed) == (102, 1, 1)
+    assert (data.n_records, data.n_duplicates, data.n_malformed) == (101, 1, 1)
     relabeled = list(data.event_ids).index("e-150")
     assert data.labels[relabeled] == duplicate.label  # the last write wins
     assert list(data.features.columns) == ["x0", "x1", "x2", "x3", "colour"]
@@ -54,3 +54,21 @@ def test_an_empty_or_inverted_range_reads_nothing(
     topic = Topics.from_settings(settings).labeled
     assert len(read_labeled(settings, topic, recent(10), recent(5))) == 0  # nothing written
     assert len(read_labeled(settings, topic, recent(5), recent(10))) == 0  # until < from
+
+
+@pytest.mark.parametrize("days", [-300, 30], ids=["scenario-clock-behind", "scenario-clock-ahead"])
+def test_event_times_far_from_the_broker_clock_are_still_found(
+    retrain_settings: Callable[..., Settings], days: int
+) -> None:
+    """Producers may stamp a scenario clock; the broker stamps its own time on every record."""
+    settings = retrain_settings()
+    scenario = recent(0) + timedelta(days=days)
+    frame, labels = labeled_frame(120, seed=10)
+    rows = examples(frame, labels, model="m", start=scenario)
+    topic = Topics.from_settings(settings).labeled
+    produce(settings, topic, [(row.event_id, encode(row), None) for row in rows])  # broker time
+
+    data = read_labeled(
+        settings, topic, scenario + timedelta(seconds=20), scenario + timedelta(seconds=79)
+    )
+    assert sorted(data.event_ids) == sorted(f"e-{i}" for i in range(20, 80))
