@@ -58,6 +58,7 @@ class ChangelogGroup:
     closed_through: int | None = None
     feature_watermark: float | None = None
     label_watermark: float | None = None
+    expired_through: float | None = None
 
 
 def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
@@ -72,6 +73,7 @@ def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
         "ct": group.closed_through,
         "fw": group.feature_watermark,
         "lw": group.label_watermark,
+        "xw": group.expired_through,
     }
     chunks = []
     for index, (events, labels) in enumerate(slices):
@@ -144,4 +146,5 @@ def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
         closed_through=head["ct"],
         feature_watermark=head["fw"],
         label_watermark=head["lw"],
+        expired_through=head.get("xw"),
     )

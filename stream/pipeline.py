@@ -8,6 +8,7 @@ last. The same step runs in the worker and in unit tests.
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections import Counter
@@ -37,6 +38,8 @@ from stream.state import (
 )
 from stream.topics import Topics
 from stream.validation import Rejected, ValidEvent, ValidLabel
+
+log = logging.getLogger(__name__)
 
 
 class Message(Protocol):
@@ -187,15 +190,16 @@ class Pipeline:
         newest = [w for s in self.states.values() if (w := s.windows.closed_through) is not None]
         for partition in sorted(self.states):
             state = self.states[partition]
-            before = state.windows.closed_through
+            before = (state.windows.closed_through, state.expired_through)
             if idle(partition):
+                log.debug("partition %d idle: %s", partition, state.windows.describe())
                 target = state.windows.newest_window()
                 if newest and (target is None or max(newest) > target):
                     target = max(newest)  # a partition with no events covers what others did
                 if target is not None:
                     self._close(state, target, out)
             self._finish(state, out, labels_caught_up(partition))
-            if state.windows.closed_through != before:
+            if (state.windows.closed_through, state.expired_through) != before:
                 self._log(state, [], [], out)
         return out
 
@@ -259,12 +263,28 @@ class Pipeline:
         out.stats.joined += len(applied.joined)
         out.stats.late_events += applied.late_events
         out.stats.late_outcomes += applied.late_outcomes
+        if applied.late_outcomes or applied.late_events:
+            log.info(
+                "partition %d: %d late events, %d late outcomes (closed through %s)",
+                state.partition,
+                applied.late_events,
+                applied.late_outcomes,
+                state.windows.closed_through,
+            )
 
     def _finish(self, state: PartitionState, out: BatchOutput, labels_caught_up: bool) -> None:
-        for rejection in finish_batch(state):
+        watermark = state.windows.watermark(labels_caught_up=labels_caught_up)
+        for rejection in finish_batch(state, watermark):
             self._reject_label(state.partition, rejection.label, rejection.rejected, out)
         due = state.windows.due(labels_caught_up=labels_caught_up)
         if due is not None:
+            log.debug(
+                "partition %d closes through %d (labels caught up: %s, %s)",
+                state.partition,
+                due,
+                labels_caught_up,
+                state.windows.describe(),
+            )
             self._close(state, due, out)
 
     def _close(self, state: PartitionState, window_id: int, out: BatchOutput) -> None:
@@ -304,6 +324,7 @@ class Pipeline:
             closed_through=windows.closed_through,
             feature_watermark=windows.feature_watermark,
             label_watermark=windows.label_watermark,
+            expired_through=state.expired_through,
         )
         out.changelog[state.partition] = encode_group(group, group_id=uuid.uuid4().hex[:12])
 

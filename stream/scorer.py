@@ -85,6 +85,9 @@ class ScoringService(Service):
         self.sink: OutputSink | None = None
         self._queue: asyncio.Queue[BatchOutput] = asyncio.Queue(maxsize=3)
         self._last_tick = 0.0
+        # The next offset to process per source partition: ours, not the consumer's fetch
+        # position (which runs ahead while a rebalance drops fetched records).
+        self._next_offset: dict[TopicPartition, int] = {}
         self.consuming = False
         self.last_batch_at: datetime | None = None
         self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
@@ -163,10 +166,11 @@ class ScoringService(Service):
         features: dict[int, list[Any]] = {}
         labels: dict[int, list[Any]] = {}
         for tp, messages in data.items():
-            if tp.partition not in self.pipeline.states:
-                continue  # revoked while fetched; the new owner reads it again
+            if tp.partition not in self.pipeline.states or not messages:
+                continue  # revoked while fetched; whoever owns it next seeks back to it
             target = features if tp.topic == self.topics.features else labels
             target[tp.partition] = messages
+            self._next_offset[tp] = messages[-1].offset + 1
         if features or labels:
             out = self.pipeline.process(
                 champion,
@@ -208,12 +212,12 @@ class ScoringService(Service):
 
     # --- positions -----------------------------------------------------------------------------
     def _caught_up(self, tp: TopicPartition) -> bool:
+        """Everything the broker had for ``tp`` at the last fetch has been processed."""
         assert self.consumer is not None
+        position = self._next_offset.get(tp)
         try:
             highwater = self.consumer.highwater(tp)
-            state = self.consumer._subscription.subscription.assignment.state_value(tp)
-            position = state.position if state.has_valid_position else None
-        except (AssertionError, AttributeError, KeyError):
+        except AssertionError:  # not assigned (a rebalance is under way)
             return False
         return highwater is not None and position is not None and position >= highwater
 
@@ -233,6 +237,8 @@ class ScoringService(Service):
         await self._queue.join()  # what was processed is delivered and committed first
         for partition in {tp.partition for tp in revoked}:
             self.pipeline.revoke(partition)
+        for tp in revoked:
+            self._next_offset.pop(tp, None)
         log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -244,18 +250,34 @@ class ScoringService(Service):
         groups = await self._read_changelog(partitions)
         versions = {e.version for gs in groups.values() for g in gs for e in g.events}
         await self.holder.ensure_profiles(versions)
+        starts = await self._start_offsets(partitions)
         for partition in partitions:
             state = self.pipeline.restore(partition, groups.get(partition, []))
-            if state.next_feature_offset is not None:
-                self.consumer.seek(
-                    TopicPartition(self.topics.features, partition), state.next_feature_offset
-                )
-            if state.next_label_offset is not None:
-                self.consumer.seek(
-                    TopicPartition(self.topics.labels, partition), state.next_label_offset
-                )
+            resume = {
+                TopicPartition(self.topics.features, partition): state.next_feature_offset,
+                TopicPartition(self.topics.labels, partition): state.next_label_offset,
+            }
+            for tp, offset in resume.items():
+                # Always seek, so that our own record of the position is the consumer's.
+                self._next_offset[tp] = starts[tp] if offset is None else offset
+                self.consumer.seek(tp, self._next_offset[tp])
         restored = sum(len(g) for g in groups.values())
         log.info("assigned partitions %s (%d changelog groups replayed)", partitions, restored)
+
+    async def _start_offsets(self, partitions: list[int]) -> dict[TopicPartition, int]:
+        """Where a partition without changelog starts: its committed offset, else its beginning."""
+        assert self.consumer is not None
+        tps = [
+            TopicPartition(topic, p)
+            for p in partitions
+            for topic in (self.topics.features, self.topics.labels)
+        ]
+        beginnings = await self.consumer.beginning_offsets(tps)
+        starts = {}
+        for tp in tps:
+            committed = await self.consumer.committed(tp)
+            starts[tp] = beginnings[tp] if committed is None else max(committed, beginnings[tp])
+        return starts
 
     async def _read_changelog(self, partitions: list[int]) -> dict[int, list[ChangelogGroup]]:
         if not partitions:

@@ -37,6 +37,7 @@ class PartitionState:
     windows: PartitionWindows[Any]
     next_feature_offset: int | None = None
     next_label_offset: int | None = None
+    expired_through: float | None = None  # the watermark the join last expired at
     last_feature_at: float = field(default_factory=time.monotonic)
 
     @classmethod
@@ -143,10 +144,12 @@ def add_outcomes(state: PartitionState, joined: Sequence[Joined]) -> int:
     return late
 
 
-def finish_batch(state: PartitionState) -> list[LabelRejected]:
-    """Expire join state past the TTL (by the partition's event-time watermark)."""
-    watermark = state.windows.feature_watermark
-    return [] if watermark is None else state.join.expire(watermark)
+def finish_batch(state: PartitionState, watermark: float | None) -> list[LabelRejected]:
+    """Expire join state past the TTL, by the partition's event-time watermark."""
+    if watermark is None:
+        return []
+    state.expired_through = watermark
+    return state.join.expire(watermark)
 
 
 def restore(
@@ -167,7 +170,7 @@ def restore(
         state.windows.observe_features(group.feature_watermark)
     if group.label_watermark is not None:
         state.windows.observe_labels(group.label_watermark)
-    finish_batch(state)
+    finish_batch(state, group.expired_through)
     if group.closed_through is not None:
         state.windows.close_through(group.closed_through)
     if group.next_feature_offset is not None:

@@ -79,15 +79,25 @@ class PartitionWindows(Generic[S]):
         if self.label_watermark is None or latest > self.label_watermark:
             self.label_watermark = latest
 
+    def watermark(self, *, labels_caught_up: bool) -> float | None:
+        """Event time up to which both topics of the partition have been read.
+
+        While labels are still being read from a backlog, the features alone would run ahead
+        (a fetch drains one partition at a time) and close windows, or expire join state,
+        before the labels that belong there were read.
+        """
+        mark = self.feature_watermark
+        if mark is None or labels_caught_up:
+            return mark
+        if self.label_watermark is None:
+            return None
+        return min(mark, self.label_watermark)
+
     def due(self, *, labels_caught_up: bool) -> int | None:
         """The last window that may close now, or None."""
-        mark = self.feature_watermark
+        mark = self.watermark(labels_caught_up=labels_caught_up)
         if mark is None:
             return None
-        if not labels_caught_up:
-            if self.label_watermark is None:
-                return None
-            mark = min(mark, self.label_watermark)
         last = math.floor((mark - self.lateness) / self.window_seconds) - 1
         if self.closed_through is not None and last <= self.closed_through:
             return None

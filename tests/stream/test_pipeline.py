@@ -43,9 +43,11 @@ def champion() -> Champion:
     return Champion.from_model(trained_model("1"), SETTINGS)
 
 
-def new_pipeline(champion: Champion, partitions: Iterable[int] = (0, 1, 2)) -> Pipeline:
+def new_pipeline(
+    champion: Champion, partitions: Iterable[int] = (0, 1, 2), settings: Settings = SETTINGS
+) -> Pipeline:
     profiles = {champion.version: champion.profile}
-    pipeline = Pipeline(SETTINGS, profiles.__getitem__, summary_maker(SETTINGS))
+    pipeline = Pipeline(settings, profiles.__getitem__, summary_maker(settings))
     pipeline.n_partitions = len(list(partitions))
     for partition in partitions:
         pipeline.assign(partition)
@@ -225,3 +227,99 @@ def test_replaying_the_changelog_rebuilds_the_same_state(champion):
         },
     )
     assert [k for k, _ in out.labeled[0]] == [e.encode()]
+
+
+def drive(
+    pipeline: Pipeline,
+    champion: Champion,
+    feats: list[FakeMessage],
+    labels: list[FakeMessage],
+    *,
+    seed: int,
+    restart_at: int | None = None,
+) -> tuple[Pipeline, list[bytes]]:
+    """Feed one partition in random interleavings of the two topics, like fetches do; at
+    ``restart_at`` batches, rebuild the pipeline from its changelog as a new owner would."""
+    import random
+
+    rng = random.Random(seed)
+    fi = li = batches = 0
+    chunks: list[bytes] = []
+    closes: list[bytes] = []
+    while fi < len(feats) or li < len(labels):
+        take_f, take_l = rng.choice([(37, 0), (0, 53), (11, 7), (120, 0), (0, 200)])
+        f, lb = feats[fi : fi + take_f], labels[li : li + take_l]
+        fi, li = fi + len(f), li + len(lb)
+        caught = li >= len(labels)
+        out = run(
+            pipeline,
+            champion,
+            {0: f} if f else {},
+            {0: lb} if lb else {},
+            caught_up=lambda p, done=caught: done,
+        )
+        chunks += out.changelog.get(0, [])
+        closes += out.closes
+        batches += 1
+        if batches == restart_at:
+            pipeline = new_pipeline(champion, [])
+            pipeline.restore(0, list(read_groups(chunks)))
+    out = pipeline.tick(idle=lambda p: True, labels_caught_up=lambda p: True)
+    return pipeline, closes + out.closes
+
+
+def test_windows_do_not_depend_on_interleaving_or_restarts(champion):
+    batch = events(1500, spacing=0.01)  # 15 s: windows of 10 s, lateness 2 s
+    truth = labels_for(pd.DataFrame([f for _, _, f in batch]))
+    log = Log()
+    feats = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in batch]
+    labels = [
+        log.message("labels", 0, e, label_bytes(e, int(truth[i]), at(t + 0.7)))
+        for i, (e, t, _) in enumerate(batch)
+        if i % 5
+    ]
+
+    def windows(closes: list[bytes]) -> dict[tuple[str, int], tuple[int, int]]:
+        found = {}
+        for close in closes:
+            for w in orjson.loads(close)["windows"]:
+                summary = summary_from_dict(w["summary"])
+                found[(w["version"], w["window_id"])] = (summary.n_events, summary.n_labeled)
+        return found
+
+    from stream.drift.summary import WindowSummary
+
+    summary_from_dict = WindowSummary.from_dict
+    reference = windows(drive(new_pipeline(champion, [0]), champion, feats, labels, seed=0)[1])
+    assert sum(n for n, _ in reference.values()) == 1500
+    assert sum(k for _, k in reference.values()) == len(labels)
+    for seed, restart in [(1, None), (2, 3), (3, 7), (4, 12)]:
+        got = windows(
+            drive(
+                new_pipeline(champion, [0]), champion, feats, labels, seed=seed, restart_at=restart
+            )[1]
+        )
+        assert got == reference, (seed, restart)
+
+
+def test_features_read_ahead_of_a_label_backlog_do_not_expire_the_join(champion):
+    settings = SETTINGS.model_copy(update={"join_ttl_seconds": 1.0})
+    pipeline, log = new_pipeline(champion, [0], settings), Log()
+    batch = events(1000, spacing=0.01)  # 10 s of events, labels 0.5 s later, TTL 1 s
+    feats = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in batch]
+    labels = [log.message("labels", 0, e, label_bytes(e, 1, at(t + 0.5))) for e, t, _ in batch]
+    out = run(pipeline, champion, {0: feats}, caught_up=lambda p: False)
+    joined, letters = 0, []
+    for start in range(0, 1000, 100):
+        out = run(
+            pipeline,
+            champion,
+            {},
+            {0: labels[start : start + 100]},
+            caught_up=lambda p, last=start == 900: last,
+        )
+        joined += len(out.labeled.get(0, []))
+        letters += [dl.reason for dl in out.dead_letters]
+    assert (joined, letters) == (1000, [])
+    # Once labels are caught up the TTL applies again: joined events older than it are gone.
+    assert pipeline.states[0].join.pending_events < 200

@@ -37,8 +37,9 @@ class WorkerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CENTINELA_")}
         env.update(self.settings.as_environment())
         with self.log_path.open("ab") as log:
+            verbose = ["-v"] if os.environ.get("CENTINELA_TEST_VERBOSE") else []
             self.process = subprocess.Popen(
-                [str(CENTINELA), "stream"],
+                [str(CENTINELA), *verbose, "stream"],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
