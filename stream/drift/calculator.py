@@ -48,35 +48,41 @@ class _ReferenceGroup:
     std: np.ndarray
 
 
-_REFERENCE_CACHE: dict[int, list[_ReferenceGroup]] = {}
+_REFERENCE_CACHE: dict[int, tuple[SummaryLayout, list[_ReferenceGroup]]] = {}
+
+
+def _layout(profile: ReferenceProfile) -> SummaryLayout:
+    _reference_groups(profile)
+    return _REFERENCE_CACHE[id(profile)][0]
 
 
 def _reference_groups(profile: ReferenceProfile) -> list[_ReferenceGroup]:
-    """Sorted reference matrices, built once per profile object (dropped with it)."""
+    """Sorted reference matrices (and the layout), built once per profile object."""
     key = id(profile)
-    groups = _REFERENCE_CACHE.get(key)
-    if groups is None:
+    cached = _REFERENCE_CACHE.get(key)
+    if cached is None:
         samples = profile.sorted_samples
         by_length: dict[int, list[int]] = {}
         for k, name in enumerate(profile.numeric_names):
             by_length.setdefault(samples[name].size, []).append(k)
-        groups = []
+        groups: list[_ReferenceGroup] = []
         for positions in by_length.values():
             rows = [samples[profile.numeric_names[k]] for k in positions]
             matrix = np.ascontiguousarray(np.stack(rows)) if rows else np.empty((0, 0))
             std = np.array([row.std() if row.size else 0.0 for row in rows])
             groups.append(_ReferenceGroup(tuple(positions), matrix, std))
-        _REFERENCE_CACHE[key] = groups
-        weakref.finalize(profile, _REFERENCE_CACHE.pop, key, None)
-    return groups
+        cached = (SummaryLayout.from_profile(profile), groups)
+        _REFERENCE_CACHE[key] = cached
+        weakref.finalize(profile, _REFERENCE_CACHE.pop, key, None)  # ids are reused after GC
+    return cached[1]
 
 
 def compute_drift(
     summary: WindowSummary, profile: ReferenceProfile, settings: Settings, *, model_name: str
 ) -> DriftReport:
     """All the window's tests, corrected, with performance and label statistics."""
-    layout = SummaryLayout.from_profile(profile)
-    if summary.layout != layout:
+    layout = _layout(profile)
+    if summary.layout is not layout and summary.layout != layout:
         raise SummaryMismatchError(
             f"window {summary.window_id} of version {summary.model_version} was summarised "
             "with another reference profile"
@@ -150,6 +156,7 @@ def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settin
         return []
     test = get_test(settings.drift_numeric_test, "numeric")
     window_values = summary.exact().columns[0]
+    counts = summary.all_feature_counts()
     rows: list[_Row] = []
     for group in _reference_groups(profile):
         positions = [numeric[k] for k in group.positions]
@@ -157,7 +164,7 @@ def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settin
         batch = NumericBatch(
             [layout.names[p] for p in positions],
             [np.asarray(profile.features[p].reference_counts) for p in positions],
-            [summary.feature_counts(p) for p in positions],
+            [counts[p] for p in positions],
             reference=group.matrix,
             window=window,
             reference_std=group.std,
@@ -180,7 +187,8 @@ def _categorical(
     if not positions:
         return []
     test = get_test(settings.drift_categorical_test, "categorical")
-    window_counts = [summary.feature_counts(p) for p in positions]
+    all_counts = summary.all_feature_counts()
+    window_counts = [all_counts[p] for p in positions]
     batch = HistogramBatch(
         [layout.names[p] for p in positions],
         [np.append(profile.features[p].reference_counts, 0) for p in positions],  # unseen cell

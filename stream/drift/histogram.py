@@ -44,6 +44,35 @@ def js_distance(reference_counts: Counts, window_counts: Counts) -> float:
     return float(np.sqrt(divergence / np.log(2.0)))
 
 
+def psi_many(reference_counts: Sequence[Counts], window_counts: Sequence[Counts]) -> list[float]:
+    """:func:`psi` of many features at once (cells padded with zeros, which add nothing)."""
+    p = np.maximum(_row_proportions(_padded(reference_counts)), PSI_EPSILON)
+    q = np.maximum(_row_proportions(_padded(window_counts)), PSI_EPSILON)
+    return np.sum((q - p) * np.log(q / p), axis=1).tolist()
+
+
+def js_many(reference_counts: Sequence[Counts], window_counts: Sequence[Counts]) -> list[float]:
+    """:func:`js_distance` of many features at once."""
+    p = _row_proportions(_padded(reference_counts))
+    q = _row_proportions(_padded(window_counts))
+    m = (p + q) / 2.0
+    divergence = (special.rel_entr(p, m).sum(axis=1) + special.rel_entr(q, m).sum(axis=1)) / 2.0
+    return np.sqrt(divergence / np.log(2.0)).tolist()
+
+
+def _padded(counts: Sequence[Counts]) -> np.ndarray:
+    width = max((len(c) for c in counts), default=0)
+    out = np.zeros((len(counts), width))
+    for row, values in enumerate(counts):
+        out[row, : len(values)] = values
+    return out
+
+
+def _row_proportions(counts: np.ndarray) -> np.ndarray:
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+
+
 def _proportions(counts: Counts) -> np.ndarray:
     values = np.asarray(counts, dtype=np.float64)
     total = values.sum()

@@ -88,14 +88,19 @@ def ks_statistics(reference: np.ndarray, window: np.ndarray) -> KsStatistics:
         right = np.empty_like(left)
         for j in range(n_features):
             right[j] = np.searchsorted(reference[j], window[j], side="right")
-    first = np.ones(window.shape, dtype=bool)
-    np.not_equal(window[:, 1:], window[:, :-1], out=first[:, 1:])
-    last = np.ones(window.shape, dtype=bool)
-    last[:, :-1] = first[:, 1:]
     rank = np.arange(n2, dtype=np.float64)
     below = rank / n2  # window CDF just below a value: i/n2
     at = (rank + 1.0) / n2  # at the last of a run of equal values: (i+1)/n2
     ref_at = right / n1
+    if not np.any(window[:, 1:] == window[:, :-1]):  # no ties inside the window: every
+        d_plus = np.maximum((left / n1 - below).max(axis=1), (ref_at - at).max(axis=1))
+        d_plus = np.maximum(d_plus, 0.0)  # value is the first and the last of its run
+        d_minus = np.clip((at - ref_at).max(axis=1), 0.0, 1.0)
+        return KsStatistics(d_plus=d_plus, d_minus=d_minus, left=left)
+    first = np.ones(window.shape, dtype=bool)
+    np.not_equal(window[:, 1:], window[:, :-1], out=first[:, 1:])
+    last = np.ones(window.shape, dtype=bool)
+    last[:, :-1] = first[:, 1:]
     just_below = np.where(first, left / n1 - below, -np.inf)
     at_value = np.where(last, ref_at - at, -np.inf)
     d_plus = np.maximum(np.maximum(just_below.max(axis=1), at_value.max(axis=1)), 0.0)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -59,12 +60,12 @@ class SummaryLayout:
             classes=profile.classes,
         )
 
-    @property
+    @cached_property
     def numeric(self) -> tuple[int, ...]:
         """Positions of the numeric features."""
         return tuple(i for i, kind in enumerate(self.kinds) if kind == "numeric")
 
-    @property
+    @cached_property
     def n_cells(self) -> tuple[int, ...]:
         """Histogram cells per feature: bins, or categories plus the unseen cell."""
         return tuple(

@@ -33,7 +33,7 @@ import numpy as np
 
 from stream.drift.chi2 import chi2_homogeneity
 from stream.drift.exceptions import UnknownTestError
-from stream.drift.histogram import js_distance, psi
+from stream.drift.histogram import js_many, psi_many
 from stream.drift.ks import KsMethod, ks_pvalue, ks_pvalues_asymp, ks_statistics
 from stream.drift.wasserstein import wasserstein_many
 from stream.settings import Settings
@@ -68,12 +68,11 @@ class HistogramBatch:
 
     @cached_property
     def psi(self) -> list[float]:
-        return [psi(r, w) for r, w in zip(self.reference_counts, self.window_counts, strict=True)]
+        return psi_many(self.reference_counts, self.window_counts)
 
     @cached_property
     def js(self) -> list[float]:
-        pairs = zip(self.reference_counts, self.window_counts, strict=True)
-        return [js_distance(r, w) for r, w in pairs]
+        return js_many(self.reference_counts, self.window_counts)
 
 
 class NumericBatch(HistogramBatch):

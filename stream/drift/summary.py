@@ -271,8 +271,15 @@ class WindowSummary:
 
     def feature_counts(self, position: int) -> np.ndarray:
         """Histogram of feature ``position`` on its cells (bins; categories then unseen)."""
-        codes = self.events().columns[0][:, position]
-        return np.bincount(codes, minlength=self.layout.n_cells[position])
+        return self.all_feature_counts()[position]
+
+    def all_feature_counts(self) -> list[np.ndarray]:
+        """Every feature's histogram, from one ``bincount`` over all cell codes."""
+        codes = self.events().columns[0]
+        cells = np.asarray(self.layout.n_cells, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(cells)])
+        flat = np.bincount((codes + offsets[:-1]).ravel(), minlength=int(offsets[-1]))
+        return [flat[offsets[k] : offsets[k + 1]] for k in range(cells.size)]
 
     def prediction_counts(self) -> np.ndarray:
         predicted = self.events().columns[1].astype(np.int64)

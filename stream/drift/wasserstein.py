@@ -1,9 +1,9 @@
 """1-D Wasserstein distance between a sorted reference and a sorted window, many features at once.
 
-Equal to ``scipy.stats.wasserstein_distance(reference, window)`` (to ~1e-15 relative): the
-integral of ``|F_ref - F_window|`` over the merged order of both samples. The window's position
-in the reference (``left``, from the KS step) places every value in the merged order without
-sorting ``n1 + n2`` values again.
+Equal to ``scipy.stats.wasserstein_distance(reference, window)`` to ~1e-15 relative (the same
+terms, summed pairwise rather than by a BLAS dot): the integral of ``|F_ref - F_window|`` over
+the merged order of both samples. The window's position in the reference (``left``, from the KS
+step) places every value in the merged order without sorting ``n1 + n2`` values again.
 
 >>> import numpy as np
 >>> from scipy import stats
@@ -30,13 +30,13 @@ def wasserstein_many(reference: np.ndarray, window: np.ndarray, left: np.ndarray
     # (F x (n1 + n2) doubles, megabytes) cost more in page faults than the arithmetic.
     values = np.empty(total)
     is_window = np.zeros(total, dtype=bool)
-    window_count = np.empty(total - 1, dtype=np.int64)
-    reference_count = np.empty(total - 1, dtype=np.int64)
-    ref_cdf = np.empty(total - 1)
-    window_cdf = np.empty(total - 1)
+    window_count = np.empty(total - 1)
+    gaps = np.empty(total - 1)
     deltas = np.empty(total - 1)
     ranks = np.arange(n2)
-    upto = np.arange(1, total)
+    # |F_ref - F_win| = |rc/n1 - wc/n2| = |rc*n2 - wc*n1| / (n1*n2), with rc = t + 1 - wc:
+    # the numerator (t+1)*n2 - wc*(n1+n2) is an exact integer in float64, one pass cheaper.
+    scaled_rank = np.arange(1, total, dtype=np.float64) * n2
     out = np.empty(n_features)
     for j in range(n_features):
         # Window value i goes before the reference value left[i] in the merged order.
@@ -46,11 +46,12 @@ def wasserstein_many(reference: np.ndarray, window: np.ndarray, left: np.ndarray
         values[window_pos] = window[j]
         values[~is_window] = reference[j]
         np.cumsum(is_window[:-1], out=window_count)
-        np.subtract(upto, window_count, out=reference_count)
-        np.divide(reference_count, n1, out=ref_cdf)
-        np.divide(window_count, n2, out=window_cdf)
-        np.subtract(ref_cdf, window_cdf, out=ref_cdf)
-        np.abs(ref_cdf, out=ref_cdf)
+        np.multiply(window_count, total, out=gaps)
+        np.subtract(scaled_rank, gaps, out=gaps)
+        np.abs(gaps, out=gaps)
         np.subtract(values[1:], values[:-1], out=deltas)
-        out[j] = np.vecdot(ref_cdf, deltas)
+        # multiply-and-sum, not a BLAS dot (scipy's vecdot): on a busy machine waking
+        # OpenBLAS's threads costs milliseconds per call, for a 12,000-term sum
+        np.multiply(gaps, deltas, out=gaps)
+        out[j] = gaps.sum() / (n1 * n2)
     return out

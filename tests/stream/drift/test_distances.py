@@ -86,3 +86,18 @@ def test_chi2_degenerate_tables_do_not_drift() -> None:
     assert chi2_homogeneity([10, 0], [5, 0]).pvalue == 1.0  # one category only
     assert chi2_homogeneity([10, 5], [0, 0]).pvalue == 1.0  # empty window
     assert chi2_homogeneity([10, 5], [10, 5], correction=False).statistic == 0.0
+
+
+def test_many_at_once_equals_one_by_one() -> None:
+    from stream.drift.histogram import js_many, psi_many
+
+    rng = np.random.default_rng(9)
+    reference = [rng.integers(0, 50, size=k).astype(float) for k in (3, 10, 7, 1)]
+    window = [rng.integers(0, 50, size=k).astype(float) for k in (3, 10, 7, 1)]
+    window[1][4] = 0.0
+    assert psi_many(reference, window) == pytest.approx(
+        [psi(r, w) for r, w in zip(reference, window, strict=True)], rel=1e-12, abs=1e-15
+    )
+    assert js_many(reference, window) == pytest.approx(
+        [js_distance(r, w) for r, w in zip(reference, window, strict=True)], rel=1e-12, abs=1e-15
+    )
