@@ -1,0 +1,44 @@
+"""The configuration reference, generated from :class:`~stream.settings.Settings`.
+
+``python -m stream.settings_docs > docs/configuration.md`` rewrites it; a test keeps the file
+equal to what this prints, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import SecretStr
+
+from stream.settings import ENV_PREFIX, Settings
+
+HEADER = """# Configuration
+
+Every setting is an environment variable `CENTINELA_<NAME>` or a line in `.env`, read once
+when a command starts. A wrong value stops the command with a message naming the setting.
+Secrets are never logged. The defaults work with the stack that `centinela up` starts.
+Generated from `stream/settings.py` by `python -m stream.settings_docs`.
+
+| variable | default | meaning |
+|---|---|---|
+"""
+
+
+def settings_markdown() -> str:
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = _show(field.default)
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {field.description or ''} |")
+    return HEADER + "\n".join(rows) + "\n"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, SecretStr):
+        return "(secret)"
+    return f"`{value}`"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")
