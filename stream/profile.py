@@ -290,7 +290,13 @@ def baseline_metrics(
     }
     if probabilities is not None:
         proba = np.asarray(probabilities, dtype=np.float64)
-        result["log_loss"] = float(metrics.log_loss(y_true, proba, labels=class_list))
+        # by hand: scikit-learn's log_loss takes the columns in sorted label order, not in
+        # ``classes`` order (predict_proba's), which differ for classes like ["lo", "mid", "hi"]
+        position = {str(c): i for i, c in enumerate(class_list)}
+        index = np.array([position[str(v)] for v in y_true.tolist()])
+        eps = np.finfo(np.float64).eps
+        chosen = np.clip(proba[np.arange(index.size), index], eps, 1 - eps)
+        result["log_loss"] = float(np.mean(-np.log(chosen)))
         if binary and len(set(y_true.tolist())) == 2:
             positive = (y_true == class_list[1]).astype(int)
             result["roc_auc"] = float(metrics.roc_auc_score(positive, proba[:, 1]))

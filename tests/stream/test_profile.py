@@ -111,6 +111,18 @@ def test_baseline_metrics_equal_scikit_learn() -> None:
     assert build_profile(frame, predicted, classes=[0, 1]).baseline_metrics == {}
 
 
+def test_log_loss_follows_the_classes_order_not_the_sorted_labels() -> None:
+    frame = _frame(6)
+    classes = ["lo", "mid", "hi"]  # predict_proba's column order, not sorted
+    labels = ["lo", "mid", "hi", "hi", "lo", "mid"]
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]] * 2)
+    profile = build_profile(frame, labels, classes=classes, labels=labels, probabilities=proba)
+    sorted_columns = proba[:, [2, 0, 1]]  # hi, lo, mid: what scikit-learn expects
+    expected = metrics.log_loss(labels, sorted_columns, labels=sorted(classes))
+    assert profile.baseline_metrics["log_loss"] == pytest.approx(expected, rel=1e-12)
+    assert profile.baseline_metrics["accuracy"] == 1.0
+
+
 def test_json_round_trip_is_exact_and_plain_json() -> None:
     frame = _frame(300, seed=4)
     labels = np.asarray(frame["count"] > 0).astype(np.int64)
