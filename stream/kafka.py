@@ -11,12 +11,17 @@ from typing import Any
 
 from stream.settings import Settings
 
+KAFKA_PYTHON_MAX_FRAME_BYTES = 64 * 1024 * 1024
+
 
 def kafka_python_config(settings: Settings) -> dict[str, Any]:
     """Keyword arguments shared by kafka-python's producer, consumer and admin client."""
     config: dict[str, Any] = {
         "bootstrap_servers": settings.kafka_bootstrap_servers.split(","),
         "security_protocol": settings.kafka_security_protocol,
+        # kafka-python refuses network frames over 1 MB by default, yet a fetch may return up
+        # to fetch_max_bytes (50 MB): a busy topic then fails with "Invalid frame length".
+        "receive_message_max_bytes": KAFKA_PYTHON_MAX_FRAME_BYTES,
     }
     if settings.kafka_security_protocol.startswith("SASL"):
         config["sasl_mechanism"] = settings.kafka_sasl_mechanism
