@@ -182,10 +182,7 @@ def wait_for_events(
 def settings_env(settings: Settings) -> dict[str, str]:
     """The process environment that reproduces ``settings`` in a ``centinela`` subprocess."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CENTINELA_")}
-    for name, value in settings.model_dump().items():
-        if value is not None:
-            env[f"CENTINELA_{name.upper()}"] = str(value)
-    return env
+    return {**env, **settings.as_environment()}
 
 
 def recent(minutes: float) -> datetime:

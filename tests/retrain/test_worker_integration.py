@@ -171,3 +171,28 @@ def test_mlflow_away_is_retried_then_reported_as_failed(
     [event] = wait_for_events(settings, lambda e: e.request_id == request.request_id)
     assert event.event_type == "failed"
     assert "gave up after 2 attempts" in event.reason and "MLflow does not answer" in event.reason
+
+
+def test_auto_promotion_when_configured_promotes_a_clearly_better_challenger(
+    retrain_settings: Callable[..., Settings],
+) -> None:
+    settings = retrain_settings(
+        auto_promote=True, auto_promote_min_holdout=100, auto_promote_min_improvement=0.01
+    )
+    register_champion(settings)
+    start = recent(20)
+    frame, labels = labeled_frame(1000, seed=7, shift=1.0)  # the champion's f1 drops here
+    rows = examples(frame, labels, model=settings.model_name, start=start)
+    write_labeled(settings, rows)
+    request = request_for(settings, start, rows[-1].label_time)
+
+    with running_worker(settings):
+        send_request(settings, request)
+        events = wait_for_events(settings, lambda e: e.version == "2", count=2)
+
+    assert [e.event_type for e in events] == ["registered", "promoted"]
+    promoted = events[1]
+    assert promoted.actor == "centinela-auto-promote" and promoted.previous_version == "1"
+    assert "auto-promotion: f1 +" in promoted.reason
+    assert promoted.metrics["delta_f1"] >= 0.01
+    assert Catalog(settings).aliases() == {CHAMPION: "2"}
