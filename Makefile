@@ -5,8 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCENARIO ?= mixed
-EVENTS ?= 60000
-RATE ?= 2000
+EVENTS ?= 80000
+RATE ?= 4000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help

@@ -33,8 +33,8 @@ class DemoError(CentinelaError):
 @dataclass(frozen=True)
 class DemoOptions:
     scenario: str = "mixed"
-    events: int = 60_000
-    rate: float = 2_000.0
+    events: int = 80_000
+    rate: float = 4_000.0
     seed: int = 7
     keep: bool = False
     ready_timeout_s: float = 180.0

@@ -22,9 +22,10 @@ CONCEPT_KINDS = ("concept", "label_function")
 @dataclass(frozen=True)
 class TrueDrift:
     kind: str
+    mode: str
     start_index: int
     start_time: datetime
-    end_index: int | None = None
+    events_per_second: float | None  # of event time; None unless the scenario clock was used
 
 
 @dataclass(frozen=True)
@@ -38,20 +39,32 @@ class Detection:
             return None
         return (self.report.window_end - self.drift.start_time).total_seconds()
 
+    @property
+    def detected_by_event(self) -> int | None:
+        """The index of the last event of the detecting window, on the scenario clock."""
+        rate = self.drift.events_per_second
+        if self.delay_seconds is None or rate is None:
+            return None
+        return self.drift.start_index + round(self.delay_seconds * rate)
+
 
 def read_manifest(path: Path) -> list[TrueDrift]:
     """The injected drifts of a run, from the producer's ground-truth manifest."""
     if not path.exists():
         return []
     data: dict[str, Any] = json.loads(path.read_text())
+    clock = data.get("clock") or {}
+    rate = clock.get("nominal_rate") if clock.get("kind") == "scenario" else None
     return [
         TrueDrift(
             kind=str(drift["kind"]),
+            mode=str(drift.get("mode", "")),
             start_index=int(drift["start_index"]),
             start_time=datetime.fromisoformat(drift["start_time"]),
-            end_index=drift.get("end_index"),
+            events_per_second=None if rate is None else float(rate),
         )
         for drift in data.get("drifts", [])
+        if drift.get("start_time") and drift.get("reached", True)
     ]
 
 

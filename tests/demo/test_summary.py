@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from demo.summary import match_detections, read_manifest
+from stream.records import DriftReport
+
+T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
+WINDOW = timedelta(seconds=20)
+
+
+def _report(window: int, *, data: bool = False, concept: bool = False) -> DriftReport:
+    start = T0 + window * WINDOW
+    return DriftReport(
+        model_name="m", model_version="1", window_id=window, window_start=start,
+        window_end=start + WINDOW, n_events=2000, n_labeled=0, data_drift=data,
+        concept_drift=concept,
+    )  # fmt: skip
+
+
+def _manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "run.manifest.json"
+    drifts = [
+        {"kind": "covariate", "mode": "sudden", "start_index": 2000, "reached": True,
+         "start_time": (T0 + WINDOW).isoformat()},
+        {"kind": "concept", "mode": "gradual", "start_index": 6000, "reached": True,
+         "start_time": (T0 + 3 * WINDOW).isoformat()},
+        {"kind": "prior", "mode": "sudden", "start_index": 90000, "reached": False,
+         "start_time": None},
+    ]  # fmt: skip
+    clock = {"kind": "scenario", "nominal_rate": 100.0}
+    path.write_text(json.dumps({"clock": clock, "drifts": drifts}))
+    return path
+
+
+def test_each_drift_is_matched_to_the_first_window_flagging_its_kind(tmp_path: Path) -> None:
+    drifts = read_manifest(_manifest(tmp_path))
+    reports = [
+        _report(0, data=True),  # before the change: not a detection of it
+        _report(1),
+        _report(2, data=True),
+        _report(4, concept=True),
+    ]
+    covariate, concept = match_detections(drifts, reports)
+
+    assert covariate.report is not None and covariate.report.window_id == 2
+    assert covariate.detected_by_event == 6000  # end of window 2 at 100 events/s
+    assert concept.report is not None and concept.report.window_id == 4
+    assert concept.detected_by_event == 10000
+
+
+def test_unreached_drifts_are_left_out_and_misses_are_reported(tmp_path: Path) -> None:
+    drifts = read_manifest(_manifest(tmp_path))
+    assert [d.kind for d in drifts] == ["covariate", "concept"]
+    (covariate, concept) = match_detections(drifts, [_report(1)])
+    assert covariate.report is None and covariate.detected_by_event is None
+    assert concept.report is None
+
+
+def test_a_missing_manifest_means_no_drifts(tmp_path: Path) -> None:
+    assert read_manifest(tmp_path / "absent.json") == []
