@@ -41,7 +41,6 @@ from stream.topics import Topics, create_topics
 from stream.trainers import train
 
 TARGET_S = 60.0
-TRAINER = "logistic_regression"
 
 
 def frame_and_labels(
@@ -56,15 +55,15 @@ def frame_and_labels(
     return frame, (score > shift * weights.sum()).astype(int)
 
 
-def register_champion(settings: Settings, features: int) -> str:
+def register_champion(settings: Settings, features: int, trainer: str) -> str:
     frame, labels = frame_and_labels(10_000, features, seed=1, shift=0.0)
-    model = train(TRAINER, {}, frame, labels)
+    model = train(trainer, {}, frame, labels)
     profile = build_profile(
         frame, model.predict(frame), classes=list(model.classes_), labels=labels,
         probabilities=model.predict_proba(frame),
     )  # fmt: skip
     return log_model_version(
-        settings, model, profile=profile, trainer=TRAINER, params={},
+        settings, model, profile=profile, trainer=trainer, params={},
         metrics=profile.baseline_metrics, train_frame=frame, labels=labels,
         tags={"centinela.role": "bootstrap"}, run_name="bench-bootstrap",
         experiment="bench-bootstrap", alias=CHAMPION,
@@ -120,11 +119,11 @@ def wait_registered(settings: Settings, request_id: str, timeout: float = 300) -
     raise TimeoutError(f"no ModelEvent for {request_id} within {timeout:.0f} s")
 
 
-def bare_fit_seconds(rows: int, features: int, holdout_share: float) -> float:
+def bare_fit_seconds(rows: int, features: int, holdout_share: float, trainer: str) -> float:
     frame, labels = frame_and_labels(rows, features, seed=2, shift=0.7)
     cut = round(rows * (1 - holdout_share))
     start = time.perf_counter()
-    train(TRAINER, {}, frame.iloc[:cut], list(labels[:cut]))
+    train(trainer, {}, frame.iloc[:cut], list(labels[:cut]))
     return time.perf_counter() - start
 
 
@@ -132,6 +131,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--features", type=int, default=20)
+    parser.add_argument(
+        "--trainer",
+        default="logistic_regression",
+        help="the champion's recipe (and so the retrain's)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("retrain").setLevel(logging.INFO)
@@ -151,7 +155,7 @@ def main() -> int:
             model_name="bench-model", home=home, retrain_min_rows=1000,
         )  # fmt: skip
         create_topics(settings)
-        champion = register_champion(settings, args.features)
+        champion = register_champion(settings, args.features, args.trainer)
         print(f"writing {args.rows:,} labeled examples x {args.features} features ...", flush=True)
         start, until = write_labeled(settings, args.rows, args.features)
 
@@ -182,11 +186,13 @@ def main() -> int:
             print(f"retrain failed: {event.reason}", file=sys.stderr)
             return 1
         split = outcomes[0].seconds
-        floor = bare_fit_seconds(args.rows, args.features, settings.retrain_holdout_share)
+        floor = bare_fit_seconds(
+            args.rows, args.features, settings.retrain_holdout_share, args.trainer
+        )
 
         print()
         print(f"retrain request -> challenger v{event.version} registered, {args.rows:,} rows x "
-              f"{args.features} features, {TRAINER}")  # fmt: skip
+              f"{args.features} features, {args.trainer}")  # fmt: skip
         verdict = "met" if elapsed <= TARGET_S else "MISSED"
         print(
             f"  end to end            {elapsed:7.2f} s   (target <= {TARGET_S:.0f} s: {verdict}; "

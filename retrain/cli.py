@@ -7,11 +7,14 @@ import getpass
 import json
 import logging
 import signal
+from datetime import UTC, datetime
 from types import FrameType
 
 from retrain.events import ModelEventPublisher
+from retrain.exceptions import RetrainError
 from retrain.report import render_comparison, render_status
 from retrain.review import Review
+from retrain.submit import manual_request, parse_duration, parse_moment, publish_request
 from retrain.worker import RetrainWorker
 from stream.cli import Subcommands
 from stream.records import ModelEvent
@@ -36,6 +39,19 @@ def register_retrain(subcommands: Subcommands) -> None:
         "--attempts", type=int, default=3, help="tries per request when MLflow/Kafka are away"
     )
     parser.set_defaults(handler=run_worker)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION")
+    request = actions.add_parser(
+        "request",
+        help="ask the worker for a challenger trained on a range of event time",
+        description="Publish a manual RetrainRequest for the current champion; the worker "
+        "(`centinela retrain`) picks it up. Give --last, or --from (and --until).",
+    )
+    request.add_argument("--last", help="the most recent span, e.g. 6h, 90m, 2d")
+    request.add_argument("--from", dest="start", help="start, ISO 8601 with time zone")
+    request.add_argument("--until", help="end, ISO 8601 with time zone (default: now)")
+    request.add_argument("--reason", default="", help="a note kept with the request")
+    request.add_argument("--actor", default=None, help="who asks (default: your login name)")
+    request.set_defaults(handler=submit_request)
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,6 +64,21 @@ def run_worker(args: argparse.Namespace, settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stop)
     handled = worker.serve(max_requests=args.max_requests)
     print(f"handled {handled} retrain request(s)")
+    return 0
+
+
+def submit_request(args: argparse.Namespace, settings: Settings) -> int:
+    until = parse_moment(args.until) if args.until else datetime.now(UTC)
+    if bool(args.last) == bool(args.start):
+        raise RetrainError("give either --last DURATION or --from TIME")
+    start = until - parse_duration(args.last) if args.last else parse_moment(args.start)
+    actor = args.actor or getpass.getuser()
+    request = manual_request(settings, start, until, actor=actor, note=args.reason)
+    publish_request(settings, request)
+    print(
+        f"requested {request.request_id}: retrain {request.model_name} (champion "
+        f"v{request.champion_version}) on {start.isoformat()} .. {until.isoformat()}"
+    )
     return 0
 
 

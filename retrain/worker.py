@@ -13,6 +13,7 @@ loop hot; a request whose outcome cannot be recorded at all is simply read again
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -111,7 +112,9 @@ class RetrainWorker:
         except (BrokerUnavailableError, KafkaError, _StoppingError) as error:
             # The outcome could not be recorded: read the request again (after a pause).
             log.warning("offset %d of %s not done: %s", record.offset, part, error)
-            consumer.seek(part, record.offset)
+            with contextlib.suppress(KafkaError, AssertionError):
+                # After a rebalance the partition may be another worker's now: it re-reads it.
+                consumer.seek(part, record.offset)
             self.stop.wait(self.backoff_s)
             return
         self.handled += 1

@@ -1,4 +1,4 @@
-"""Seeded data, a champion, and Kafka helpers for the retrain tests (and the benchmark)."""
+"""Seeded data, a champion, and Kafka helpers for the retrain tests."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -15,12 +16,18 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from stream.codec import decode, encode
 from stream.kafka import kafka_python_config
 from stream.profile import build_profile
-from stream.records import LabeledExample, ModelEvent, RetrainRequest
+from stream.records import (
+    LabeledExample,
+    ModelEvent,
+    Record,
+    RetrainRequest,
+)
 from stream.registry import CHAMPION, log_model_version
 from stream.settings import Settings
 from stream.topics import Topics
 from stream.trainers import train
 
+R = TypeVar("R", bound=Record)
 COLOURS = ("red", "green", "blue")
 
 
@@ -158,6 +165,19 @@ def wait_for_events(
 ) -> list[ModelEvent]:
     """ModelEvents (from the beginning of the topic) that ``accept``, once ``count`` are there."""
     topic = Topics.from_settings(settings).model_events
+    return read_records(settings, topic, ModelEvent, accept, count=count, timeout=timeout)
+
+
+def read_records(
+    settings: Settings,
+    topic: str,
+    record_type: type[R],
+    accept: Callable[[R], bool],
+    *,
+    count: int = 1,
+    timeout: float = 120.0,
+) -> list[R]:
+    """Records of ``topic`` (from its beginning) that ``accept``, once ``count`` are there."""
     consumer = KafkaConsumer(
         group_id=None, enable_auto_commit=False, **kafka_python_config(settings)
     )
@@ -165,15 +185,12 @@ def wait_for_events(
         parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(parts)
         consumer.seek_to_beginning(*parts)
-        found: list[ModelEvent] = []
+        found: list[R] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(found) < count:
             for records in consumer.poll(timeout_ms=500).values():
-                found.extend(
-                    event
-                    for event in (decode(ModelEvent, r.value) for r in records)
-                    if accept(event)
-                )
+                decoded = (decode(record_type, r.value) for r in records)
+                found.extend(item for item in decoded if accept(item))
         return found
     finally:
         consumer.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,12 +13,15 @@ from retrain.catalog import Catalog
 from retrain.history import HISTORY_TAG, parse_history
 from retrain.job import run_request
 from stream.cli import main
+from stream.records import RetrainRequest
 from stream.registry import CHALLENGER, CHAMPION
 from stream.settings import Settings
 from stream.stack.process import free_port
+from stream.topics import Topics
 from tests.retrain.support import (
     examples,
     labeled_frame,
+    read_records,
     recent,
     register_champion,
     request_for,
@@ -127,3 +131,29 @@ def test_unknown_model_and_unreachable_services_are_clear_errors(
     monkeypatch.setenv("CENTINELA_KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
     assert main(["retrain", "--max-requests", "1"]) == 2
     assert "no Kafka broker answers" in capsys.readouterr().err
+
+
+def test_a_person_can_request_a_retrain(
+    retrain_settings: Callable[..., Settings],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = retrain_settings()
+    register_champion(settings)
+    capsys.readouterr()
+    use(settings, monkeypatch, tmp_path)
+
+    assert main(["retrain", "request", "--last", "6h", "--reason", "weekly", "--actor", "ana"]) == 0
+    assert "requested manual-" in capsys.readouterr().out
+    [request] = read_records(
+        settings, Topics.from_settings(settings).retrain_requests, RetrainRequest, lambda r: True
+    )
+    assert (request.reason, request.champion_version) == ("manual", "1")
+    assert request.evidence == {"requested_by": "ana", "note": "weekly"}
+    assert request.train_until - request.train_from == timedelta(hours=6)
+
+    assert main(["retrain", "request"]) == 2
+    assert "give either --last DURATION or --from TIME" in capsys.readouterr().err
+    assert main(["retrain", "request", "--from", "2026-01-01T00:00:00"]) == 2
+    assert "has no time zone" in capsys.readouterr().err
