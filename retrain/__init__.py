@@ -6,7 +6,9 @@
   evaluate both models on the same hold-out (:mod:`retrain.evaluation`) and register the
   challenger (:mod:`retrain.registration`), announcing it on ``model-events``.
 - :mod:`retrain.review` is ``centinela models status|compare|promote|reject|rollback``, with the
-  alias history of :mod:`retrain.history`.
+  alias history of :mod:`retrain.history`; :mod:`retrain.promotion` is the optional automatic
+  promotion, off by default.
+- :mod:`retrain.submit` is ``centinela retrain request``: a person asks for a retrain.
 """
 
 from retrain.evaluation import Comparison

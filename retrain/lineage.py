@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.data.dataset_source import DatasetSource
 from mlflow.entities import DatasetInput, InputTag
@@ -113,7 +112,3 @@ def read_training_data(tracking_uri: str, run_id: str) -> TrainingData | None:
         source=f"runs:/{run_id}/{TRAINING_DATA_ARTIFACT}",
         n_records=len(frame),
     )
-
-
-def as_plain(values: np.ndarray) -> list[Any]:
-    return [value.item() if isinstance(value, np.generic) else value for value in values]
