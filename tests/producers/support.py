@@ -48,9 +48,6 @@ def read_topic(
     consumer = KafkaConsumer(
         enable_auto_commit=False,
         auto_offset_reset="earliest",
-        # kafka-python refuses network frames over 1 MB by default, and a fetch from several
-        # busy partitions is bigger than that.
-        receive_message_max_bytes=256 * 1024 * 1024,
         **kafka_python_config(settings),
     )
     try:
