@@ -26,17 +26,12 @@ from typing import Any
 
 import orjson
 
+from stream.join import Scored
+
 CHUNK_BYTES = 700_000  # under the broker's default 1 MB message limit, with room for overhead
 
 
-@dataclass(frozen=True, slots=True)
-class EventEntry:
-    event_id: str
-    event_ts: float
-    version: str
-    predicted: int | str
-    probabilities: tuple[float, ...] | None
-    raw: bytes
+EventEntry = Scored  # an accepted, scored event: what the join keeps is what the log records
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +75,15 @@ def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
         body = {
             **head,
             "i": index,
-            "ev": [
-                [e.event_id, e.event_ts, e.version, e.predicted, e.probabilities, e.raw.decode()]
-                for e in events
-            ],
+            # Columns, not one list per event: cheaper to build and to parse.
+            "ev": {
+                "id": [e.event_id for e in events],
+                "ts": [e.event_ts for e in events],
+                "v": [e.version for e in events],
+                "p": [e.predicted for e in events],
+                "pr": [e.probabilities for e in events],
+                "raw": [e.raw.decode() for e in events],
+            },
             "lb": [[b.event_id, b.label, b.label_ts, b.label_time, b.raw.decode()] for b in labels],
         }
         chunks.append(orjson.dumps(body))
@@ -130,9 +130,17 @@ def read_groups(chunks: Iterable[bytes]) -> Iterator[ChangelogGroup]:
 def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
     head = chunks[-1]
     events = [
-        EventEntry(e[0], e[1], e[2], e[3], None if e[4] is None else tuple(e[4]), e[5].encode())
+        EventEntry(i, t, v, p, None if pr is None else tuple(pr), raw.encode())
         for chunk in chunks
-        for e in chunk["ev"]
+        for i, t, v, p, pr, raw in zip(
+            chunk["ev"]["id"],
+            chunk["ev"]["ts"],
+            chunk["ev"]["v"],
+            chunk["ev"]["p"],
+            chunk["ev"]["pr"],
+            chunk["ev"]["raw"],
+            strict=True,
+        )
     ]
     labels = [
         LabelEntry(b[0], b[1], b[2], b[3], b[4].encode()) for chunk in chunks for b in chunk["lb"]

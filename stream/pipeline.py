@@ -25,7 +25,7 @@ from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT
 from stream.profile import ReferenceProfile
 from stream.records import DeadLetter
-from stream.scoring import build_frame, encode_labeled, score
+from stream.scoring import encode_labeled, event_arrays, score
 from stream.settings import Settings
 from stream.state import (
     Applied,
@@ -38,6 +38,7 @@ from stream.state import (
 )
 from stream.topics import Topics
 from stream.validation import Rejected, ValidEvent, ValidLabel
+from stream.window_buffer import BufferedSummary
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,9 @@ class Pipeline:
         return state
 
     def _summary_factory(self, version: str, window_id: int, start: float, end: float) -> Any:
-        return self._make_summary(self.profile_of(version), version, window_id, start, end)
+        profile = self.profile_of(version)
+        summary = self._make_summary(profile, version, window_id, start, end)
+        return BufferedSummary(summary, profile)
 
     # --- batches -------------------------------------------------------------------------------
     def process(
@@ -135,8 +138,8 @@ class Pipeline:
         touched = sorted(set(features) | set(labels))
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
-        frame = build_frame(everything, champion.profile)
-        scored = score(champion.model, frame)
+        arrays = event_arrays(everything, champion.profile)
+        scored = score(champion.model, arrays.frame(champion.profile))
         latency_ms = (time.monotonic() - received_at) * 1000.0
         scored_at = datetime.now(UTC).isoformat()
         values = champion.encoder.encode(
@@ -165,8 +168,7 @@ class Pipeline:
                     (e.event_id.encode(), values[r]) for e, r in zip(events, rows, strict=True)
                 ]
                 state.last_feature_at = now
-            part = frame.iloc[rows.start : rows.stop] if len(rows) != len(frame) else frame
-            applied = apply_events(state, entries, part)
+            applied = apply_events(state, entries, arrays.take(slice(rows.start, rows.stop)))
             self._publish_applied(champion, state, applied, out)
             valid_labels = self._validate_labels(
                 champion, partition, labels.get(partition, ()), out
@@ -213,8 +215,8 @@ class Pipeline:
             state = self.states[partition]
             seen: set[str] = set()
             good = accepted[partition] = []
-            for message in messages:
-                result = champion.features.validate(message.value)
+            results = champion.features.validate_many([m.value for m in messages])
+            for message, result in zip(messages, results, strict=True):
                 if isinstance(result, Rejected):
                     self._dead_letter(topic, message, result, out)
                 elif result.event_id in seen or state.join.knows(result.event_id):

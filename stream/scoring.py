@@ -17,6 +17,7 @@ import orjson
 import pandas as pd
 
 from stream.profile import ReferenceProfile
+from stream.records import FeatureEvent
 from stream.validation import ValidEvent
 
 
@@ -33,24 +34,66 @@ class ScoredBatch:
         return [tuple(row) for row in self.probabilities.tolist()]
 
 
-def frame_from_dicts(rows: Sequence[dict[str, Any]], profile: ReferenceProfile) -> pd.DataFrame:
-    """Feature dicts as a frame in the profile's columns (the same dtypes as scoring uses)."""
-    columns: dict[str, np.ndarray] = {}
-    for spec in profile.features:
-        if spec.kind == "numeric":
-            columns[spec.name] = np.fromiter(
-                (row[spec.name] for row in rows), dtype=np.float64, count=len(rows)
-            )
-        else:
-            values = np.empty(len(rows), dtype=object)
-            values[:] = [row[spec.name] for row in rows]
-            columns[spec.name] = values
-    return pd.DataFrame(columns, copy=False)
+@dataclass(frozen=True)
+class FeatureArrays:
+    """A batch's features as arrays: numeric (rows x numeric features) and categoricals."""
+
+    numeric: np.ndarray
+    categorical: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return int(self.numeric.shape[0])
+
+    def take(self, rows: np.ndarray | slice) -> FeatureArrays:
+        return FeatureArrays(
+            self.numeric[rows], {name: values[rows] for name, values in self.categorical.items()}
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[FeatureArrays]) -> FeatureArrays:
+        names = parts[0].categorical
+        return cls(
+            np.concatenate([p.numeric for p in parts]),
+            {n: np.concatenate([p.categorical[n] for p in parts]) for n in names},
+        )
+
+    def frame(self, profile: ReferenceProfile) -> pd.DataFrame:
+        """One DataFrame (pandas column access is slow: build it once per batch, not per row)."""
+        frame = pd.DataFrame(self.numeric, columns=list(profile.numeric_names), copy=False)
+        if self.categorical:
+            frame = frame.assign(**self.categorical)
+        return frame
+
+
+def feature_arrays(
+    numeric_rows: Sequence[tuple[float, ...]],
+    categorical_rows: Sequence[tuple[str, ...]],
+    profile: ReferenceProfile,
+) -> FeatureArrays:
+    count, width = len(numeric_rows), len(profile.numeric_names)
+    numeric = np.array(numeric_rows, dtype=np.float64).reshape(count, width)
+    categorical = {}
+    for position, name in enumerate(profile.categorical_names):
+        values = np.empty(count, dtype=object)
+        values[:] = [row[position] for row in categorical_rows]
+        categorical[name] = values
+    return FeatureArrays(numeric, categorical)
+
+
+def event_arrays(events: Sequence[ValidEvent], profile: ReferenceProfile) -> FeatureArrays:
+    return feature_arrays([e.numeric for e in events], [e.categorical for e in events], profile)
+
+
+def arrays_from_dicts(rows: Sequence[dict[str, Any]], profile: ReferenceProfile) -> FeatureArrays:
+    """Feature dicts (a changelog replay) as the same arrays the live batch built."""
+    numeric = [tuple(float(row[n]) for n in profile.numeric_names) for row in rows]
+    categorical = [tuple(row[n] for n in profile.categorical_names) for row in rows]
+    return feature_arrays(numeric, categorical, profile)
 
 
 def build_frame(events: Sequence[ValidEvent], profile: ReferenceProfile) -> pd.DataFrame:
-    """The batch as columns: float64 for numerics, object for categoricals, profile order."""
-    return frame_from_dicts([event.features for event in events], profile)
+    """The batch as one frame: float64 numerics, object categoricals."""
+    return event_arrays(events, profile).frame(profile)
 
 
 def score(model: Any, frame: pd.DataFrame) -> ScoredBatch:
@@ -77,26 +120,38 @@ class PredictionEncoder:
         scored_at: str,
         latency_ms: float,
     ) -> list[bytes]:
-        keys = self._class_keys
-        rows = batch.probability_rows()
+        # What is the same for the whole batch is printed once into a byte template; per event
+        # only the id, the time, the class and the probabilities are filled in.
+        tail = orjson.dumps(
+            {
+                "model_name": self.model_name,
+                "model_version": self.version,
+                "scored_at": scored_at,
+                "latency_ms": latency_ms,
+            }
+        )[1:-1].replace(b"%", b"%%")
+        template = (
+            b'{"schema_version":1,"event_id":%s,"event_time":%s,"predicted_class":%s,'
+            b'"probabilities":%s,' + tail + b"}"
+        )
+        classes: dict[Any, bytes] = {}
+        probabilities = self._probabilities(batch)
+        dumps = orjson.dumps
         out = []
-        for event, predicted, row in zip(events, batch.predicted, rows, strict=True):
-            out.append(
-                orjson.dumps(
-                    {
-                        "schema_version": 1,
-                        "event_id": event.event_id,
-                        "event_time": event.event_time,
-                        "model_name": self.model_name,
-                        "model_version": self.version,
-                        "predicted_class": predicted,
-                        "probabilities": None if row is None else dict(zip(keys, row, strict=True)),
-                        "scored_at": scored_at,
-                        "latency_ms": latency_ms,
-                    }
-                )
-            )
+        for event, predicted, proba in zip(events, batch.predicted, probabilities, strict=True):
+            printed = classes.get(predicted)
+            if printed is None:
+                printed = classes[predicted] = dumps(predicted)
+            out.append(template % (dumps(event.event_id), dumps(event.event_time), printed, proba))
         return out
+
+    def _probabilities(self, batch: ScoredBatch) -> list[bytes]:
+        if batch.probabilities is None:
+            return [b"null"] * len(batch.predicted)
+        keys = self._class_keys
+        return [
+            orjson.dumps(dict(zip(keys, row, strict=True))) for row in batch.probabilities.tolist()
+        ]
 
 
 def encode_labeled(
@@ -111,7 +166,7 @@ def encode_labeled(
     label_time: str,
 ) -> bytes:
     """A :class:`~stream.records.LabeledExample` as JSON, from the event's original bytes."""
-    event = orjson.loads(raw_event)
+    event = event_document(raw_event)
     return orjson.dumps(
         {
             "schema_version": 1,
@@ -128,3 +183,15 @@ def encode_labeled(
             "label_time": label_time,
         }
     )
+
+
+def event_document(raw_event: bytes) -> dict[str, Any]:
+    """An accepted event's JSON as a dict. orjson reads whatever the fast path accepted; the
+    careful path (pydantic) may have accepted a document orjson refuses, so it reads those."""
+    try:
+        document = orjson.loads(raw_event)
+    except orjson.JSONDecodeError:
+        document = None
+    if isinstance(document, dict):
+        return document
+    return FeatureEvent.model_validate_json(raw_event).model_dump(mode="json")

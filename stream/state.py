@@ -14,13 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import orjson
-import pandas as pd
 
 from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
-from stream.join import Joined, JoinState, LabelRejected, Scored
+from stream.join import Joined, JoinState, LabelRejected
 from stream.profile import ReferenceProfile
-from stream.scoring import frame_from_dicts
+from stream.scoring import FeatureArrays, arrays_from_dicts, event_document
 from stream.settings import Settings
 from stream.validation import Rejected, ValidLabel
 from stream.windows import PartitionWindows
@@ -63,37 +61,53 @@ class Applied:
 
 
 def apply_events(
-    state: PartitionState, entries: Sequence[EventEntry], frame: pd.DataFrame
+    state: PartitionState, entries: Sequence[EventEntry], features: FeatureArrays
 ) -> Applied:
-    """Add scored events (rows of ``frame``, same order) to the join and their windows."""
+    """Add scored events (rows of ``features``, same order) to the join and their windows."""
     applied = Applied()
-    windows = state.windows
-    groups: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for row, entry in enumerate(entries):
-        scored = Scored(
-            entry.raw, entry.event_ts, entry.version, entry.predicted, entry.probabilities
-        )
-        result = state.join.add_event(entry.event_id, scored)
+    add = state.join.add_event
+    for entry in entries:
+        result = add(entry)
+        if result is None:
+            continue
         if isinstance(result, Joined):
             applied.joined.append(result)
         elif isinstance(result, LabelRejected):
             applied.label_rejections.append(result)
-        elif isinstance(result, Rejected):  # callers drop duplicates first; keep state sane
-            continue
-        window_id = windows.window_of(entry.event_ts)
-        if windows.is_open(window_id):
-            groups[(entry.version, window_id)].append(row)
-        else:
-            applied.late_events += 1
-    for (version, window_id), rows in groups.items():
-        part = frame.iloc[rows] if len(rows) != len(frame) else frame
-        windows.summary(version, window_id).add_events(
-            [entries[r].event_id for r in rows], part, [entries[r].predicted for r in rows]
-        )
+        # A Rejected (duplicate) cannot happen: callers drop duplicates before scoring.
     if entries:
-        windows.observe_features(max(entry.event_ts for entry in entries))
+        _window_events(state, entries, features, applied)
     applied.late_outcomes += add_outcomes(state, applied.joined)
     return applied
+
+
+def _window_events(
+    state: PartitionState, entries: Sequence[EventEntry], features: FeatureArrays, applied: Applied
+) -> None:
+    """Window ids for the whole batch at once; one add per (version, window)."""
+    windows = state.windows
+    stamps = np.fromiter((e.event_ts for e in entries), dtype=np.float64, count=len(entries))
+    window_ids = np.floor(stamps / windows.window_seconds).astype(np.int64)
+    first_version = entries[0].version
+    if all(e.version == first_version for e in entries):  # one batch, one champion: the rule
+        keys = window_ids
+    else:
+        pairs = zip(entries, window_ids.tolist(), strict=True)
+        keys = np.asarray([f"{e.version}\x00{w}" for e, w in pairs])
+    for key in np.unique(keys).tolist():
+        rows = np.flatnonzero(keys == key)
+        first = entries[int(rows[0])]
+        window_id = int(window_ids[rows[0]])
+        if not windows.is_open(window_id):
+            applied.late_events += len(rows)
+            continue
+        part = features if len(rows) == len(entries) else features.take(rows)
+        windows.summary(first.version, window_id).add_events(
+            [entries[r].event_id for r in rows.tolist()],
+            part,
+            [entries[r].predicted for r in rows.tolist()],
+        )
+    windows.observe_features(float(stamps.max()))
 
 
 def apply_labels(
@@ -157,10 +171,9 @@ def restore(
 ) -> None:
     """Replay one changelog group onto ``state`` exactly as the live batch applied it."""
     if group.events:
-        features = [orjson.loads(entry.raw)["features"] for entry in group.events]
+        features = [event_document(entry.raw)["features"] for entry in group.events]
         profile = profile_of(group.events[0].version)
-        frame = frame_from_dicts(features, profile)
-        apply_events(state, group.events, frame)
+        apply_events(state, group.events, arrays_from_dicts(features, profile))
     if group.labels:
         labels = [
             ValidLabel(b.event_id, b.label, b.label_ts, b.label_time, b.raw) for b in group.labels

@@ -7,6 +7,7 @@ group) and their drift windows merge into the same reports (DESIGN.md §6).
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 
 from stream.cli import Subcommands
@@ -24,6 +25,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     ensure_stream_topics(settings)
     app, _ = build_app(settings)
+    tune_garbage_collector()
     log.info(
         "stream worker %s: topics %s*, web on :%d, MLflow %s",
         settings.stream_app_id,
@@ -43,6 +45,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except SystemExit as done:
         return int(done.code or 0)
     return 0
+
+
+def tune_garbage_collector() -> None:
+    """The worker keeps many small objects alive (the join, open windows) and allocates fast:
+    with CPython's default thresholds collections ate a third of the CPU. Objects alive at
+    start are frozen out of collections, and young collections run less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def register(subcommands: Subcommands) -> None:

@@ -102,3 +102,34 @@ def test_each_bad_label_gets_its_reason(validators, raw, reason):
     result = validators[1].validate(raw)
     assert isinstance(result, Rejected), result
     assert result.reason == reason
+
+
+def test_a_batch_is_judged_exactly_like_its_events_one_by_one(validators):
+    check = validators[0]
+    batch = [
+        event_bytes("a", T0, GOOD),
+        event(features={**GOOD, "x0": "1.5"}),  # text where numpy would happily parse a number
+        event(features={**GOOD, "x0": True}),  # pydantic reads a bool as 1.0: accepted
+        event(features={**GOOD, "x1": None}),
+        event(features={**GOOD, "x2": 12345}).replace(b"12345", b"1" + b"0" * 30),
+        b"{not json",
+        event_bytes("b", T0, {**GOOD, "x0": 3}),
+    ]
+    one_by_one = [check.validate(raw) for raw in batch]
+    together = check.validate_many(batch)
+    assert [type(r) for r in together] == [type(r) for r in one_by_one]
+    assert [getattr(r, "reason", None) for r in together] == [
+        None,
+        "wrong_type",
+        None,
+        "invalid_record",
+        None,
+        "malformed_json",
+        None,
+    ]
+    assert [r.numeric for r in together if isinstance(r, ValidEvent)] == [
+        r.numeric for r in one_by_one if isinstance(r, ValidEvent)
+    ]
+    # The common case takes the batch path: every numeric kind checked in one go.
+    clean = [event_bytes(f"c{i}", T0, GOOD) for i in range(50)]
+    assert all(isinstance(r, ValidEvent) for r in check.validate_many(clean))

@@ -1,0 +1,211 @@
+"""Shared setup of the stream benchmarks: a broker, a 20-feature champion, a worker process,
+bulk event production and reading predictions back.
+
+Broker: ``CENTINELA_KAFKA_BOOTSTRAP_SERVERS`` if set, else a jar broker started in a temp folder
+on free ports (stopped at the end). MLflow: a SQLite store in a temp folder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import requests
+from aiokafka import AIOKafkaProducer
+from kafka import KafkaConsumer
+from kafka import TopicPartition as KafkaTopicPartition
+
+from producers.encoding import feature_values, label_values, time_texts
+from stream.internal_topics import ensure_stream_topics
+from stream.kafka import aiokafka_config, kafka_python_config
+from stream.profile import build_profile
+from stream.registry import log_model_version
+from stream.settings import Settings
+from stream.stack.kafka_broker import KafkaBroker
+from stream.stack.process import free_port
+from stream.topics import Topics
+from stream.trainers import train
+
+ROOT = Path(__file__).resolve().parents[1]
+CENTINELA = Path(sys.executable).parent / "centinela"
+N_FEATURES = 20
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@contextmanager
+def broker(home: Path) -> Iterator[str]:
+    given = os.environ.get("CENTINELA_KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        yield given
+        return
+    local = KafkaBroker(home / "kafka", free_port(), free_port())
+    local.start()
+    try:
+        yield local.bootstrap_servers
+    finally:
+        local.stop()
+
+
+def bench_settings(bootstrap: str, home: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "kafka_bootstrap_servers": bootstrap,
+        "topic_prefix": f"bench{uuid.uuid4().hex[:6]}.",
+        "mlflow_tracking_uri": f"sqlite:///{home / 'mlflow.db'}",
+        "home": home / ".centinela",
+        "topic_partitions": 4,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def frame(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({f"f{i}": rng.normal(0.0, 1.0, n) for i in range(N_FEATURES)})
+
+
+def truth(data: pd.DataFrame) -> np.ndarray:
+    return (data["f0"] + data["f1"] - data["f2"] > 0).astype(int).to_numpy()
+
+
+def register_champion(settings: Settings) -> Any:
+    """A 20-feature logistic regression registered as champion."""
+    data = frame(5000, seed=0)
+    labels = truth(data)
+    model = train("logistic_regression", {}, data, labels)
+    profile = build_profile(
+        data,
+        model.predict(data),
+        classes=list(model.classes_),
+        labels=labels,
+        probabilities=model.predict_proba(data),
+    )
+    return log_model_version(
+        settings,
+        model,
+        profile=profile,
+        trainer="logistic_regression",
+        params={},
+        metrics={},
+        train_frame=data,
+        labels=labels,
+        tags={"centinela.bench": "stream"},
+        run_name="bench-champion",
+        experiment=settings.training_experiment,
+        alias="champion",
+    )
+
+
+def encoded_events(
+    n: int, *, start: int = 0, rate: float = 1000.0, label_delay: float | None = None, seed: int = 1
+) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """Keys, feature values and (if ``label_delay``) label values, scenario clock at ``rate``."""
+    data = frame(n, seed=seed)
+    ids = [f"b-{start + i}" for i in range(n)]
+    keys = [i.encode() for i in ids]
+    quoted = [f'"{i}"'.encode() for i in ids]
+    offsets = ((start + np.arange(n)) * (1e6 / rate)).astype(np.int64)
+    moments = np.datetime64(EPOCH.replace(tzinfo=None), "us") + offsets.astype("timedelta64[us]")
+    columns = {name: data[name].to_numpy() for name in data.columns}
+    values = feature_values(quoted, time_texts(moments), columns, tuple(data.columns))
+    labels: list[bytes] = []
+    if label_delay is not None:
+        later = moments + np.timedelta64(int(label_delay * 1e6), "us")
+        labels = label_values(quoted, truth(data).tolist(), time_texts(later))
+    return keys, values, labels
+
+
+async def produce(
+    settings: Settings, topic: str, keys: list[bytes], values: list[bytes]
+) -> None:
+    producer = AIOKafkaProducer(linger_ms=5, max_batch_size=512 * 1024, **aiokafka_config(settings))
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key) for key, value in zip(keys, values, strict=True)]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def prepare(settings: Settings) -> None:
+    ensure_stream_topics(settings)
+
+
+def message_times(settings: Settings, topic: str, expected: int, timeout: float) -> list[int]:
+    """Kafka timestamps (ms) of the first ``expected`` messages of ``topic`` (waits for them)."""
+    consumer = KafkaConsumer(
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **kafka_python_config(settings),
+    )
+    try:
+        tps = [KafkaTopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning()
+        stamps: list[int] = []
+        deadline = time.monotonic() + timeout
+        while len(stamps) < expected and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=500, max_records=50_000).values():
+                stamps.extend(m.timestamp for m in messages)
+        return stamps
+    finally:
+        consumer.close()
+
+
+class Worker:
+    """One `centinela stream` subprocess."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.port = free_port()
+        self.settings = settings.model_copy(update={"stream_web_port": self.port})
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CENTINELA_")}
+        env.update(self.settings.as_environment())
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            [str(CENTINELA), "stream"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited; see {self.log.name}")
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/ready", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError("the worker did not become ready")
+
+    def status(self) -> dict[str, Any]:
+        return dict(requests.get(f"http://127.0.0.1:{self.port}/status", timeout=5).json())
+
+    def metrics(self) -> str:
+        return requests.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+def topics(settings: Settings) -> Topics:
+    return Topics.from_settings(settings)
