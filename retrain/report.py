@@ -17,6 +17,10 @@ def render_status(status: ModelStatus) -> str:
         earlier = ", ".join(f"v{info.version}" for info in status.previous)
         lines.append(f"{'previous':<12}{earlier} (most recent first; `models rollback` restores)")
         lines.extend(_line("", info) for info in status.previous)
+    lines.append(
+        "(metrics: each version's own validation figures; `models compare` has both models on "
+        "the challenger's hold-out)"
+    )
     if status.history:
         lines.append("recent moves:")
         lines.extend(f"  {render_move(entry)}" for entry in reversed(status.history))
