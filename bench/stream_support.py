@@ -126,13 +126,14 @@ def encoded_events(
     return keys, values, labels
 
 
-async def produce(
-    settings: Settings, topic: str, keys: list[bytes], values: list[bytes]
-) -> None:
+async def produce(settings: Settings, topic: str, keys: list[bytes], values: list[bytes]) -> None:
     producer = AIOKafkaProducer(linger_ms=5, max_batch_size=512 * 1024, **aiokafka_config(settings))
     await producer.start()
     try:
-        futures = [await producer.send(topic, value, key=key) for key, value in zip(keys, values, strict=True)]
+        futures = [
+            await producer.send(topic, value, key=key)
+            for key, value in zip(keys, values, strict=True)
+        ]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
@@ -173,7 +174,10 @@ class Worker:
         env.update(self.settings.as_environment())
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(CENTINELA), "stream"], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [str(CENTINELA), "stream"],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 

@@ -91,6 +91,8 @@ class ScoringService(Service):
         self.consuming = False
         self.last_batch_at: datetime | None = None
         self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
+        # How far (event time) one topic of a partition may run ahead of the other on a backlog.
+        self.skew = max(60.0, 2 * self.idle_seconds)
 
     # --- lifecycle -----------------------------------------------------------------------------
     @Service.task
@@ -183,6 +185,7 @@ class ScoringService(Service):
             await self._queue.put(out)
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
+            self._flow_control()
             out = self.pipeline.tick(idle=self._idle, labels_caught_up=self._labels_caught_up)
             if not out.is_empty():
                 self._observe(out, {}, received)
@@ -209,6 +212,34 @@ class ScoringService(Service):
                 m.event_lag.observe(max(now_ms - message.timestamp, 0.0) / 1000.0)
         m.join_pending_events.set(sum(s.join.pending_events for s in self.pipeline.states.values()))
         m.join_pending_labels.set(sum(s.join.pending_labels for s in self.pipeline.states.values()))
+
+    def _flow_control(self) -> None:
+        """While catching up, keep the two topics of a partition near each other in event time.
+
+        A fetch drains one partition at a time, so after downtime one topic can run far ahead
+        of the other: the join would hold everything in between. The leading topic pauses
+        until the other is within ``skew`` (or caught up), which bounds memory on a backlog.
+        """
+        assert self.consumer is not None
+        for partition, state in self.pipeline.states.items():
+            features = TopicPartition(self.topics.features, partition)
+            labels = TopicPartition(self.topics.labels, partition)
+            fw, lw = state.windows.feature_watermark, state.windows.label_watermark
+            lead_f = lead_l = False
+            if fw is not None and not self._caught_up(labels):
+                lead_f = lw is None or fw - lw > self.skew
+            if lw is not None and not self._caught_up(features):
+                lead_l = fw is None or lw - fw > self.skew
+            self._pause(features, lead_f)
+            self._pause(labels, lead_l)
+
+    def _pause(self, tp: TopicPartition, pause: bool) -> None:
+        assert self.consumer is not None
+        paused = tp in self.consumer.paused()
+        if pause and not paused:
+            self.consumer.pause(tp)
+        elif not pause and paused:
+            self.consumer.resume(tp)
 
     # --- positions -----------------------------------------------------------------------------
     def _caught_up(self, tp: TopicPartition) -> bool:

@@ -1,0 +1,157 @@
+"""Produce -> prediction latency at 5,000 events/s (DESIGN.md §7: p99 <= 250 ms).
+
+One `centinela stream` worker runs; this process produces 20-feature events at a steady
+5,000 events/s (a tick of 50 events every 10 ms) and, in the same event loop, reads
+
+1. ours: the predictions topic: latency = time a prediction is read - time its event was sent;
+2. baseline: the features topic itself, with a bare consumer: the same measure for Kafka alone
+   (produce -> consume, no scoring), i.e. the floor the broker and clients set on this machine.
+
+The first seconds (warm-up) are dropped.
+
+    .venv/bin/python bench/bench_latency.py [--rate 5000] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.results import BenchResult, record
+from bench.stream_support import (
+    Worker,
+    bench_settings,
+    broker,
+    encoded_events,
+    prepare,
+    register_champion,
+    topics,
+)
+from stream.kafka import aiokafka_config
+from stream.settings import Settings
+
+COMMAND = ".venv/bin/python bench/bench_latency.py"
+TICK = 0.01
+
+
+async def read_latest(
+    settings: Settings, topic: str, received: dict[bytes, float], stop: asyncio.Event
+) -> None:
+    consumer = AIOKafkaConsumer(
+        topic,
+        group_id=f"latency-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="latest",
+        enable_auto_commit=False,
+        fetch_max_wait_ms=100,
+        **aiokafka_config(settings),
+    )
+    await consumer.start()
+    try:
+        while not stop.is_set():
+            data = await consumer.getmany(timeout_ms=100)
+            now = time.time()
+            for messages in data.values():
+                for message in messages:
+                    received.setdefault(message.key, now)
+    finally:
+        await consumer.stop()
+
+
+async def run(settings: Settings, rate: int, seconds: float) -> tuple[dict, dict, dict]:
+    n = int(rate * seconds)
+    keys, values, _ = encoded_events(n, rate=float(rate))
+    sent: dict[bytes, float] = {}
+    predicted: dict[bytes, float] = {}
+    consumed: dict[bytes, float] = {}
+    stop = asyncio.Event()
+    readers = [
+        asyncio.create_task(read_latest(settings, topics(settings).predictions, predicted, stop)),
+        asyncio.create_task(read_latest(settings, topics(settings).features, consumed, stop)),
+    ]
+    await asyncio.sleep(5)  # let the readers join and reach the end of their topics
+    producer = AIOKafkaProducer(linger_ms=1, **aiokafka_config(settings))
+    await producer.start()
+    per_tick = max(1, int(rate * TICK))
+    started = time.monotonic()
+    for tick, start in enumerate(range(0, n, per_tick)):
+        delay = started + tick * TICK - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for key, value in zip(
+            keys[start : start + per_tick], values[start : start + per_tick], strict=True
+        ):
+            sent[key] = time.time()
+            await producer.send(topics(settings).features, value, key=key)
+    await producer.flush()
+    achieved = n / (time.monotonic() - started)
+    await producer.stop()
+    deadline = time.monotonic() + 60
+    while len(predicted) < n and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    stop.set()
+    await asyncio.gather(*readers)
+    return sent, predicted, {"consumed": consumed, "achieved": achieved}  # type: ignore[dict-item]
+
+
+def latencies(sent: dict[bytes, float], got: dict[bytes, float], warmup: float) -> np.ndarray:
+    first = min(sent.values())
+    return np.asarray(
+        [(got[k] - t) * 1000 for k, t in sent.items() if k in got and t - first >= warmup]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=int, default=5_000)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="centinela-bench-latency-") as folder:
+        home = Path(folder)
+        with broker(home) as bootstrap:
+            settings = bench_settings(bootstrap, home, batch_size=5000)
+            register_champion(settings)
+            prepare(settings)
+            worker = Worker(settings, home / "worker.log")
+            try:
+                worker.wait_ready()
+                sent, predicted, extra = asyncio.run(run(settings, args.rate, args.seconds))
+            finally:
+                worker.stop()
+    ours = latencies(sent, predicted, args.warmup)
+    kafka = latencies(sent, extra["consumed"], args.warmup)  # type: ignore[arg-type]
+    missing = len(sent) - len(predicted)
+    p50, p99, worst = (float(np.percentile(ours, q)) for q in (50, 99, 100))
+    k50, k99 = (float(np.percentile(kafka, q)) for q in (50, 99))
+    print(f"rate achieved {extra['achieved']:,.0f} events/s; {missing} predictions missing")
+    print(f"produce -> prediction: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
+    print(f"produce -> consume (Kafka alone): p50 {k50:.1f} ms, p99 {k99:.1f} ms")
+    record(
+        BenchResult(
+            key="stream_latency",
+            what=f"produce -> prediction latency at {args.rate:,} events/s",
+            figure=f"p99 {p99:.0f} ms (p50 {p50:.0f} ms, max {worst:.0f} ms)",
+            baseline=f"Kafka alone, produce -> consume: p99 {k99:.0f} ms (p50 {k50:.0f} ms)",
+            ratio=f"scoring adds {p99 - k99:.0f} ms at p99",
+            target="p99 <= 250 ms",
+            met=p99 <= 250 and missing == 0,
+            command=f"{COMMAND} --rate {args.rate} --seconds {args.seconds:g}",
+            notes=f"{len(ours)} events after {args.warmup:g}s warm-up; achieved rate "
+            f"{extra['achieved']:,.0f}/s; {missing} missing",
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
