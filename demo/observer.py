@@ -7,6 +7,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import orjson
@@ -15,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from stream.codec import decode
 from stream.exceptions import DecodeError
 from stream.kafka import kafka_python_config
-from stream.records import Alert, DriftReport, ModelEvent, RetrainRequest
+from stream.records import Alert, DriftReport, ModelEvent, Record, RetrainRequest
 from stream.settings import Settings
 from stream.topics import Topics
 
@@ -156,20 +157,13 @@ class TopicObserver(threading.Thread):
                 state.versions_seen[version] = state.versions_seen.get(version, 0) + 1
 
     def _take_record(self, topic: str, value: bytes) -> None:
-        state = self.state
-        if topic == self.topics.drift:
-            report = decode(DriftReport, value)
-            with state.lock:
-                state.reports.append(report)
-        elif topic == self.topics.alerts:
-            alert = decode(Alert, value)
-            with state.lock:
-                state.alerts.append(alert)
-        elif topic == self.topics.retrain_requests:
-            request = decode(RetrainRequest, value)
-            with state.lock:
-                state.retrain_requests.append(request)
-        elif topic == self.topics.model_events:
-            event = decode(ModelEvent, value)
-            with state.lock:
-                state.model_events.append(event)
+        destinations: dict[str, tuple[type[Record], list[Any]]] = {
+            self.topics.drift: (DriftReport, self.state.reports),
+            self.topics.alerts: (Alert, self.state.alerts),
+            self.topics.retrain_requests: (RetrainRequest, self.state.retrain_requests),
+            self.topics.model_events: (ModelEvent, self.state.model_events),
+        }
+        record_type, kept = destinations[topic]
+        record = decode(record_type, value)
+        with self.state.lock:
+            kept.append(record)
