@@ -129,16 +129,22 @@ class MergerService(Service):
             for message in messages:
                 self.merger.add(orjson.loads(message.value), offset=message.offset, now=now)
                 last = message.offset
-        ready = self.merger.ready(now=now)
+        # Merging decodes and unions whole summaries: also in a thread.
+        ready = await asyncio.get_running_loop().run_in_executor(None, self._ready, now)
         for window in ready:
             await self._publish(window)
         if last is not None or ready:
             await self._commit(last)
 
+    def _ready(self, now: float) -> list[MergedWindow]:
+        return self.merger.ready(now=now)
+
     async def _publish(self, window: MergedWindow) -> None:
         assert self.producer is not None
         await self.holder.ensure_profiles([window.version])
-        result: WindowResult = self.reporter.report(window)
+        # The tests are numpy work: a thread keeps them off the event loop the scorer runs on.
+        loop = asyncio.get_running_loop()
+        result: WindowResult = await loop.run_in_executor(None, self.reporter.report, window)
         report, key = result.report, report_key(result.report)
         futures = [await self.producer.send(self.topics.drift, encode(report), key=key)]
         for alert in result.alerts:

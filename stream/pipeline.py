@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import numpy as np
 import orjson
 
 from stream.champion import Champion
@@ -25,7 +26,7 @@ from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT
 from stream.profile import ReferenceProfile
 from stream.records import DeadLetter
-from stream.scoring import encode_labeled, event_arrays, score
+from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
 from stream.settings import Settings
 from stream.state import (
     Applied,
@@ -69,13 +70,43 @@ class BatchStats:
 
 
 @dataclass
+class ClosedWindows:
+    """A partition's closed window summaries and its new coverage, for the merger.
+
+    Serialising summaries is numpy work the sink does in a thread (:meth:`encode`), off the
+    event loop; the summaries belong to nobody else once closed.
+    """
+
+    model: str
+    partition: int
+    n_partitions: int
+    closed_through: int
+    windows: list[tuple[str, int, Any]]
+
+    def encode(self) -> bytes:
+        return orjson.dumps(
+            {
+                "model": self.model,
+                "partition": self.partition,
+                "n_partitions": self.n_partitions,
+                "closed_through": self.closed_through,
+                "windows": [
+                    {"version": version, "window_id": wid, "summary": summary.to_dict()}
+                    for version, wid, summary in self.windows
+                ],
+            },
+            option=orjson.OPT_SERIALIZE_NUMPY,
+        )
+
+
+@dataclass
 class BatchOutput:
     """What one batch asks the Kafka side to do, in this order: publish, log, commit."""
 
     predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     labeled: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
-    closes: list[bytes] = field(default_factory=list)
+    closes: list[ClosedWindows] = field(default_factory=list)
     changelog: dict[int, list[bytes]] = field(default_factory=dict)
     commits: dict[tuple[str, int], int] = field(default_factory=dict)
     stats: BatchStats = field(default_factory=BatchStats)
@@ -134,11 +165,11 @@ class Pipeline:
     ) -> BatchOutput:
         out = BatchOutput()
         now = time.monotonic()
-        accepted = self._validate_events(champion, features, out)
+        accepted, matrices = self._validate_events(champion, features, out)
         touched = sorted(set(features) | set(labels))
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
-        arrays = event_arrays(everything, champion.profile)
+        arrays = self._arrays(champion, touched, accepted, matrices, everything)
         scored = score(champion.model, arrays.frame(champion.profile))
         latency_ms = (time.monotonic() - received_at) * 1000.0
         scored_at = datetime.now(UTC).isoformat()
@@ -184,6 +215,21 @@ class Pipeline:
         out.stats.scored = len(everything)
         return out
 
+    @staticmethod
+    def _arrays(
+        champion: Champion,
+        touched: list[int],
+        accepted: dict[int, list[ValidEvent]],
+        matrices: dict[int, np.ndarray],
+        everything: list[ValidEvent],
+    ) -> FeatureArrays:
+        parts = [p for p in touched if accepted.get(p)]
+        if not all(p in matrices for p in parts):
+            return event_arrays(everything, champion.profile)
+        width = len(champion.profile.numeric_names)
+        numeric = np.concatenate([matrices[p] for p in parts]) if parts else np.empty((0, width))
+        return with_numeric(everything, numeric, champion.profile)
+
     def tick(
         self, *, idle: Callable[[int], bool], labels_caught_up: Callable[[int], bool]
     ) -> BatchOutput:
@@ -208,25 +254,31 @@ class Pipeline:
     # --- steps ---------------------------------------------------------------------------------
     def _validate_events(
         self, champion: Champion, features: Mapping[int, Sequence[Message]], out: BatchOutput
-    ) -> dict[int, list[ValidEvent]]:
+    ) -> tuple[dict[int, list[ValidEvent]], dict[int, np.ndarray]]:
+        """Accepted events per partition, and their numeric features as matrices."""
         accepted: dict[int, list[ValidEvent]] = {}
+        matrices: dict[int, np.ndarray] = {}
         topic = self.topics.features
         for partition, messages in features.items():
-            state = self.states[partition]
+            knows = self.states[partition].join.knows
             seen: set[str] = set()
             good = accepted[partition] = []
-            results = champion.features.validate_many([m.value for m in messages])
-            for message, result in zip(messages, results, strict=True):
+            kept: list[int | None] = []
+            batch = champion.features.validate_many([m.value for m in messages])
+            for message, result, row in zip(messages, batch.results, batch.rows, strict=True):
                 if isinstance(result, Rejected):
                     self._dead_letter(topic, message, result, out)
-                elif result.event_id in seen or state.join.knows(result.event_id):
+                elif result.event_id in seen or knows(result.event_id):
                     detail = f"event_id {result.event_id!r} was already scored"
                     self._dead_letter(topic, message, Rejected(DUPLICATE_EVENT, detail), out)
                 else:
                     seen.add(result.event_id)
                     good.append(result)
+                    kept.append(row)
+            if batch.numeric is not None and None not in kept:
+                matrices[partition] = batch.numeric[np.asarray(kept, dtype=np.int64)]
             out.stats.events += len(messages)
-        return accepted
+        return accepted, matrices
 
     def _validate_labels(
         self, champion: Champion, partition: int, messages: Sequence[Message], out: BatchOutput
@@ -295,17 +347,11 @@ class Pipeline:
         closed = state.windows.close_through(window_id)
         if state.windows.closed_through == before:
             return
-        message = {
-            "model": self.settings.model_name,
-            "partition": state.partition,
-            "n_partitions": self.n_partitions,
-            "closed_through": window_id,
-            "windows": [
-                {"version": version, "window_id": wid, "summary": summary.to_dict()}
-                for version, wid, summary in closed
-            ],
-        }
-        out.closes.append(orjson.dumps(message, option=orjson.OPT_SERIALIZE_NUMPY))
+        out.closes.append(
+            ClosedWindows(
+                self.settings.model_name, state.partition, self.n_partitions, window_id, closed
+            )
+        )
         out.stats.windows_closed += len(closed)
 
     def _log(

@@ -80,10 +80,12 @@ class OutputSink:
                     self.topics.dead_letter, encode(record), key=record.source_topic.encode()
                 )
             )
+        loop = asyncio.get_running_loop()
         for close in out.closes:
+            value = await loop.run_in_executor(None, close.encode)
             futures.append(
                 await self.producer.send(
-                    self.internal.partials, close, key=self.model_key, partition=0
+                    self.internal.partials, value, key=self.model_key, partition=0
                 )
             )
         await asyncio.gather(*futures)

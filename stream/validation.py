@@ -60,7 +60,7 @@ class Rejected:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ValidEvent:
     """A feature event that matches the profile. ``raw`` is kept for the join and changelog."""
 
@@ -71,6 +71,16 @@ class ValidEvent:
     raw: bytes
     numeric: tuple[float, ...] = ()  # the numeric features, in the profile's order
     categorical: tuple[str, ...] = ()  # the categorical features, in the profile's order
+
+
+@dataclass
+class ValidatedBatch:
+    """``results`` in input order; ``numeric[rows[i]]`` holds the numeric features of event
+    ``i`` when it took the fast path (``rows[i]`` is None otherwise)."""
+
+    results: list[ValidEvent | Rejected]
+    numeric: np.ndarray | None
+    rows: list[int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,36 +113,47 @@ class FeatureValidator:
                 return fast
         return self._careful(raw)
 
-    def validate_many(self, raws: Sequence[bytes | None]) -> list[ValidEvent | Rejected]:
-        """A batch at once: the kinds of all numeric features are checked in one numpy call;
-        only a batch that fails it is checked event by event."""
+    def validate_many(self, raws: Sequence[bytes | None]) -> ValidatedBatch:
+        """A batch at once: the kinds of all numeric features are checked in one numpy call
+        (which also yields the batch's numeric matrix); a batch that fails it is checked event
+        by event."""
         results: list[ValidEvent | Rejected] = []
         fast: list[ValidEvent] = []
+        rows: list[int | None] = []
+        limit, parse, careful = self.max_bytes, self._fast, self._careful
         for raw in raws:
-            event = self._fast(raw) if raw is not None and len(raw) <= self.max_bytes else None
+            event = parse(raw) if raw is not None and len(raw) <= limit else None
             if event is None:
-                results.append(self._careful(raw))
+                results.append(careful(raw))
+                rows.append(None)
             else:
+                rows.append(len(fast))
                 results.append(event)
                 fast.append(event)
-        if fast and not self._batch_kinds_ok(fast):
+        numeric = self._batch_numeric(fast) if fast else None
+        if fast and numeric is None:
             results = [
-                r if not isinstance(r, ValidEvent) or self._kinds_ok(r) else self._careful(r.raw)
+                r if not isinstance(r, ValidEvent) or self._kinds_ok(r) else careful(r.raw)
                 for r in results
             ]
-        return results
+            rows = [None] * len(results)
+        return ValidatedBatch(results, numeric, rows)
 
-    def _batch_kinds_ok(self, events: Sequence[ValidEvent]) -> bool:
-        # numpy infers float64 (or int64) only when every value is a number: a text, a None,
-        # a list, a huge int or an all-bool batch gives another dtype.
-        if self._numeric:
-            inferred = np.array([e.numeric for e in events])
-            if inferred.dtype.kind not in "fi" or inferred.shape != (
-                len(events),
-                len(self._numeric),
-            ):
-                return False
-        return all(set(map(type, e.categorical)) <= _TEXT_TYPE for e in events)
+    def _batch_numeric(self, events: Sequence[ValidEvent]) -> np.ndarray | None:
+        """The batch's numeric matrix if every value is a number, else None.
+
+        numpy infers float64 (or int64) only when every value is a number: a text, a None, a
+        list, a huge int or an all-bool batch gives another dtype.
+        """
+        width = len(self._numeric)
+        inferred = np.array([e.numeric for e in events]) if width else np.empty((len(events), 0))
+        if inferred.dtype.kind not in "fi" or inferred.shape != (len(events), width):
+            return None
+        if self._categorical and not all(
+            set(map(type, e.categorical)) <= _TEXT_TYPE for e in events
+        ):
+            return None
+        return inferred.astype(np.float64, copy=False)
 
     def _kinds_ok(self, event: ValidEvent) -> bool:
         kinds = set(map(type, event.numeric))
@@ -189,7 +210,8 @@ class FeatureValidator:
         if len(features) != self._count:
             return None
         try:
-            numeric, categorical = self._numeric_of(features), self._categorical_of(features)
+            numeric = self._numeric_of(features)
+            categorical = self._categorical_of(features) if self._categorical else ()
         except KeyError:
             return None
         moment = _aware(text)

@@ -158,7 +158,7 @@ def test_windows_close_by_event_time_and_announce_coverage(champion):
         champion,
         {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in first]},
     )
-    assert [orjson.loads(c)["closed_through"] for c in out.closes] == [
+    assert [orjson.loads(c.encode())["closed_through"] for c in out.closes] == [
         pipeline.states[0].windows.window_of(at(0).timestamp()) - 1
     ]
     later = events(10, start=130, spacing=0.1)  # 13 .. 13.9 s: past window 0's end + lateness
@@ -167,7 +167,7 @@ def test_windows_close_by_event_time_and_announce_coverage(champion):
         champion,
         {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in later]},
     )
-    [close] = [orjson.loads(c) for c in out.closes]
+    [close] = [orjson.loads(c.encode()) for c in out.closes]
     [window] = close["windows"]
     assert (close["partition"], window["version"]) == (0, "1")
     assert window["window_id"] == pipeline.states[0].windows.window_of(at(0).timestamp())
@@ -245,7 +245,7 @@ def drive(
     rng = random.Random(seed)
     fi = li = batches = 0
     chunks: list[bytes] = []
-    closes: list[bytes] = []
+    closes: list[Any] = []
     while fi < len(feats) or li < len(labels):
         take_f, take_l = rng.choice([(37, 0), (0, 53), (11, 7), (120, 0), (0, 200)])
         f, lb = feats[fi : fi + take_f], labels[li : li + take_l]
@@ -265,7 +265,7 @@ def drive(
             pipeline = new_pipeline(champion, [])
             pipeline.restore(0, list(read_groups(chunks)))
     out = pipeline.tick(idle=lambda p: True, labels_caught_up=lambda p: True)
-    return pipeline, closes + out.closes
+    return pipeline, [c.encode() for c in closes + out.closes]
 
 
 def test_windows_do_not_depend_on_interleaving_or_restarts(champion):

@@ -116,7 +116,7 @@ def test_a_batch_is_judged_exactly_like_its_events_one_by_one(validators):
         event_bytes("b", T0, {**GOOD, "x0": 3}),
     ]
     one_by_one = [check.validate(raw) for raw in batch]
-    together = check.validate_many(batch)
+    together = check.validate_many(batch).results
     assert [type(r) for r in together] == [type(r) for r in one_by_one]
     assert [getattr(r, "reason", None) for r in together] == [
         None,
@@ -132,4 +132,7 @@ def test_a_batch_is_judged_exactly_like_its_events_one_by_one(validators):
     ]
     # The common case takes the batch path: every numeric kind checked in one go.
     clean = [event_bytes(f"c{i}", T0, GOOD) for i in range(50)]
-    assert all(isinstance(r, ValidEvent) for r in check.validate_many(clean))
+    validated = check.validate_many(clean)
+    assert all(isinstance(r, ValidEvent) for r in validated.results)
+    assert validated.numeric is not None and validated.numeric.shape == (50, 3)
+    assert validated.rows == list(range(50))
