@@ -31,7 +31,7 @@ from stream.metrics import StreamMetrics
 from stream.pipeline import BatchOutput, Pipeline
 from stream.profile import ReferenceProfile
 from stream.settings import Settings
-from stream.sink import OutputSink
+from stream.sink import InFlight, OutputSink
 from stream.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class ScoringService(Service):
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.sink: OutputSink | None = None
-        self._queue: asyncio.Queue[BatchOutput] = asyncio.Queue(maxsize=3)
+        self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=8)
         self._last_tick = 0.0
         # The next offset to process per source partition: ours, not the consumer's fetch
         # position (which runs ahead while a rebalance drops fetched records).
@@ -111,17 +111,20 @@ class ScoringService(Service):
     @Service.task
     async def _deliver(self) -> None:
         while not self.should_stop:
-            out = await self._queue.get()
+            batches = [await self._queue.get()]
+            while not self._queue.empty():  # settle what piled up in one round trip
+                batches.append(self._queue.get_nowait())
             try:
                 assert self.sink is not None
-                await self.sink.deliver(out)
+                await self.sink.settle(batches)
             except Exception as error:
-                # Nothing was committed for this batch; crash and let a restart replay it.
+                # Nothing was committed for these batches; crash and let a restart replay them.
                 log.exception("delivering a batch failed; stopping the worker")
                 await self.crash(error)
                 return
             finally:
-                self._queue.task_done()
+                for _ in batches:
+                    self._queue.task_done()
 
     async def _open(self) -> None:
         settings = self.settings
@@ -182,14 +185,18 @@ class ScoringService(Service):
                 received_at=received,
             )
             self._observe(out, features, received)
-            await self._queue.put(out)
+            await self._enqueue(out)
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
             self._flow_control()
             out = self.pipeline.tick(idle=self._idle, labels_caught_up=self._labels_caught_up)
             if not out.is_empty():
                 self._observe(out, {}, received)
-                await self._queue.put(out)
+                await self._enqueue(out)
+
+    async def _enqueue(self, out: BatchOutput) -> None:
+        assert self.sink is not None
+        await self._queue.put(await self.sink.publish(out))
 
     def _observe(self, out: BatchOutput, features: dict[int, list[Any]], received: float) -> None:
         stats, m = out.stats, self.metrics

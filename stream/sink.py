@@ -1,8 +1,9 @@
 """Delivering a batch's outputs to Kafka in the order that keeps at-least-once true.
 
-1. predictions, labeled examples, dead letters and window partials are appended to producer
-   batches without awaiting each message;
-2. once all of them are acknowledged, the batch's changelog groups are written;
+1. predictions, labeled examples and dead letters are handed to the producer as soon as the
+   batch is processed, without awaiting each message (:meth:`OutputSink.publish`);
+2. a settling task takes the batches in order (several at once when it lags): once their
+   records and closed window partials are acknowledged, their changelog groups are written;
 3. once those are acknowledged, the source offsets are committed.
 
 A crash anywhere in between leaves the offsets (and the changelog's resume points) behind what
@@ -14,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -50,8 +52,16 @@ class BatchSender:
         return futures
 
 
+@dataclass
+class InFlight:
+    """A batch whose records were handed to the producer; ``futures`` resolve on delivery."""
+
+    out: BatchOutput
+    futures: list[asyncio.Future[Any]]
+
+
 class OutputSink:
-    """Delivers :class:`BatchOutput` s one after the other: publish, then log, then commit."""
+    """Publishes each batch at once; settles batches in order: acknowledged, logged, committed."""
 
     def __init__(
         self,
@@ -68,7 +78,8 @@ class OutputSink:
         self.model_key = model_name.encode()
         self.sender = BatchSender(producer)
 
-    async def deliver(self, out: BatchOutput) -> None:
+    async def publish(self, out: BatchOutput) -> InFlight:
+        """Hand the batch's records to the producer now (no waiting for acknowledgements)."""
         futures = []
         for partition, rows in out.predictions.items():
             futures += await self.sender.send_rows(self.topics.predictions, partition, rows)
@@ -80,21 +91,34 @@ class OutputSink:
                     self.topics.dead_letter, encode(record), key=record.source_topic.encode()
                 )
             )
+        return InFlight(out, futures)
+
+    async def settle(self, batches: list[InFlight]) -> None:
+        """For consecutive batches at once: await their records, send the closed windows,
+        then their changelog groups (in order), then commit the last offsets."""
         loop = asyncio.get_running_loop()
-        for close in out.closes:
-            value = await loop.run_in_executor(None, close.encode)
-            futures.append(
-                await self.producer.send(
-                    self.internal.partials, value, key=self.model_key, partition=0
+        futures = [future for batch in batches for future in batch.futures]
+        for batch in batches:
+            for close in batch.out.closes:
+                value = await loop.run_in_executor(None, close.encode)
+                futures.append(
+                    await self.producer.send(
+                        self.internal.partials, value, key=self.model_key, partition=0
+                    )
                 )
-            )
         await asyncio.gather(*futures)
+        by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        commits: dict[tuple[str, int], int] = {}
+        for batch in batches:
+            for partition, chunks in batch.out.changelog.items():
+                key = f"p{partition}".encode()
+                by_partition.setdefault(partition, []).extend((key, c) for c in chunks)
+            commits.update(batch.out.commits)
         logged = []
-        for partition, chunks in out.changelog.items():
-            rows = [(f"p{partition}".encode(), chunk) for chunk in chunks]
+        for partition, rows in by_partition.items():
             logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
         await asyncio.gather(*logged)
-        await self._commit(out.commits)
+        await self._commit(commits)
 
     async def _commit(self, commits: dict[tuple[str, int], int]) -> None:
         if not commits:
