@@ -16,7 +16,7 @@ import numpy as np
 from stream.profile import ReferenceProfile
 from stream.scoring import FeatureArrays
 
-FLUSH_ROWS = 20_000
+FLUSH_ROWS = 5_000
 
 
 class BufferedSummary:
