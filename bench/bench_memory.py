@@ -96,13 +96,18 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=4_000.0, help="events/s fed (wall clock)")
     parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=2_000)
     args = parser.parse_args()
     samples: list[tuple[float, float, float]] = []  # (seconds, events scored, RSS MB)
     with tempfile.TemporaryDirectory(prefix="centinela-bench-memory-") as folder:
         home = Path(folder)
         with broker(home) as bootstrap:
             settings = bench_settings(
-                bootstrap, home, batch_size=5000, join_ttl_seconds=60.0, window_seconds=20.0
+                bootstrap,
+                home,
+                batch_size=args.batch_size,
+                join_ttl_seconds=60.0,
+                window_seconds=20.0,
             )
             register_champion(settings)
             prepare(settings)
@@ -154,7 +159,8 @@ def main() -> int:
             ratio=f"growth over the last three quarters {100 * (late / early - 1):+.0f}%",
             target="flat, <= 500 MB RSS over 2,000,000 events",
             met=flat and peak <= 500 and processed >= 2_000_000,
-            command=f"{COMMAND} --events {args.events} --rate {args.rate:g}",
+            command=f"{COMMAND} --events {args.events} --rate {args.rate:g} "
+            f"--batch-size {args.batch_size}",
             notes=f"{processed:,.0f} events scored (+90% labeled); join TTL 60 s, windows 20 s, "
             f"event time {EVENT_RATE:g}/s",
         )

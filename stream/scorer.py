@@ -27,6 +27,7 @@ from stream.champion import ChampionHolder
 from stream.changelog import ChangelogGroup, read_groups
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.kafka import aiokafka_config
+from stream.memory import release_free_memory
 from stream.metrics import StreamMetrics
 from stream.pipeline import BatchOutput, Pipeline
 from stream.profile import ReferenceProfile
@@ -37,6 +38,7 @@ from stream.topics import Topics
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25
+TRIM_SECONDS = 2.0
 SummaryMaker = Callable[[ReferenceProfile, str, int, float, float], Any]
 
 
@@ -83,8 +85,10 @@ class ScoringService(Service):
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.sink: OutputSink | None = None
-        self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=8)
+        # Bounded: a batch waiting here holds its outputs and changelog in memory.
+        self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=3)
         self._last_tick = 0.0
+        self._last_trim = 0.0
         # The next offset to process per source partition: ours, not the consumer's fetch
         # position (which runs ahead while a rebalance drops fetched records).
         self._next_offset: dict[TopicPartition, int] = {}
@@ -135,8 +139,9 @@ class ScoringService(Service):
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            fetch_max_bytes=64 * 1024 * 1024,
+            # Enough for full batches; more only sits in memory (prefetched per partition).
+            max_partition_fetch_bytes=2 * 1024 * 1024,
+            fetch_max_bytes=16 * 1024 * 1024,
             **aiokafka_config(settings),
         )
         self.consumer.subscribe(
@@ -189,6 +194,9 @@ class ScoringService(Service):
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
             self._flow_control()
+            if received - self._last_trim >= TRIM_SECONDS:
+                self._last_trim = received
+                release_free_memory()
             out = self.pipeline.tick(idle=self._idle, labels_caught_up=self._labels_caught_up)
             if not out.is_empty():
                 self._observe(out, {}, received)

@@ -22,7 +22,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from stream.app import build_app
     from stream.internal_topics import ensure_stream_topics
+    from stream.memory import limit_malloc_arenas
 
+    limit_malloc_arenas()
     ensure_stream_topics(settings)
     app, _ = build_app(settings)
     tune_garbage_collector()
