@@ -233,17 +233,18 @@ class Pipeline:
     def tick(
         self, *, idle: Callable[[int], bool], labels_caught_up: Callable[[int], bool]
     ) -> BatchOutput:
-        """Between batches: close windows that are due, and all windows of idle partitions."""
+        """Between batches: close windows that are due, and all windows of idle partitions.
+
+        An idle partition closes only what its own events and labels reached. It never adopts
+        another partition's progress: its data may simply not have arrived yet, and would then
+        be late. A partition that never sees an event is waited for by the merger's grace.
+        """
         out = BatchOutput()
-        newest = [w for s in self.states.values() if (w := s.windows.closed_through) is not None]
         for partition in sorted(self.states):
             state = self.states[partition]
             before = (state.windows.closed_through, state.expired_through)
             if idle(partition):
-                log.debug("partition %d idle: %s", partition, state.windows.describe())
                 target = state.windows.newest_window()
-                if newest and (target is None or max(newest) > target):
-                    target = max(newest)  # a partition with no events covers what others did
                 if target is not None:
                     self._close(state, target, out)
             self._finish(state, out, labels_caught_up(partition))
