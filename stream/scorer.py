@@ -140,7 +140,7 @@ class ScoringService(Service):
             auto_offset_reset="earliest",
             partition_assignment_strategy=(RangePartitionAssignor,),
             # Enough for full batches; more only sits in memory (prefetched per partition).
-            max_partition_fetch_bytes=2 * 1024 * 1024,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=16 * 1024 * 1024,
             **aiokafka_config(settings),
         )
