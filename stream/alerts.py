@@ -80,10 +80,13 @@ def alerts_for(report: DriftReport) -> list[Alert]:
 class Webhook:
     """POSTs alerts as JSON to ``url`` from a background thread, retrying with backoff."""
 
-    def __init__(self, url: str, metrics: StreamMetrics, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, metrics: StreamMetrics, *, timeout: float = 5.0, backoff: float = 0.5
+    ) -> None:
         self.url = url
         self.metrics = metrics
         self.timeout = timeout
+        self.backoff = backoff
         self._queue: queue.Queue[Alert | None] = queue.Queue(maxsize=1000)
         self._thread = threading.Thread(target=self._run, name="alert-webhook", daemon=True)
         self.delivered = 0
@@ -127,5 +130,5 @@ class Webhook:
                     return response.ok
             except requests.RequestException as error:
                 log.debug("webhook attempt %d failed: %s", attempt + 1, error)
-            time.sleep(0.5 * 2**attempt)
+            time.sleep(self.backoff * 2**attempt)
         return False
