@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -173,8 +174,10 @@ class Worker:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CENTINELA_")}
         env.update(self.settings.as_environment())
         self.log = log_path.open("ab")
+        # BENCH_WORKER_WRAP runs the worker under a profiler, e.g. "memray run -o x.bin".
+        wrap = shlex.split(os.environ.get("BENCH_WORKER_WRAP", ""))
         self.process = subprocess.Popen(
-            [str(CENTINELA), "stream"],
+            [*wrap, str(CENTINELA), "stream"],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,

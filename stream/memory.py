@@ -2,8 +2,8 @@
 
 Every micro-batch allocates and frees tens of megabytes of short-lived objects, from several
 threads. glibc keeps freed memory in per-thread arenas and returns little of it: measured RSS
-grew by ~150 MB above the live data. Two arenas, and handing free pages back after batches,
-keep RSS near the working set. Elsewhere (not glibc) both are no-ops.
+grew by ~150 MB above the live data. Two arenas, a fixed mmap threshold, and handing free
+pages back after batches keep RSS near the working set. Elsewhere (not glibc) all are no-ops.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
+M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
+MMAP_THRESHOLD_BYTES = 256 * 1024
 
 
 @cache
@@ -32,11 +34,18 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Call before threads start: fewer arenas, less memory held back per thread."""
+def tune_malloc(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
+    """Call before threads start: fewer arenas, less memory held back per thread; and buffers
+    above ``mmap_threshold`` (fetches, encoded batches, window columns) mapped on their own
+    and unmapped when freed. glibc otherwise raises the threshold each time such a buffer is
+    freed, up to 32 MB, and from then on carves them from the heap, which fragments."""
     libc = _libc()
-    if libc is not None and not libc.mallopt(M_ARENA_MAX, arenas):
+    if libc is None:
+        return
+    if not libc.mallopt(M_ARENA_MAX, arenas):
         log.debug("mallopt(M_ARENA_MAX) refused")
+    if not libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold):
+        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
 
 
 def release_free_memory() -> None:

@@ -22,9 +22,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from stream.app import build_app
     from stream.internal_topics import ensure_stream_topics
-    from stream.memory import limit_malloc_arenas
+    from stream.memory import tune_malloc
 
-    limit_malloc_arenas()
+    tune_malloc()
     ensure_stream_topics(settings)
     app, _ = build_app(settings)
     tune_garbage_collector()
