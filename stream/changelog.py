@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from stream.join import Scored
+from stream.memory import right_sized
 
 CHUNK_BYTES = 700_000  # under the broker's default 1 MB message limit, with room for overhead
 
@@ -86,7 +87,7 @@ def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
             },
             "lb": [[b.event_id, b.label, b.label_ts, b.label_time, b.raw.decode()] for b in labels],
         }
-        chunks.append(orjson.dumps(body))
+        chunks.append(right_sized(orjson.dumps(body)))
     return chunks
 
 

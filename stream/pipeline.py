@@ -24,6 +24,7 @@ from stream.champion import Champion
 from stream.changelog import ChangelogGroup, EventEntry, encode_group
 from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT
+from stream.memory import right_sized
 from stream.profile import ReferenceProfile
 from stream.records import DeadLetter
 from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
@@ -84,18 +85,20 @@ class ClosedWindows:
     windows: list[tuple[str, int, Any]]
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            {
-                "model": self.model,
-                "partition": self.partition,
-                "n_partitions": self.n_partitions,
-                "closed_through": self.closed_through,
-                "windows": [
-                    {"version": version, "window_id": wid, "summary": summary.to_dict()}
-                    for version, wid, summary in self.windows
-                ],
-            },
-            option=orjson.OPT_SERIALIZE_NUMPY,
+        return right_sized(
+            orjson.dumps(
+                {
+                    "model": self.model,
+                    "partition": self.partition,
+                    "n_partitions": self.n_partitions,
+                    "closed_through": self.closed_through,
+                    "windows": [
+                        {"version": version, "window_id": wid, "summary": summary.to_dict()}
+                        for version, wid, summary in self.windows
+                    ],
+                },
+                option=orjson.OPT_SERIALIZE_NUMPY,
+            )
         )
 
 

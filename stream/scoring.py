@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from stream.memory import right_sized
 from stream.profile import ReferenceProfile
 from stream.records import FeatureEvent
 from stream.validation import ValidEvent
@@ -207,13 +208,6 @@ def encode_labeled(
             }
         )
     )
-
-
-def right_sized(printed: bytes) -> bytes:
-    """A copy of ``printed`` that owns just its length. orjson's output keeps the whole buffer
-    it wrote into (4-8 KB even for 500 bytes): fine for a moment, costly when thousands wait
-    in flight to be published (measured: ~110 MB at the memory benchmark's peak)."""
-    return memoryview(printed).tobytes()
 
 
 def event_document(raw_event: bytes) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from aiokafka.structs import TopicPartition
 
 from stream.codec import encode
 from stream.internal_topics import InternalTopics
-from stream.pipeline import BatchOutput
+from stream.pipeline import BatchOutput, ClosedWindows
 from stream.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,15 @@ class BatchSender:
 
 @dataclass
 class InFlight:
-    """A batch whose records were handed to the producer; ``futures`` resolve on delivery."""
+    """A batch whose records were handed to the producer; ``futures`` resolve on delivery.
 
-    out: BatchOutput
+    Only what settling needs is kept: the records themselves now live in the producer's
+    batches, and holding a second copy of every in-flight record cost tens of megabytes."""
+
     futures: list[asyncio.Future[Any]]
+    closes: list[ClosedWindows]
+    changelog: dict[int, list[bytes]]
+    commits: dict[tuple[str, int], int]
 
 
 class OutputSink:
@@ -91,7 +96,7 @@ class OutputSink:
                     self.topics.dead_letter, encode(record), key=record.source_topic.encode()
                 )
             )
-        return InFlight(out, futures)
+        return InFlight(futures, out.closes, out.changelog, out.commits)
 
     async def settle(self, batches: list[InFlight]) -> None:
         """For consecutive batches at once: await their records, send the closed windows,
@@ -99,7 +104,7 @@ class OutputSink:
         loop = asyncio.get_running_loop()
         futures = [future for batch in batches for future in batch.futures]
         for batch in batches:
-            for close in batch.out.closes:
+            for close in batch.closes:
                 value = await loop.run_in_executor(None, close.encode)
                 futures.append(
                     await self.producer.send(
@@ -110,10 +115,10 @@ class OutputSink:
         by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
         commits: dict[tuple[str, int], int] = {}
         for batch in batches:
-            for partition, chunks in batch.out.changelog.items():
+            for partition, chunks in batch.changelog.items():
                 key = f"p{partition}".encode()
                 by_partition.setdefault(partition, []).extend((key, c) for c in chunks)
-            commits.update(batch.out.commits)
+            commits.update(batch.commits)
         logged = []
         for partition, rows in by_partition.items():
             logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
