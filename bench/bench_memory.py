@@ -7,10 +7,14 @@ join TTL). Event time runs at 1,000 events/s (a scenario clock), so the join TTL
 20 s windows bound the state; wall-clock feeding runs at ``--rate``, below the worker's
 throughput, so that no backlog builds up. The worker's RSS is sampled every second.
 
+The worker talks to an `mlflow server` (its default setting, `http://127.0.0.1:5000`, what
+`centinela up` runs); `--sqlite` points it at a SQLite store instead, the embedded setup, which
+loads SQLAlchemy and the store into the worker (~40 MB more).
+
 Baseline, same run: the worker's RSS once ready, before the first event. "Flat" means the RSS
 in the last quarter of the run is within 10% of the RSS at the end of the first quarter.
 
-    .venv/bin/python bench/bench_memory.py [--events 2000000] [--rate 4000]
+    .venv/bin/python bench/bench_memory.py [--events 2000000] [--rate 4000] [--sqlite]
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,8 @@ from bench.stream_support import (
 )
 from stream.kafka import aiokafka_config
 from stream.settings import Settings
+from stream.stack.mlflow_server import MlflowServer
+from stream.stack.process import free_port
 
 COMMAND = ".venv/bin/python bench/bench_memory.py"
 EVENT_RATE = 1000.0  # events per second of event time
@@ -84,6 +91,13 @@ async def feed(settings: Settings, total: int, rate: float, chunk: int, done: li
         await producer.stop()
 
 
+def mlflow_server(home: Path, stack: ExitStack) -> str:
+    server = MlflowServer(home / "mlflow-server", free_port())
+    server.start()
+    stack.callback(server.stop)
+    return server.tracking_uri
+
+
 def scored(worker: Worker) -> float:
     for line in worker.metrics().splitlines():
         if line.startswith('centinela_events_total{outcome="scored"}'):
@@ -97,11 +111,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=4_000.0, help="events/s fed (wall clock)")
     parser.add_argument("--chunk", type=int, default=20_000)
     parser.add_argument("--batch-size", type=int, default=2_000)
+    parser.add_argument("--sqlite", action="store_true", help="a SQLite store, no MLflow server")
     args = parser.parse_args()
     samples: list[tuple[float, float, float]] = []  # (seconds, events scored, RSS MB)
     with tempfile.TemporaryDirectory(prefix="centinela-bench-memory-") as folder:
         home = Path(folder)
-        with broker(home) as bootstrap:
+        with broker(home) as bootstrap, ExitStack() as stack:
             settings = bench_settings(
                 bootstrap,
                 home,
@@ -109,6 +124,10 @@ def main() -> int:
                 join_ttl_seconds=60.0,
                 window_seconds=20.0,
             )
+            if not args.sqlite:
+                settings = settings.model_copy(
+                    update={"mlflow_tracking_uri": mlflow_server(home, stack)}
+                )
             register_champion(settings)
             prepare(settings)
             worker = Worker(settings, home / "worker.log")
@@ -151,8 +170,9 @@ def main() -> int:
           f"last quarter max {late:.0f} MB; peak {peak:.0f} MB")  # fmt: skip
     record(
         BenchResult(
-            key="stream_memory",
-            what=f"stream worker RSS over {processed:,.0f} events with labels",
+            key="stream_memory_sqlite" if args.sqlite else "stream_memory",
+            what=f"stream worker RSS over {processed:,.0f} events with labels"
+            + (", MLflow on a SQLite store (no server)" if args.sqlite else ""),
             figure=f"peak {peak:.0f} MB; {early:.0f} MB after a quarter, {late:.0f} MB in the "
             f"last quarter",
             baseline=f"the same worker ready and idle: {baseline:.0f} MB",
@@ -160,9 +180,10 @@ def main() -> int:
             target="flat, <= 500 MB RSS over 2,000,000 events",
             met=flat and peak <= 500 and processed >= 2_000_000,
             command=f"{COMMAND} --events {args.events} --rate {args.rate:g} "
-            f"--batch-size {args.batch_size}",
+            f"--batch-size {args.batch_size}" + (" --sqlite" if args.sqlite else ""),
             notes=f"{processed:,.0f} events scored (+90% labeled); join TTL 60 s, windows 20 s, "
-            f"event time {EVENT_RATE:g}/s",
+            f"event time {EVENT_RATE:g}/s; MLflow: "
+            + ("SQLite store" if args.sqlite else "tracking server"),
         )
     )
     return 0

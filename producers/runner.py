@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHUNK = 5_000
 TICK_SECONDS = 0.02
-_FINAL_FLUSH_SECONDS = 60.0
+FINAL_FLUSH_SECONDS = 60.0
 
 
 class Sink(Protocol):
@@ -291,7 +291,7 @@ class ProduceRun:
 
     def _close(self, progress: RunProgress) -> None:
         try:
-            self.sink.flush(_FINAL_FLUSH_SECONDS)
+            self.sink.flush(FINAL_FLUSH_SECONDS)
         finally:
             self.result.labels_pending = len(self._labels)
             self.result.events_held = len(self._held)

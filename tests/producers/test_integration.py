@@ -23,7 +23,7 @@ from producers.clock import EventClock
 from producers.delays import LabelDelay
 from producers.manifest import read_manifest
 from producers.publisher import Publisher
-from producers.runner import ProduceRun, RunOptions, RunResult
+from producers.runner import FINAL_FLUSH_SECONDS, ProduceRun, RunOptions, RunResult
 from producers.scenario import DeliveryPlan, ScenarioStream
 from producers.sources import GaussianSource
 from stream.cli import main
@@ -199,7 +199,8 @@ def test_ctrl_c_flushes_what_was_accepted_and_writes_the_manifest(
             time.sleep(0.5)
         time.sleep(1.0)
         process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=60)
+        # The producer may spend up to its final flush budget waiting for acknowledgements.
+        output, _ = process.communicate(timeout=FINAL_FLUSH_SECONDS + 60)
     finally:
         if process.poll() is None:
             process.kill()
