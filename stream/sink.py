@@ -57,7 +57,7 @@ class InFlight:
     """A batch whose records were handed to the producer; ``futures`` resolve on delivery.
 
     Only what settling needs is kept: the records themselves now live in the producer's
-    batches, and holding a second copy of every in-flight record cost tens of megabytes."""
+    batches, and keeping the batch's output would hold a second copy of each of them."""
 
     futures: list[asyncio.Future[Any]]
     closes: list[ClosedWindows]
