@@ -135,10 +135,10 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
         description={"scenario": scenario.name, "description": scenario.description,
                      "source": stream.source.describe()},
     )  # fmt: skip
-    with _sigterm_as_interrupt():
+    with _signals_stop(run):
         result = run.run()
     print(result.summary(topics))
-    print(f"manifest: {manifest}")
+    print(f"manifest: {manifest}", flush=True)
     publisher.raise_on_failures()
     return 130 if result.interrupted and events is not None else 0
 
@@ -184,21 +184,26 @@ def _default_manifest(settings: Settings, run_id: str) -> Path:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops a run as Ctrl-C does: flush, write the manifest, exit cleanly."""
+def _signals_stop(run: ProduceRun) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the run at the next chunk: flush, write the manifest, exit
+    cleanly. A flag rather than an exception raised wherever the signal lands (inside a send,
+    a delivery callback or a lock). A second signal interrupts at once."""
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def stop(signum: int, frame: Any) -> None:
+        if run.stop_requested:
+            raise KeyboardInterrupt
+        run.request_stop()
 
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread (e.g. called from a test): leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def print_catalogue() -> None:

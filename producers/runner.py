@@ -5,13 +5,15 @@ stamps and encodes them in bulk, sends them, schedules their labels, and release
 that are due. Labels are due ``delay`` events after their event (unit ``events``) or ``delay``
 seconds of event time after it (unit ``seconds``: scenario time for the scenario clock, real
 time for the wall clock), so with the scenario clock a run is the same however fast it goes.
-Ctrl-C (or SIGTERM) stops the run: what was handed to Kafka is flushed, labels not yet due
-are counted as pending, and the manifest is written.
+Ctrl-C (or SIGTERM) stops the run at the next chunk (:meth:`ProduceRun.request_stop`; a
+KeyboardInterrupt does the same for callers without signal handlers): what was handed to Kafka
+is flushed, labels not yet due are counted as pending, and the manifest is written.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -119,6 +121,15 @@ class ProduceRun:
         self._uses_data_time = False
         self._uses_data_ids = False
         self._started_at = datetime.now(UTC)
+        self._stop = threading.Event()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def request_stop(self) -> None:
+        """Stop at the next chunk: safe from a signal handler (nothing is raised mid-send)."""
+        self._stop.set()
 
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -128,7 +139,7 @@ class ProduceRun:
         chunk_size = MAX_CHUNK if rate <= 0 else int(min(max(rate * TICK_SECONDS, 1), MAX_CHUNK))
         with RunProgress(limit, enabled=self.options.progress) as progress:
             try:
-                while limit is None or self._generated < limit:
+                while (limit is None or self._generated < limit) and not self._stop.is_set():
                     wanted = (
                         chunk_size if limit is None else min(chunk_size, limit - self._generated)
                     )
@@ -139,11 +150,14 @@ class ProduceRun:
                     self._show(progress)
                     if rate > 0:
                         self._pace(started, rate)
-                self._finish(progress)
+                if not self._stop.is_set():
+                    self._finish(progress)
             except KeyboardInterrupt:
-                self.result.interrupted = True
-                log.info("interrupted: flushing what Kafka already accepted")
+                self._stop.set()
             finally:
+                if self._stop.is_set():
+                    self.result.interrupted = True
+                    log.info("interrupted: flushing what Kafka already accepted")
                 self.result.elapsed_seconds = time.perf_counter() - started
                 self._close(progress)
         return self.result
@@ -270,7 +284,7 @@ class ProduceRun:
     def _pace(self, started: float, rate: float) -> None:
         ahead = started + self._generated / rate - time.perf_counter()
         if ahead > 0:
-            time.sleep(ahead)
+            self._stop.wait(ahead)
 
     def _finish(self, progress: RunProgress) -> None:
         """Send held-back events, then the labels: at once on event-time clocks, when due on
@@ -279,10 +293,12 @@ class ProduceRun:
             _, plan = self._held.pop_all()
             self._send_events(plan)
         if self._wall() and self.plan.label_delay.unit == "seconds":
-            while len(self._labels):
+            while len(self._labels) and not self._stop.is_set():
                 self._release_labels()
                 self._show(progress)
-                time.sleep(0.05)
+                self._stop.wait(0.05)
+            if self._stop.is_set():
+                return
         self._release_labels(everything=True)
 
     def _show(self, progress: RunProgress, *, force: bool = False) -> None:

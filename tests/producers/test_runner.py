@@ -129,3 +129,26 @@ def test_the_manifest_names_each_drift_with_index_and_event_time(tmp_path: Path)
     assert manifest["counts"]["events_sent"] == 6_000
     assert manifest["clock"]["epoch"] == "2026-01-01T00:00:00+00:00"
     assert manifest["clock"]["nominal_rate"] == 100.0
+
+
+def test_a_stop_request_ends_the_run_at_the_next_chunk_flushed_and_counted() -> None:
+    """What Ctrl-C and SIGTERM do (the CLI's handlers call request_stop)."""
+    run: ProduceRun | None = None
+
+    class StoppingSink(MemorySink):
+        def send(self, topic: str, keys: list[bytes], values: list[bytes]) -> None:
+            super().send(topic, keys, values)
+            if topic == TOPICS.features and len(self.messages[topic]) >= 3_000:
+                assert run is not None
+                run.request_stop()
+
+    sink = StoppingSink()
+    plan = DeliveryPlan(label_delay=LabelDelay.parse("fixed:500"))
+    stream = ScenarioStream(get_scenario("stable"), seed=4, plan=plan)
+    run = ProduceRun(stream, sink, TOPICS, CLOCK, RunOptions(events=None, run_id="r"))
+    result = run.run()
+    sent = len(sink.messages[TOPICS.features])
+    assert result.interrupted and run.stop_requested
+    assert 3_000 <= sent < 3_000 + 5_000  # stopped within one chunk of the request
+    assert result.events_sent == sent and sink.flushed == 1
+    assert result.labels_sent + result.labels_pending == sent  # no label is lost or doubled
