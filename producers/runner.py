@@ -13,7 +13,6 @@ is flushed, labels not yet due are counted as pending, and the manifest is writt
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,15 +120,17 @@ class ProduceRun:
         self._uses_data_time = False
         self._uses_data_ids = False
         self._started_at = datetime.now(UTC)
-        self._stop = threading.Event()
+        # A plain flag, not a threading.Event: set from a signal handler, an Event's lock could
+        # already be held by the very code the signal interrupted.
+        self._stop = False
 
     @property
     def stop_requested(self) -> bool:
-        return self._stop.is_set()
+        return self._stop
 
     def request_stop(self) -> None:
         """Stop at the next chunk: safe from a signal handler (nothing is raised mid-send)."""
-        self._stop.set()
+        self._stop = True
 
     # --- the loop ------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -139,7 +140,7 @@ class ProduceRun:
         chunk_size = MAX_CHUNK if rate <= 0 else int(min(max(rate * TICK_SECONDS, 1), MAX_CHUNK))
         with RunProgress(limit, enabled=self.options.progress) as progress:
             try:
-                while (limit is None or self._generated < limit) and not self._stop.is_set():
+                while (limit is None or self._generated < limit) and not self._stop:
                     wanted = (
                         chunk_size if limit is None else min(chunk_size, limit - self._generated)
                     )
@@ -150,12 +151,12 @@ class ProduceRun:
                     self._show(progress)
                     if rate > 0:
                         self._pace(started, rate)
-                if not self._stop.is_set():
+                if not self._stop:
                     self._finish(progress)
             except KeyboardInterrupt:
-                self._stop.set()
+                self._stop = True
             finally:
-                if self._stop.is_set():
+                if self._stop:
                     self.result.interrupted = True
                     log.info("interrupted: flushing what Kafka already accepted")
                 self.result.elapsed_seconds = time.perf_counter() - started
@@ -282,9 +283,11 @@ class ProduceRun:
         return chunk
 
     def _pace(self, started: float, rate: float) -> None:
+        # In short naps, so that a stop request is seen soon even at very low rates.
         ahead = started + self._generated / rate - time.perf_counter()
-        if ahead > 0:
-            self._stop.wait(ahead)
+        while ahead > 0 and not self._stop:
+            time.sleep(min(ahead, 0.05))
+            ahead = started + self._generated / rate - time.perf_counter()
 
     def _finish(self, progress: RunProgress) -> None:
         """Send held-back events, then the labels: at once on event-time clocks, when due on
@@ -293,11 +296,11 @@ class ProduceRun:
             _, plan = self._held.pop_all()
             self._send_events(plan)
         if self._wall() and self.plan.label_delay.unit == "seconds":
-            while len(self._labels) and not self._stop.is_set():
+            while len(self._labels) and not self._stop:
                 self._release_labels()
                 self._show(progress)
-                self._stop.wait(0.05)
-            if self._stop.is_set():
+                time.sleep(0.05)
+            if self._stop:
                 return
         self._release_labels(everything=True)
 
