@@ -39,14 +39,13 @@ from bench.stream_support import (
     bench_settings,
     broker,
     encoded_events,
+    mlflow_server,
     prepare,
     register_champion,
     topics,
 )
 from stream.kafka import aiokafka_config
 from stream.settings import Settings
-from stream.stack.mlflow_server import MlflowServer
-from stream.stack.process import free_port
 
 COMMAND = ".venv/bin/python bench/bench_memory.py"
 EVENT_RATE = 1000.0  # events per second of event time
@@ -91,20 +90,6 @@ async def feed(settings: Settings, total: int, rate: float, chunk: int, done: li
         await producer.stop()
 
 
-def mlflow_server(home: Path, stack: ExitStack) -> str:
-    server = MlflowServer(home / "mlflow-server", free_port())
-    server.start()
-    stack.callback(server.stop)
-    return server.tracking_uri
-
-
-def scored(worker: Worker) -> float:
-    for line in worker.metrics().splitlines():
-        if line.startswith('centinela_events_total{outcome="scored"}'):
-            return float(line.split()[-1])
-    return 0.0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=2_000_000)
@@ -145,13 +130,13 @@ def main() -> int:
                 feeder.start()
                 last = -1.0
                 while True:
-                    count = scored(worker)
+                    count = worker.scored()
                     samples.append((time.monotonic() - started, count, rss_mb(worker.process.pid)))
                     if count >= args.events:
                         break
                     if not feeder.is_alive() and count == last:
                         time.sleep(10)
-                        if scored(worker) == count:
+                        if worker.scored() == count:
                             break  # the worker stopped making progress
                     last = count
                     time.sleep(1.0)

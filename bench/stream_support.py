@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from stream.profile import build_profile
 from stream.registry import log_model_version
 from stream.settings import Settings
 from stream.stack.kafka_broker import KafkaBroker
+from stream.stack.mlflow_server import MlflowServer
 from stream.stack.process import free_port
 from stream.topics import Topics
 from stream.trainers import train
@@ -57,6 +58,14 @@ def broker(home: Path) -> Iterator[str]:
         yield local.bootstrap_servers
     finally:
         local.stop()
+
+
+def mlflow_server(home: Path, stack: ExitStack) -> str:
+    """The tracking URI of an `mlflow server` (the worker's default setup), stopped by ``stack``."""
+    server = MlflowServer(home / "mlflow-server", free_port())
+    server.start()
+    stack.callback(server.stop)
+    return server.tracking_uri
 
 
 def bench_settings(bootstrap: str, home: Path, **overrides: Any) -> Settings:
@@ -202,6 +211,24 @@ class Worker:
 
     def metrics(self) -> str:
         return requests.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
+
+    def scored(self) -> float:
+        """Events scored so far, from the worker's /metrics."""
+        for line in self.metrics().splitlines():
+            if line.startswith('centinela_events_total{outcome="scored"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    def wait_scored(self, n: int, timeout: float) -> None:
+        """Until ``n`` events are scored, asking twice a second (cheap, unlike reading the
+        predictions while the worker runs, which would compete with it for the CPU)."""
+        deadline = time.monotonic() + timeout
+        while self.scored() < n:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {self.scored():.0f} of {n} events scored in {timeout}s")
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the worker exited; see {self.log.name}")
+            time.sleep(0.5)
 
     def stop(self) -> None:
         if self.process.poll() is None:

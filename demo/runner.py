@@ -7,6 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import requests
@@ -15,7 +16,7 @@ from rich.live import Live
 
 from demo.observer import DemoState, TopicObserver
 from demo.processes import Worker
-from demo.summary import print_summary
+from demo.summary import print_summary, scenario_end
 from demo.view import render
 from stream.exceptions import CentinelaError
 from stream.settings import Settings
@@ -61,7 +62,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
         manifest = log_dir / f"{options.scenario}-{options.seed}.manifest.json"
         producer = Worker("produce", _produce_args(options, manifest), log_dir)
         producer.start(env)
-        _watch(observer.state, producer, workers, options)
+        _watch(observer.state, producer, workers, options, manifest)
         print_summary(console, observer.state, manifest, settings, producer_rc=producer.wait())
         return 0
     finally:
@@ -116,7 +117,13 @@ def _wait_ready(settings: Settings, stream: Worker, timeout: float, console: Con
     raise DemoError(f"the stream worker was not ready in {timeout:.0f}s; see {stream.log_path}")
 
 
-def _watch(state: DemoState, producer: Worker, workers: list[Worker], options: DemoOptions) -> None:
+def _watch(
+    state: DemoState,
+    producer: Worker,
+    workers: list[Worker],
+    options: DemoOptions,
+    manifest: Path,
+) -> None:
     """Show the live view while the scenario plays, then until the loop has caught up."""
     with Live(
         render(state, target=options.events, stage="producing"), refresh_per_second=4
@@ -126,8 +133,12 @@ def _watch(state: DemoState, producer: Worker, workers: list[Worker], options: D
             live.update(render(state, target=options.events, stage=stage))
 
         _until(lambda: not producer.running(), float("inf"), workers, lambda: show("producing"))
+        last_event = scenario_end(manifest)
         _until(
-            lambda: _caught_up(state), options.drain_timeout_s, workers, lambda: show("draining")
+            lambda: _caught_up(state, last_event),
+            options.drain_timeout_s,
+            workers,
+            lambda: show("draining"),
         )
 
 
@@ -144,15 +155,18 @@ def _until(
     tick()
 
 
-def _caught_up(state: DemoState) -> bool:
-    """Every sent event scored, and a requested retrain has produced its challenger (or failed)."""
+def _caught_up(state: DemoState, last_event: datetime | None) -> bool:
+    """Every sent event scored; the window of the last event reported (its drift is in the
+    summary; the worker closes it once the stream has been idle for a window plus the allowed
+    lateness); and a requested retrain has produced its challenger (or failed)."""
     with state.lock:
         scored_all = state.sent > 0 and state.scored >= state.sent
+        reported = last_event is None or any(r.window_end > last_event for r in state.reports)
         outcomes = {
             e.request_id for e in state.model_events if e.event_type in ("registered", "failed")
         }
         retrain_done = all(r.request_id in outcomes for r in state.retrain_requests)
-    return scored_all and retrain_done
+    return scored_all and reported and retrain_done
 
 
 def _produce_args(options: DemoOptions, manifest: Path) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,19 @@ def read_manifest(path: Path) -> list[TrueDrift]:
         for drift in data.get("drifts", [])
         if drift.get("start_time") and drift.get("reached", True)
     ]
+
+
+def scenario_end(path: Path) -> datetime | None:
+    """The event time of the run's last event, when it ran on the scenario clock."""
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    clock = data.get("clock") or {}
+    sent = int((data.get("counts") or {}).get("events_sent", 0))
+    if clock.get("kind") != "scenario" or not sent or not clock.get("nominal_rate"):
+        return None
+    last = (sent - 1) / float(clock["nominal_rate"])
+    return datetime.fromisoformat(clock["epoch"]) + timedelta(seconds=last)
 
 
 def match_detections(drifts: list[TrueDrift], reports: list[DriftReport]) -> list[Detection]:

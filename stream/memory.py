@@ -2,8 +2,9 @@
 
 Every micro-batch allocates and frees tens of megabytes of short-lived objects, from several
 threads. glibc keeps freed memory in per-thread arenas and returns little of it: measured RSS
-grew by ~150 MB above the live data. Two arenas, a fixed mmap threshold, and handing free
-pages back after batches keep RSS near the working set. Elsewhere (not glibc) all are no-ops.
+grew by ~150 MB above the live data. Two arenas, fixed mmap and trim thresholds, and handing
+free pages back every few seconds keep RSS near the working set. Elsewhere (not glibc) all are
+no-ops.
 Records printed by orjson are copied to their own length before they wait to be published.
 """
 
@@ -16,9 +17,11 @@ from functools import cache
 
 log = logging.getLogger(__name__)
 
+M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-MMAP_THRESHOLD_BYTES = 256 * 1024
+MMAP_THRESHOLD_BYTES = 4 * 1024 * 1024
+TRIM_THRESHOLD_BYTES = 16 * 1024 * 1024
 
 
 @cache
@@ -35,18 +38,33 @@ def _libc() -> ctypes.CDLL | None:
     return libc
 
 
-def tune_malloc(arenas: int = 2, mmap_threshold: int = MMAP_THRESHOLD_BYTES) -> None:
-    """Call before threads start: fewer arenas, less memory held back per thread; and buffers
-    above ``mmap_threshold`` (fetches, encoded batches, window columns) mapped on their own
-    and unmapped when freed. glibc otherwise raises the threshold each time such a buffer is
-    freed, up to 32 MB, and from then on carves them from the heap, which fragments."""
+def tune_malloc(
+    arenas: int = 2,
+    mmap_threshold: int = MMAP_THRESHOLD_BYTES,
+    trim_threshold: int = TRIM_THRESHOLD_BYTES,
+) -> None:
+    """Call before threads start.
+
+    - Fewer arenas: less memory held back per thread.
+    - Buffers above ``mmap_threshold`` (whole fetch responses) are mapped on their own and
+      unmapped when freed. glibc otherwise raises the threshold each time such a buffer is
+      freed, up to 32 MB, and from then on carves them from the heap, which fragments.
+    - The heap is not shrunk on every free (``trim_threshold``): the buffers of a batch, 1-4 MB
+      produce requests and frames, would otherwise be handed back and faulted in again on every
+      batch. Measured on an aiokafka produce request of 3.6 MB: 2,900 MB/s encoded with these
+      settings, 720 MB/s with glibc's defaults, 190 MB/s with a 256 KB mmap threshold.
+      :func:`release_free_memory`, called every few seconds, hands back what stays free.
+    """
     libc = _libc()
     if libc is None:
         return
-    if not libc.mallopt(M_ARENA_MAX, arenas):
-        log.debug("mallopt(M_ARENA_MAX) refused")
-    if not libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold):
-        log.debug("mallopt(M_MMAP_THRESHOLD) refused")
+    for option, value in (
+        (M_ARENA_MAX, arenas),
+        (M_MMAP_THRESHOLD, mmap_threshold),
+        (M_TRIM_THRESHOLD, trim_threshold),
+    ):
+        if not libc.mallopt(option, value):
+            log.debug("mallopt(%d, %d) refused", option, value)
 
 
 def release_free_memory() -> None:

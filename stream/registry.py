@@ -10,6 +10,7 @@ signature and an input example. Models load only from the configured registry
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -99,7 +100,15 @@ def client(settings: Settings) -> MlflowClient:
     """An MLflow client on the configured store, after checking that it answers."""
     configure_mlflow(settings)
     _require_reachable(settings)
-    return MlflowClient(tracking_uri=settings.mlflow_tracking_uri)
+    return _client_for(settings.mlflow_tracking_uri)
+
+
+@functools.cache
+def _client_for(tracking_uri: str) -> MlflowClient:
+    """One client per store, shared: on a database URI each new client builds its own
+    SQLAlchemy store and checks the schema (about a second of CPU, every champion poll).
+    MLflow's stores are safe to share between threads."""
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
 
 
 def ensure_experiment(settings: Settings, name: str) -> str:

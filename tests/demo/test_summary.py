@@ -4,7 +4,9 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from demo.summary import match_detections, read_manifest
+from demo.observer import DemoState
+from demo.runner import _caught_up
+from demo.summary import match_detections, read_manifest, scenario_end
 from stream.records import DriftReport
 
 T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
@@ -30,8 +32,9 @@ def _manifest(tmp_path: Path) -> Path:
         {"kind": "prior", "mode": "sudden", "start_index": 90000, "reached": False,
          "start_time": None},
     ]  # fmt: skip
-    clock = {"kind": "scenario", "nominal_rate": 100.0}
-    path.write_text(json.dumps({"clock": clock, "drifts": drifts}))
+    clock = {"kind": "scenario", "nominal_rate": 100.0, "epoch": T0.isoformat()}
+    counts = {"events_sent": 8001}
+    path.write_text(json.dumps({"clock": clock, "drifts": drifts, "counts": counts}))
     return path
 
 
@@ -61,3 +64,21 @@ def test_unreached_drifts_are_left_out_and_misses_are_reported(tmp_path: Path) -
 
 def test_a_missing_manifest_means_no_drifts(tmp_path: Path) -> None:
     assert read_manifest(tmp_path / "absent.json") == []
+
+
+def test_the_scenario_ends_at_its_last_events_time(tmp_path: Path) -> None:
+    assert scenario_end(_manifest(tmp_path)) == T0 + timedelta(seconds=80)  # event 8000
+    wall = tmp_path / "wall.json"
+    wall.write_text(json.dumps({"clock": {"kind": "wall"}, "counts": {"events_sent": 5}}))
+    assert scenario_end(wall) is None
+    assert scenario_end(tmp_path / "absent.json") is None
+
+
+def test_the_demo_drains_until_the_last_events_window_is_reported() -> None:
+    state = DemoState(sent=2, scored_ids={"a", "b"})
+    last_event = T0 + 4 * WINDOW  # the first instant of window 4
+    state.reports.extend([_report(2), _report(3)])
+    assert not _caught_up(state, last_event)
+    state.reports.append(_report(4))
+    assert _caught_up(state, last_event)
+    assert _caught_up(DemoState(sent=2, scored_ids={"a", "b"}), None)  # wall clock: no wait
