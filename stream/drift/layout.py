@@ -155,11 +155,6 @@ class SummaryLayout:
 
 def event_hashes(event_ids: Sequence[str]) -> np.ndarray:
     """64-bit BLAKE2b of each event id: stable across processes and versions (unlike hash())."""
-    return np.fromiter(
-        (
-            int.from_bytes(hashlib.blake2b(e.encode(), digest_size=8).digest(), "little")
-            for e in event_ids
-        ),
-        dtype=np.uint64,
-        count=len(event_ids),
-    )
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(e.encode(), digest_size=8).digest() for e in event_ids])
+    return np.frombuffer(digests, dtype="<u8").astype(np.uint64)

@@ -229,13 +229,11 @@ class WindowSummary:
     @staticmethod
     def _new_rows(hashes: np.ndarray, seen: set[int]) -> np.ndarray:
         """Rows whose id is neither in ``seen`` nor earlier in the batch (first one wins)."""
-        batch: set[int] = set()
-        keep: list[int] = []
-        for row, key in enumerate(hashes.tolist()):
-            if key not in seen and key not in batch:
-                batch.add(key)
-                keep.append(row)
-        return np.asarray(keep, dtype=np.int64)
+        first = np.sort(np.unique(hashes, return_index=True)[1])
+        if not seen:
+            return first.astype(np.int64)
+        known = np.fromiter(map(seen.__contains__, hashes[first].tolist()), dtype=bool)
+        return first[~known].astype(np.int64)
 
     def _event_ids(self) -> set[int]:
         if self._seen is None:  # rebuilt lazily after a merge or from_dict

@@ -47,3 +47,25 @@ def test_an_empty_group_still_records_where_the_partition_stands():
     empty = ChangelogGroup(partition=0, next_feature_offset=None, next_label_offset=None,
                            closed_through=4)  # fmt: skip
     assert list(read_groups(encode_group(empty, group_id="z"))) == [empty]
+
+
+def test_raw_bytes_come_back_exactly_whatever_they_hold():
+    odd = [b'{\n  "event_id": "e\\"1",\n  "x": "caf\xc3\xa9"\n}\n', b"", b"\n\n", b"\xff\x00"]
+    events = [EventEntry(f"e{i}", float(i), "1", 0, None, raw) for i, raw in enumerate(odd)]
+    labels = [LabelEntry("e0", 1, 2.0, "2026-01-01T00:00:02+00:00", b'{"label":\n1}')]
+    written = ChangelogGroup(partition=3, next_feature_offset=4, next_label_offset=1,
+                             events=events, labels=labels)  # fmt: skip
+    assert list(read_groups(encode_group(written, group_id="r"))) == [written]
+
+
+def test_chunks_written_with_raw_bytes_as_json_strings_are_still_read():
+    old = (
+        b'{"g":"o","n":1,"p":0,"fo":2,"lo":1,"ct":null,"fw":1.0,"lw":null,"xw":null,"i":0,'
+        b'"ev":{"id":["e1"],"ts":[1.0],"v":["1"],"p":[1],"pr":[[0.2,0.8]],'
+        b'"raw":["{\\"event_id\\": \\"e1\\"}"]},'
+        b'"lb":[["e1",1,2.0,"2026-01-01T00:00:02+00:00","{\\"label\\": 1}"]]}'
+    )
+    [restored] = read_groups([old])
+    assert restored.events == [EventEntry("e1", 1.0, "1", 1, (0.2, 0.8), b'{"event_id": "e1"}')]
+    assert restored.labels[0].raw == b'{"label": 1}'
+    assert restored.next_feature_offset == 2
