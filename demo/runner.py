@@ -7,7 +7,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -44,7 +44,9 @@ class DemoOptions:
 
 def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
     log_dir = settings.home / "demo"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # workers read the same settings
+    settings = run_settings(settings, datetime.now(UTC))
+    # Workers read the same settings, with this run's topic prefix.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "CENTINELA_TOPIC_PREFIX": settings.topic_prefix}
     started_stack = _start_stack(settings, console)
     workers = [
         Worker("stream", ["stream"], log_dir),
@@ -75,6 +77,21 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
             for part in started_stack:
                 part.stop()
             console.print("stopped everything the demo started")
+
+
+def run_settings(settings: Settings, started: datetime) -> Settings:
+    """The settings of one demo run: its own topics and consumer groups.
+
+    Every run replays the same scenario clock. On the topics of an earlier run, the worker's
+    restored state has already closed those windows, and every event would be late.
+
+    >>> from datetime import UTC, datetime
+    >>> run_settings(Settings(_env_file=None), datetime(2026, 11, 26, 16, 5, 9, tzinfo=UTC)
+    ...              ).topic_prefix
+    'centinela.demo-20261126-160509.'
+    """
+    prefix = f"{settings.topic_prefix}demo-{started:%Y%m%d-%H%M%S}."
+    return settings.model_copy(update={"topic_prefix": prefix})
 
 
 def _start_stack(settings: Settings, console: Console) -> list[KafkaBroker | MlflowServer]:
