@@ -39,10 +39,10 @@ from bench.stream_support import (
     bench_settings,
     broker,
     encoded_events,
-    mlflow_server,
     prepare,
     register_champion,
     topics,
+    with_tracking,
 )
 from stream.kafka import aiokafka_config
 from stream.settings import Settings
@@ -109,10 +109,7 @@ def main() -> int:
                 join_ttl_seconds=60.0,
                 window_seconds=20.0,
             )
-            if not args.sqlite:
-                settings = settings.model_copy(
-                    update={"mlflow_tracking_uri": mlflow_server(home, stack)}
-                )
+            settings = with_tracking(settings, home, stack, sqlite=args.sqlite)
             register_champion(settings)
             prepare(settings)
             worker = Worker(settings, home / "worker.log")

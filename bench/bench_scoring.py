@@ -44,11 +44,11 @@ from bench.stream_support import (
     broker,
     encoded_events,
     message_times,
-    mlflow_server,
     prepare,
     produce,
     register_champion,
     topics,
+    with_tracking,
 )
 from stream.kafka import aiokafka_config
 from stream.settings import Settings
@@ -151,10 +151,7 @@ def main() -> int:
         home = Path(folder)
         with broker(home) as bootstrap, ExitStack() as stack:
             settings = bench_settings(bootstrap, home, batch_size=args.batch_size)
-            if not args.sqlite:
-                settings = settings.model_copy(
-                    update={"mlflow_tracking_uri": mlflow_server(home, stack)}
-                )
+            settings = with_tracking(settings, home, stack, sqlite=args.sqlite)
             register_champion(settings)
             prepare(settings)
             features = topics(settings).features

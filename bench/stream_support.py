@@ -68,6 +68,14 @@ def mlflow_server(home: Path, stack: ExitStack) -> str:
     return server.tracking_uri
 
 
+def with_tracking(settings: Settings, home: Path, stack: ExitStack, *, sqlite: bool) -> Settings:
+    """``settings`` on an `mlflow server` (the worker's default), or as they are (a SQLite
+    store in the worker) when ``sqlite``."""
+    if sqlite:
+        return settings
+    return settings.model_copy(update={"mlflow_tracking_uri": mlflow_server(home, stack)})
+
+
 def bench_settings(bootstrap: str, home: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "kafka_bootstrap_servers": bootstrap,

@@ -181,12 +181,12 @@ class Pipeline:
         )
         probabilities = scored.probability_rows()
         row = 0
+        version = champion.version
         for partition in touched:
             state = self.states[partition]
             events = accepted.get(partition, [])
             rows = slice(row, row + len(events))
             row += len(events)
-            version = champion.version
             entries = [
                 EventEntry(e.event_id, e.event_ts, version, predicted, proba, e.raw)
                 for e, predicted, proba in zip(
