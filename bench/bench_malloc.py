@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 SETTINGS = {
-    "worker (mmap 4 MB, trim 16 MB)": "worker",
+    "worker (mmap 4 MB, trim 8 MB)": "worker",
     "glibc defaults": "default",
     "mmap 256 KB, trim 128 KB (morning)": "small",
 }
