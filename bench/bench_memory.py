@@ -154,6 +154,10 @@ def main() -> int:
     print(f"baseline (ready, idle) {baseline:.0f} MB; after a quarter {early:.0f} MB; "
           f"last quarter max {late:.0f} MB; peak {peak:.0f} MB")  # fmt: skip
     print(f"quarter medians {medians} MB")
+    # The feed comes in chunks (--chunk events, then their labels): each one lifts RSS for a
+    # second or two. Lowest and highest sample per tenth of the run tell those swings from growth.
+    tenths = " ".join(f"{part.min():.0f}-{part.max():.0f}" for part in np.array_split(rss, 10))
+    print(f"lowest-highest RSS per tenth of the run: {tenths} MB")
     record(
         BenchResult(
             key="stream_memory_sqlite" if args.sqlite else "stream_memory",
