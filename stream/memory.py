@@ -53,8 +53,8 @@ def tune_malloc(
       produce requests and frames, would otherwise be handed back and faulted in again on every
       batch. Encoding a 3.6 MB aiokafka produce request runs ~6x faster with these settings
       than with glibc's defaults, and ~3x slower with a 256 KB mmap threshold
-      (bench/bench_malloc.py). 8 MB is as fast as 16 MB there; 4 MB is back to the defaults'
-      speed (the request's buffers then sit at the top of the heap and go on every free).
+      (bench/bench_malloc.py). A trim threshold of 8 MB is as fast as 16 MB there; 4 MB and
+      1 MB fell back to the defaults' speed (568 and 394 MB/s against 4,448, one run each).
       :func:`release_free_memory`, called twice a second, hands back what stays free; with
       16 MB and every 2 s, RSS peaks under bursts stood ~13 MB higher (docs/benchmarks.md).
     """
