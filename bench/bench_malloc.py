@@ -2,8 +2,9 @@
 
 Encodes the same aiokafka produce request (four record batches of ~0.9 MB, like the worker's
 batches of predictions and changelog) over and over, each setting in a fresh process (mallopt
-settings belong to a process): the worker's settings, glibc's defaults, and this morning's
-256 KB mmap threshold. Prints MB/s encoded per setting and the ratios to glibc's defaults.
+settings belong to a process): the worker's settings, glibc's defaults, and the 256 KB mmap
+threshold the worker used before (2026-11-26 morning). Prints MB/s encoded per setting and
+the ratios to glibc's defaults.
 
     .venv/bin/python bench/bench_malloc.py [--rounds 200]
 """
@@ -21,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 SETTINGS = {
     "worker (mmap 4 MB, trim 8 MB)": "worker",
     "glibc defaults": "default",
-    "mmap 256 KB, trim 128 KB (morning)": "small",
+    "mmap 256 KB, trim 128 KB (before)": "small",
 }
 
 

@@ -51,7 +51,7 @@ def tune_malloc(
       freed, up to 32 MB, and from then on carves them from the heap, which fragments.
     - The heap is not shrunk on every free (``trim_threshold``): the buffers of a batch, 1-4 MB
       produce requests and frames, would otherwise be handed back and faulted in again on every
-      batch. Encoding a 3.6 MB aiokafka produce request runs ~6x faster with these settings
+      batch. Encoding a 3.6 MB aiokafka produce request runs 6-8x faster with these settings
       than with glibc's defaults, and ~3x slower with a 256 KB mmap threshold
       (bench/bench_malloc.py). A trim threshold of 8 MB is as fast as 16 MB there; 4 MB and
       1 MB fell back to the defaults' speed (568 and 394 MB/s against 4,448, one run each).
