@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,10 @@ class ChangelogGroup:
     expired_through: float | None = None
 
 
-def encode_group(group: ChangelogGroup, *, group_id: str) -> list[bytes]:
-    """The group as one or more JSON chunks, each under :data:`CHUNK_BYTES`."""
+def encode_group(group: ChangelogGroup, *, group_id: str | None = None) -> list[bytes]:
+    """The group as one or more JSON chunks, each under :data:`CHUNK_BYTES` (a fresh group id
+    unless ``group_id`` is given)."""
+    group_id = group_id or uuid.uuid4().hex[:12]
     slices = _slices(group)
     head = {
         "g": group_id,

@@ -106,7 +106,5 @@ class WindowMerger:
     ) -> MergedWindow:
         partitions = tuple(sorted(pending.partials))
         summaries = [self._from_dict(pending.partials[p]) for p in partitions]
-        merged = summaries[0]
-        for other in summaries[1:]:
-            merged = merged.merge(other)
+        merged = summaries[0].merge(*summaries[1:]) if len(summaries) > 1 else summaries[0]
         return MergedWindow(self.model, version, window_id, merged, partitions, complete)

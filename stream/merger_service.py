@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
 from mode import Service
 
+from stream import blob_json
 from stream.alerts import Webhook
 from stream.champion import ChampionHolder
 from stream.codec import encode
@@ -127,7 +127,7 @@ class MergerService(Service):
         last: int | None = None
         for messages in data.values():
             for message in messages:
-                self.merger.add(orjson.loads(message.value), offset=message.offset, now=now)
+                self.merger.add(blob_json.loads(message.value), offset=message.offset, now=now)
                 last = message.offset
         # Merging decodes and unions whole summaries: also in a thread.
         ready = await asyncio.get_running_loop().run_in_executor(None, self._ready, now)

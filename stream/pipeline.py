@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +17,12 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import numpy as np
-import orjson
 
+from stream import blob_json
 from stream.champion import Champion
-from stream.changelog import ChangelogGroup, EventEntry, encode_group
+from stream.changelog import ChangelogGroup, EventEntry
 from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT
-from stream.memory import right_sized
 from stream.profile import ReferenceProfile
 from stream.records import DeadLetter
 from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
@@ -85,20 +83,18 @@ class ClosedWindows:
     windows: list[tuple[str, int, Any]]
 
     def encode(self) -> bytes:
-        return right_sized(
-            orjson.dumps(
-                {
-                    "model": self.model,
-                    "partition": self.partition,
-                    "n_partitions": self.n_partitions,
-                    "closed_through": self.closed_through,
-                    "windows": [
-                        {"version": version, "window_id": wid, "summary": summary.to_dict()}
-                        for version, wid, summary in self.windows
-                    ],
-                },
-                option=orjson.OPT_SERIALIZE_NUMPY,
-            )
+        """The partial as :mod:`stream.blob_json`: the summaries' arrays after the JSON."""
+        return blob_json.dumps(
+            {
+                "model": self.model,
+                "partition": self.partition,
+                "n_partitions": self.n_partitions,
+                "closed_through": self.closed_through,
+                "windows": [
+                    {"version": version, "window_id": wid, "summary": summary.to_dict(binary=True)}
+                    for version, wid, summary in self.windows
+                ],
+            }
         )
 
 
@@ -110,7 +106,7 @@ class BatchOutput:
     labeled: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     closes: list[ClosedWindows] = field(default_factory=list)
-    changelog: dict[int, list[bytes]] = field(default_factory=dict)
+    changelog: dict[int, ChangelogGroup] = field(default_factory=dict)  # encoded by the sink
     commits: dict[tuple[str, int], int] = field(default_factory=dict)
     stats: BatchStats = field(default_factory=BatchStats)
 
@@ -375,7 +371,7 @@ class Pipeline:
             label_watermark=windows.label_watermark,
             expired_through=state.expired_through,
         )
-        out.changelog[state.partition] = encode_group(group, group_id=uuid.uuid4().hex[:12])
+        out.changelog[state.partition] = group
 
     def _advance(
         self,

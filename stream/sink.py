@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 
+from stream.changelog import ChangelogGroup, encode_group
 from stream.codec import encode
 from stream.internal_topics import InternalTopics
 from stream.pipeline import BatchOutput, ClosedWindows
@@ -61,7 +62,7 @@ class InFlight:
 
     futures: list[asyncio.Future[Any]]
     closes: list[ClosedWindows]
-    changelog: dict[int, list[bytes]]
+    changelog: dict[int, ChangelogGroup]
     commits: dict[tuple[str, int], int]
 
 
@@ -112,16 +113,16 @@ class OutputSink:
                     )
                 )
         await asyncio.gather(*futures)
-        by_partition: dict[int, list[tuple[bytes | None, bytes]]] = {}
+        # Groups are encoded only now, one at a time: the producer copies each chunk into its
+        # batch at once, so the encoded changelog never waits in memory beside its events.
         commits: dict[tuple[str, int], int] = {}
-        for batch in batches:
-            for partition, chunks in batch.changelog.items():
-                key = f"p{partition}".encode()
-                by_partition.setdefault(partition, []).extend((key, c) for c in chunks)
-            commits.update(batch.commits)
         logged = []
-        for partition, rows in by_partition.items():
-            logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
+        for batch in batches:
+            for partition, group in batch.changelog.items():
+                key = f"p{partition}".encode()
+                rows = [(key, chunk) for chunk in encode_group(group)]
+                logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
+            commits.update(batch.commits)
         await asyncio.gather(*logged)
         await self._commit(commits)
 

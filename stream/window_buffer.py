@@ -55,9 +55,9 @@ class BufferedSummary:
         self.summary.add_events(self._ids, frame, self._predicted)
         self._ids, self._features, self._predicted = [], [], []
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, binary: bool = False) -> dict[str, Any]:
         self.flush()
-        return dict(self.summary.to_dict())
+        return dict(self.summary.to_dict(binary=binary))
 
     @property
     def n_events(self) -> int:

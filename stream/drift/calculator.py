@@ -160,7 +160,9 @@ def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settin
     rows: list[_Row] = []
     for group in _reference_groups(profile):
         positions = [numeric[k] for k in group.positions]
-        window = np.ascontiguousarray(np.sort(window_values[:, list(group.positions)].T, axis=1))
+        # One copy, feature per row, sorted in place (the summary's arrays may be read-only).
+        window = np.ascontiguousarray(window_values.T[list(group.positions)])
+        window.sort(axis=1)
         batch = NumericBatch(
             [layout.names[p] for p in positions],
             [np.asarray(profile.features[p].reference_counts) for p in positions],

@@ -10,7 +10,8 @@ their summaries merge. Everything is ordered by hash, so a merged summary is the
 bit, whatever the order or grouping of the merges, and whatever the arrival order.
 
 Size: about 10 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
-``to_dict`` packs the arrays as base64 so the JSON stays close to that.
+``to_dict`` packs the arrays as base64 so the JSON stays close to that, or (``binary``, for the
+window partials) hands them over as they are.
 
 >>> from datetime import datetime, timezone
 >>> import pandas as pd
@@ -290,22 +291,25 @@ class WindowSummary:
 
     # --- merging and serialising -------------------------------------------------------------
 
-    def merge(self, other: WindowSummary) -> WindowSummary:
-        """The summary of both parts; exact, associative and commutative (duplicate events are
-        the same event, so which copy is kept does not matter)."""
-        self._check_same_window(other)
+    def merge(self, *others: WindowSummary) -> WindowSummary:
+        """The summary of all parts; exact, associative and commutative (duplicate events are
+        the same event, so which copy is kept does not matter). Merging many at once makes
+        one union of each table, not one per pair."""
+        for other in others:
+            self._check_same_window(other)
+        parts = [self, *others]
         merged = WindowSummary(
             self.layout,
             model_version=self.model_version,
             window_id=self.window_id,
             window_start=self.window_start,
             window_end=self.window_end,
-            exact_cap=min(self.exact_cap, other.exact_cap),
+            exact_cap=min(part.exact_cap for part in parts),
         )
-        merged._events.replace(_union([self.events(), other.events()], self._event_shape))
-        exact = _union([self.exact(), other.exact()], self._exact_shape)
+        merged._events.replace(_union([p.events() for p in parts], self._event_shape))
+        exact = _union([p.exact() for p in parts], self._exact_shape)
         merged._exact.replace(_bottom(exact, merged.exact_cap))
-        merged._outcomes.replace(_union([self.outcomes(), other.outcomes()], self._outcome_shape))
+        merged._outcomes.replace(_union([p.outcomes() for p in parts], self._outcome_shape))
         merged._seen = None
         merged._labeled_seen = None
         return merged
@@ -318,7 +322,9 @@ class WindowSummary:
         if self.layout != other.layout:
             raise SummaryMismatchError("cannot merge summaries built on different profiles")
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, binary: bool = False) -> dict[str, Any]:
+        """Plain JSON types, the arrays as base64; with ``binary``, the arrays as memoryviews
+        of their little-endian bytes instead (for :mod:`stream.blob_json`, no copy)."""
         events, exact, outcomes = self.events(), self.exact(), self.outcomes()
         return {
             "format": SUMMARY_FORMAT,
@@ -328,9 +334,9 @@ class WindowSummary:
             "window_end": self.window_end.isoformat(),
             "exact_cap": self.exact_cap,
             "layout": self.layout.to_dict(),
-            "events": _pack(events),
-            "exact": _pack(exact),
-            "outcomes": _pack(outcomes),
+            "events": _pack(events, binary),
+            "exact": _pack(exact, binary),
+            "outcomes": _pack(outcomes, binary),
         }
 
     @classmethod
@@ -358,20 +364,21 @@ class WindowSummary:
         return summary
 
 
-def _pack(table: _Table) -> dict[str, Any]:
-    return {
-        "n": len(table),
-        "ids": _b64(table.ids.astype("<u8")),
-        "columns": [_b64(c.astype(c.dtype.newbyteorder("<"))) for c in table.columns],
-    }
+def _pack(table: _Table, binary: bool) -> dict[str, Any]:
+    arrays = [table.ids.astype("<u8", copy=False)]
+    arrays += [c.astype(c.dtype.newbyteorder("<"), copy=False) for c in table.columns]
+    encode = _bytes_of if binary else _b64
+    return {"n": len(table), "ids": encode(arrays[0]), "columns": [encode(a) for a in arrays[1:]]}
 
 
 def _unpack(data: Mapping[str, Any], shapes: Sequence[_Shape]) -> _Table:
+    """The table from :func:`_pack`'s output, base64 or binary. Binary fields are wrapped, not
+    copied: the arrays are read-only views of the record (which they keep alive)."""
     n = int(data["n"])
-    ids = np.frombuffer(base64.b64decode(data["ids"]), dtype="<u8").astype(np.uint64)
+    ids = np.frombuffer(_decoded(data["ids"]), dtype="<u8").astype(np.uint64, copy=False)
     columns = tuple(
-        np.frombuffer(base64.b64decode(raw), dtype=dtype.newbyteorder("<"))
-        .astype(dtype)
+        np.frombuffer(_decoded(raw), dtype=dtype.newbyteorder("<"))
+        .astype(dtype, copy=False)
         .reshape(n, *shape)
         for raw, (dtype, shape) in zip(data["columns"], shapes, strict=True)
     )
@@ -382,3 +389,11 @@ def _unpack(data: Mapping[str, Any], shapes: Sequence[_Shape]) -> _Table:
 
 def _b64(array: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _bytes_of(array: np.ndarray) -> memoryview:
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
+
+
+def _decoded(value: str | bytes | memoryview) -> bytes | memoryview:
+    return base64.b64decode(value) if isinstance(value, str) else value

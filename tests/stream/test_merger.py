@@ -17,8 +17,8 @@ class Counts:
     def from_dict(cls, data: dict[str, Any]) -> Counts:
         return cls(set(data["ids"]))
 
-    def merge(self, other: Counts) -> Counts:
-        return Counts(self.ids | other.ids)
+    def merge(self, *others: Counts) -> Counts:
+        return Counts(self.ids.union(*(other.ids for other in others)))
 
 
 def close(partition: int, through: int, windows: dict[tuple[str, int], list[str]], n: int = 3):

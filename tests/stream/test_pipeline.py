@@ -10,9 +10,10 @@ import orjson
 import pandas as pd
 import pytest
 
+from stream import blob_json
 from stream.app import summary_maker
 from stream.champion import Champion
-from stream.changelog import read_groups
+from stream.changelog import encode_group, read_groups
 from stream.codec import decode
 from stream.pipeline import BatchOutput, Pipeline
 from stream.records import DeadLetter, LabeledExample, Prediction
@@ -158,7 +159,7 @@ def test_windows_close_by_event_time_and_announce_coverage(champion):
         champion,
         {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in first]},
     )
-    assert [orjson.loads(c.encode())["closed_through"] for c in out.closes] == [
+    assert [blob_json.loads(c.encode())["closed_through"] for c in out.closes] == [
         pipeline.states[0].windows.window_of(at(0).timestamp()) - 1
     ]
     later = events(10, start=130, spacing=0.1)  # 13 .. 13.9 s: past window 0's end + lateness
@@ -167,7 +168,7 @@ def test_windows_close_by_event_time_and_announce_coverage(champion):
         champion,
         {0: [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in later]},
     )
-    [close] = [orjson.loads(c.encode()) for c in out.closes]
+    [close] = [blob_json.loads(c.encode()) for c in out.closes]
     [window] = close["windows"]
     assert (close["partition"], window["version"]) == (0, "1")
     assert window["window_id"] == pipeline.states[0].windows.window_of(at(0).timestamp())
@@ -194,7 +195,7 @@ def test_replaying_the_changelog_rebuilds_the_same_state(champion):
             for i, (e, t, _) in enumerate(part)
             if i % 2 == 0
         ]
-        chunks += run(live, champion, {0: feats}, {0: labels}).changelog[0]
+        chunks += encode_group(run(live, champion, {0: feats}, {0: labels}).changelog[0])
     restored = new_pipeline(champion, [])
     state = restored.restore(0, list(read_groups(chunks)))
     before, after = live.states[0], state
@@ -258,7 +259,8 @@ def drive(
             {0: lb} if lb else {},
             caught_up=lambda p, done=caught: done,
         )
-        chunks += out.changelog.get(0, [])
+        if 0 in out.changelog:
+            chunks += encode_group(out.changelog[0])
         closes += out.closes
         batches += 1
         if batches == restart_at:
@@ -282,7 +284,7 @@ def test_windows_do_not_depend_on_interleaving_or_restarts(champion):
     def windows(closes: list[bytes]) -> dict[tuple[str, int], tuple[int, int]]:
         found = {}
         for close in closes:
-            for w in orjson.loads(close)["windows"]:
+            for w in blob_json.loads(close)["windows"]:
                 summary = summary_from_dict(w["summary"])
                 found[(w["version"], w["window_id"])] = (summary.n_events, summary.n_labeled)
         return found

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from stream import blob_json
 from stream.drift.calculator import compute_drift
 from stream.drift.exceptions import DriftError, SummaryMismatchError, UnknownClassError
 from stream.drift.summary import WindowSummary
@@ -70,6 +71,8 @@ def test_merging_parts_in_any_order_and_grouping_equals_the_whole(
         right = order[0].merge(order[1].merge(order[2]))
         assert left.to_dict() == expected
         assert right.to_dict() == expected
+    for order in itertools.permutations(parts):  # all at once, as the merger does
+        assert order[0].merge(*order[1:]).to_dict() == expected
     merged = parts[2].merge(parts[0]).merge(parts[1])
     assert merged.n_events == 900 and merged.n_labeled == 450
     assert _report(merged, profile) == _report(whole, profile)
@@ -141,6 +144,28 @@ def test_round_trip_through_json_keeps_everything_and_keeps_deduplicating(
     assert back.to_dict() == whole.to_dict()
     with pytest.raises(DriftError, match="malformed"):
         WindowSummary.from_dict({"format": 1})
+
+
+def test_round_trip_in_binary_keeps_everything_and_keeps_deduplicating(
+    make_profile: Callable[..., ReferenceProfile], make_summary: MakeSummary
+) -> None:
+    """The window partials' form: arrays after the JSON, read back as views of the record."""
+    profile = make_profile(3)
+    frame = gaussian_frame(200, 3, seed=6)
+    summary = make_summary(profile)
+    _fill(summary, frame, np.arange(150))
+    record = blob_json.dumps({"summary": summary.to_dict(binary=True)})
+    assert len(record) < len(json.dumps(summary.to_dict()))  # no base64
+    back = WindowSummary.from_dict(blob_json.loads(record)["summary"])
+    assert back.to_dict() == summary.to_dict()
+    assert _report(back, profile) == _report(summary, profile)
+    _fill(back, frame, np.arange(100, 200))  # adding to a read-only view copies, never writes
+    whole = make_summary(profile)
+    _fill(whole, frame, np.arange(200))
+    assert back.to_dict() == whole.to_dict()
+    assert back.merge(summary).to_dict() == whole.to_dict()
+    with pytest.raises(ValueError, match="shorter"):
+        blob_json.loads(record[:-1])
 
 
 def test_counts_codes_and_unseen_categories(
