@@ -5,8 +5,10 @@ statistics become metrics (step = window index, timestamp = window end), sent wi
 ``MlflowClient.log_batch`` from one background thread. The thread reads a bounded queue: while
 MLflow is down it retries the batch in hand and stops taking more, so the queue fills and
 what overflows is counted (``centinela_mlflow_queue_overflow_total``), never blocking scoring.
-Every ``report_every_windows`` windows of a version, a JSON report and a PNG plot of the
-statistics over time are logged as artifacts.
+Every ``report_every_windows`` windows of a version, a JSON report of the windows since the
+previous one and a PNG plot of the statistics of the last :data:`HISTORY` windows are logged as
+artifacts. The plot's history is a few numbers per window (:class:`~stream.plots.WindowPoint`);
+DriftReports are kept only until their JSON is written.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from stream.metrics import StreamMetrics
+from stream.plots import WindowPoint
 from stream.records import DriftReport
 from stream.registry import configure_mlflow, ensure_experiment
 from stream.settings import Settings
@@ -88,8 +91,8 @@ class MonitoringLogger:
         self._queue: queue.Queue[DriftReport] = queue.Queue(maxsize=settings.metrics_queue_size)
         self._client_factory = client_factory or self._default_client
         self._runs: dict[str, str] = {}
-        self._history: dict[str, deque[DriftReport]] = defaultdict(lambda: deque(maxlen=HISTORY))
-        self._since_report: dict[str, int] = defaultdict(int)
+        self._history: dict[str, deque[WindowPoint]] = defaultdict(lambda: deque(maxlen=HISTORY))
+        self._unreported: dict[str, list[DriftReport]] = defaultdict(list)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlflow-monitoring", daemon=True)
         self.logged = 0
@@ -170,11 +173,12 @@ class MonitoringLogger:
         # Artifacts only after every metric of the batch is in, so a retry never repeats them.
         for report in batch:
             version = report.model_version
-            self._history[version].append(report)
-            self._since_report[version] += 1
-            if self._since_report[version] >= self.settings.report_every_windows:
-                self._since_report[version] = 0
-                self._log_report(client, self._runs[version], version)
+            self._history[version].append(WindowPoint.of(report))
+            unreported = self._unreported[version]
+            unreported.append(report)
+            if len(unreported) >= self.settings.report_every_windows:
+                self._log_report(client, self._runs[version], unreported)
+                self._unreported[version] = []
 
     def _run_id(self, client: MlflowClient, report: DriftReport) -> str:
         version = report.model_version
@@ -203,20 +207,23 @@ class MonitoringLogger:
         self._runs[version] = run_id
         return run_id
 
-    def _log_report(self, client: MlflowClient, run_id: str, version: str) -> None:
+    def _log_report(self, client: MlflowClient, run_id: str, reports: list[DriftReport]) -> None:
         from stream.plots import plot_windows  # matplotlib only when a report is due
 
-        history = list(self._history[version])
-        last = history[-1].window_id
+        last = reports[-1]
         with tempfile.TemporaryDirectory() as folder:
             base = Path(folder)
             document = {
-                "model_name": history[-1].model_name,
-                "model_version": version,
-                "windows": [r.model_dump(mode="json") for r in history],
+                "model_name": last.model_name,
+                "model_version": last.model_version,
+                "windows": [r.model_dump(mode="json") for r in reports],
             }
-            (base / f"drift_report_{last}.json").write_text(json.dumps(document, indent=1))
-            plot_windows(history, base / f"drift_report_{last}.png")
+            (base / f"drift_report_{last.window_id}.json").write_text(
+                json.dumps(document, indent=1)
+            )
+            title = f"{last.model_name} v{last.model_version}"
+            history = list(self._history[last.model_version])
+            plot_windows(history, base / f"drift_report_{last.window_id}.png", title)
             client.log_artifacts(run_id, str(base), artifact_path="drift_reports")
 
     def _default_client(self) -> MlflowClient:

@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     concept_alpha: float = Field(0.001, gt=0, lt=1)
     """Significance of the windowed performance-drop test against the baseline."""
     report_every_windows: int = Field(10, ge=1)
-    """Every this many windows a drift report (JSON and PNG) is logged to MLflow."""
+    """Every this many windows, a drift report to MLflow: those windows (JSON), last 500 (PNG)."""
     metrics_queue_size: int = Field(10_000, ge=1)
     """Window metrics held while MLflow is away; beyond, they are counted as dropped."""
     alert_webhook_url: str | None = None

@@ -96,6 +96,48 @@ def test_window_metrics_survive_an_mlflow_outage_and_overflow_is_counted(
     )
 
 
+def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
+    mlflow_store: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        mlflow_tracking_uri=mlflow_store,
+        report_every_windows=3,
+        monitoring_experiment="monitoring",
+        home=tmp_path,
+    )
+    logger = MonitoringLogger(settings, StreamMetrics())
+    logger.start()
+    try:
+        for w in range(7):
+            assert logger.submit(report(w, drifted=w == 4))
+        wait(lambda: logger.logged == 7)
+    finally:
+        logger.stop()
+    mlflow = MlflowClient(tracking_uri=mlflow_store)
+    experiment = mlflow.get_experiment_by_name("monitoring")
+    assert experiment is not None
+    [run] = mlflow.search_runs([experiment.experiment_id])
+    paths = sorted(a.path for a in mlflow.list_artifacts(run.info.run_id, "drift_reports"))
+    assert paths == [
+        f"drift_reports/drift_report_{w}.{kind}" for w in (2, 5) for kind in ("json", "png")
+    ]
+    folder = Path(mlflow.download_artifacts(run.info.run_id, "drift_reports", str(tmp_path)))
+    windows = {
+        w: [
+            r["window_id"]
+            for r in json.loads((folder / f"drift_report_{w}.json").read_text())["windows"]
+        ]
+        for w in (2, 5)
+    }
+    assert windows == {2: [0, 1, 2], 5: [3, 4, 5]}  # window 6 waits for the next report
+    assert (folder / "drift_report_5.png").read_bytes().startswith(b"\x89PNG")
+    # The plot's history keeps a few numbers per window, not the reports.
+    [points] = logger._history.values()
+    assert [p.window_id for p in points] == list(range(7))
+    assert points[4].tests == {"x0": 0.4} and points[4].n_events == 104
+
+
 class _Receiver(BaseHTTPRequestHandler):
     bodies: list[dict[str, object]] = []
     failures_left = 0
