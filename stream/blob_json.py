@@ -28,9 +28,10 @@ Binary = bytes | bytearray | memoryview
 
 
 def dumps(document: Any) -> bytes:
-    """``document`` as JSON, its bytes-like values replaced by their length and appended."""
+    """``document`` as JSON (numpy scalars allowed), its bytes-like values replaced by their
+    length and appended."""
     blobs: list[memoryview] = []
-    head = orjson.dumps(_strip(document, blobs))
+    head = orjson.dumps(_strip(document, blobs), option=orjson.OPT_SERIALIZE_NUMPY)
     if not blobs:
         return head
     return b"".join([head, b"\n", *blobs])

@@ -173,7 +173,10 @@ class MonitoringLogger:
         # Artifacts only after every metric of the batch is in, so a retry never repeats them.
         for report in batch:
             version = report.model_version
-            self._history[version].append(WindowPoint.of(report))
+            history = self._history[version]
+            if history and history[-1].window_id >= report.window_id:
+                continue  # a batch retried after a failed upload: already counted
+            history.append(WindowPoint.of(report))
             unreported = self._unreported[version]
             unreported.append(report)
             if len(unreported) >= self.settings.report_every_windows:

@@ -138,6 +138,48 @@ def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
     assert points[4].tests == {"x0": 0.4} and points[4].n_events == 104
 
 
+def test_a_report_whose_upload_failed_is_not_counted_twice(
+    mlflow_store: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        mlflow_tracking_uri=mlflow_store,
+        report_every_windows=2,
+        monitoring_experiment="monitoring",
+        home=tmp_path,
+    )
+    failures = [1]
+
+    class FlakyArtifacts(MlflowClient):
+        def log_artifacts(self, *args: object, **kwargs: object) -> None:
+            if failures[0]:
+                failures[0] -= 1
+                raise ConnectionError("artifact store down")
+            super().log_artifacts(*args, **kwargs)  # type: ignore[arg-type]
+
+    logger = MonitoringLogger(
+        settings, StreamMetrics(), client_factory=lambda: FlakyArtifacts(mlflow_store)
+    )
+    logger.start()
+    try:
+        for w in range(3):  # one window at a time: the upload of window 1's report fails once
+            assert logger.submit(report(w))
+            wait(lambda w=w: logger.logged == w + 1)
+    finally:
+        logger.stop()
+    assert failures == [0]
+    [points] = logger._history.values()
+    assert [p.window_id for p in points] == [0, 1, 2]
+    mlflow = MlflowClient(tracking_uri=mlflow_store)
+    experiment = mlflow.get_experiment_by_name("monitoring")
+    assert experiment is not None
+    [run] = mlflow.search_runs([experiment.experiment_id])
+    folder = Path(mlflow.download_artifacts(run.info.run_id, "drift_reports", str(tmp_path)))
+    assert sorted(p.name for p in folder.iterdir()) == ["drift_report_2.json", "drift_report_2.png"]
+    document = json.loads((folder / "drift_report_2.json").read_text())
+    assert [r["window_id"] for r in document["windows"]] == [0, 1, 2]
+
+
 class _Receiver(BaseHTTPRequestHandler):
     bodies: list[dict[str, object]] = []
     failures_left = 0
