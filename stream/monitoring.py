@@ -28,7 +28,7 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 from stream.metrics import StreamMetrics
-from stream.plots import WindowPoint
+from stream.plots import WindowPoint, plot_windows  # matplotlib loads on the first plot
 from stream.records import DriftReport
 from stream.registry import configure_mlflow, ensure_experiment
 from stream.settings import Settings
@@ -211,8 +211,6 @@ class MonitoringLogger:
         return run_id
 
     def _log_report(self, client: MlflowClient, run_id: str, reports: list[DriftReport]) -> None:
-        from stream.plots import plot_windows  # matplotlib only when a report is due
-
         last = reports[-1]
         with tempfile.TemporaryDirectory() as folder:
             base = Path(folder)

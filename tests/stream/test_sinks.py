@@ -96,17 +96,34 @@ def test_window_metrics_survive_an_mlflow_outage_and_overflow_is_counted(
     )
 
 
-def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
-    mlflow_store: str, tmp_path: Path
-) -> None:
-    settings = Settings(
+def _reports_settings(mlflow_store: str, tmp_path: Path, every: int) -> Settings:
+    return Settings(
         _env_file=None,
         mlflow_tracking_uri=mlflow_store,
-        report_every_windows=3,
+        report_every_windows=every,
         monitoring_experiment="monitoring",
         home=tmp_path,
     )
-    logger = MonitoringLogger(settings, StreamMetrics())
+
+
+def _drift_reports(mlflow_store: str, into: Path) -> dict[str, Path]:
+    """The monitoring run's drift report files, downloaded, by name."""
+    mlflow = MlflowClient(tracking_uri=mlflow_store)
+    experiment = mlflow.get_experiment_by_name("monitoring")
+    assert experiment is not None
+    [run] = mlflow.search_runs([experiment.experiment_id])
+    folder = Path(mlflow.download_artifacts(run.info.run_id, "drift_reports", str(into)))
+    return {path.name: path for path in folder.iterdir()}
+
+
+def _windows_in(path: Path) -> list[int]:
+    return [r["window_id"] for r in json.loads(path.read_text())["windows"]]
+
+
+def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
+    mlflow_store: str, tmp_path: Path
+) -> None:
+    logger = MonitoringLogger(_reports_settings(mlflow_store, tmp_path, 3), StreamMetrics())
     logger.start()
     try:
         for w in range(7):
@@ -114,24 +131,11 @@ def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
         wait(lambda: logger.logged == 7)
     finally:
         logger.stop()
-    mlflow = MlflowClient(tracking_uri=mlflow_store)
-    experiment = mlflow.get_experiment_by_name("monitoring")
-    assert experiment is not None
-    [run] = mlflow.search_runs([experiment.experiment_id])
-    paths = sorted(a.path for a in mlflow.list_artifacts(run.info.run_id, "drift_reports"))
-    assert paths == [
-        f"drift_reports/drift_report_{w}.{kind}" for w in (2, 5) for kind in ("json", "png")
-    ]
-    folder = Path(mlflow.download_artifacts(run.info.run_id, "drift_reports", str(tmp_path)))
-    windows = {
-        w: [
-            r["window_id"]
-            for r in json.loads((folder / f"drift_report_{w}.json").read_text())["windows"]
-        ]
-        for w in (2, 5)
-    }
-    assert windows == {2: [0, 1, 2], 5: [3, 4, 5]}  # window 6 waits for the next report
-    assert (folder / "drift_report_5.png").read_bytes().startswith(b"\x89PNG")
+    files = _drift_reports(mlflow_store, tmp_path / "downloaded")
+    assert sorted(files) == [f"drift_report_{w}.{kind}" for w in (2, 5) for kind in ("json", "png")]
+    assert _windows_in(files["drift_report_2.json"]) == [0, 1, 2]
+    assert _windows_in(files["drift_report_5.json"]) == [3, 4, 5]  # 6 waits for the next one
+    assert files["drift_report_5.png"].read_bytes().startswith(b"\x89PNG")
     # The plot's history keeps a few numbers per window, not the reports.
     [points] = logger._history.values()
     assert [p.window_id for p in points] == list(range(7))
@@ -141,13 +145,6 @@ def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
 def test_a_report_whose_upload_failed_is_not_counted_twice(
     mlflow_store: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        _env_file=None,
-        mlflow_tracking_uri=mlflow_store,
-        report_every_windows=2,
-        monitoring_experiment="monitoring",
-        home=tmp_path,
-    )
     failures = [1]
 
     class FlakyArtifacts(MlflowClient):
@@ -157,6 +154,7 @@ def test_a_report_whose_upload_failed_is_not_counted_twice(
                 raise ConnectionError("artifact store down")
             super().log_artifacts(*args, **kwargs)  # type: ignore[arg-type]
 
+    settings = _reports_settings(mlflow_store, tmp_path, 2)
     logger = MonitoringLogger(
         settings, StreamMetrics(), client_factory=lambda: FlakyArtifacts(mlflow_store)
     )
@@ -170,14 +168,9 @@ def test_a_report_whose_upload_failed_is_not_counted_twice(
     assert failures == [0]
     [points] = logger._history.values()
     assert [p.window_id for p in points] == [0, 1, 2]
-    mlflow = MlflowClient(tracking_uri=mlflow_store)
-    experiment = mlflow.get_experiment_by_name("monitoring")
-    assert experiment is not None
-    [run] = mlflow.search_runs([experiment.experiment_id])
-    folder = Path(mlflow.download_artifacts(run.info.run_id, "drift_reports", str(tmp_path)))
-    assert sorted(p.name for p in folder.iterdir()) == ["drift_report_2.json", "drift_report_2.png"]
-    document = json.loads((folder / "drift_report_2.json").read_text())
-    assert [r["window_id"] for r in document["windows"]] == [0, 1, 2]
+    files = _drift_reports(mlflow_store, tmp_path / "downloaded")
+    assert sorted(files) == ["drift_report_2.json", "drift_report_2.png"]
+    assert _windows_in(files["drift_report_2.json"]) == [0, 1, 2]
 
 
 class _Receiver(BaseHTTPRequestHandler):
