@@ -10,7 +10,8 @@ A group may be split in chunks to stay under the broker's message size; a group 
 chunk never arrived (a crash mid-write) is ignored on restore.
 
 A chunk is one line of JSON (ids, times, predictions, offsets; orjson never writes a newline)
-and then the original bytes of its events and labels, back to back, their lengths in the JSON.
+and then the bytes of its events (as the join keeps them: packed, see :mod:`stream.packed`, or
+their JSON) and of its labels (as they came), back to back, their lengths in the JSON.
 Carried as JSON strings, every quote of every event would be escaped: the chunks were 8%
 larger and took four times as long to write (2.8 against 0.7 us per event).
 
@@ -90,11 +91,11 @@ def encode_group(group: ChangelogGroup, *, group_id: str | None = None) -> list[
                 "v": [e.version for e in events],
                 "p": [e.predicted for e in events],
                 "pr": [e.probabilities for e in events],
-                "rl": [len(e.raw) for e in events],
+                "rl": [len(e.record) for e in events],
             },
             "lb": [[b.event_id, b.label, b.label_ts, b.label_time, len(b.raw)] for b in labels],
         }
-        raws = [e.raw for e in events] + [b.raw for b in labels]
+        raws = [e.record for e in events] + [b.raw for b in labels]
         chunks.append(b"".join([orjson.dumps(body), b"\n", *raws]))
     return chunks
 
@@ -103,7 +104,7 @@ def _slices(group: ChangelogGroup) -> list[tuple[list[EventEntry], list[LabelEnt
     slices: list[tuple[list[EventEntry], list[LabelEntry]]] = [([], [])]
     size = 0
     for event in group.events:
-        cost = len(event.raw) + 120
+        cost = len(event.record) + 120
         if size + cost > CHUNK_BYTES and (slices[-1][0] or slices[-1][1]):
             slices.append(([], []))
             size = 0

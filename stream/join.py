@@ -34,15 +34,16 @@ LABEL_PAST_TTL = "label_past_ttl"
 @dataclass(slots=True)
 class Scored:
     """A scored event: what the join keeps until its label comes (or the TTL passes), and
-    what the changelog records. Not frozen: a frozen dataclass costs a microsecond per event
-    to build, and there is one per event."""
+    what the changelog records. ``record`` is the event packed (:mod:`stream.packed`) or, when
+    it does not pack unchanged, its JSON. Not frozen: a frozen dataclass costs a microsecond
+    per event to build, and there is one per event."""
 
     event_id: str
     event_ts: float
     version: str
     predicted: int | str
     probabilities: tuple[float, ...] | None
-    raw: bytes
+    record: bytes
 
 
 @dataclass(slots=True)

@@ -22,7 +22,8 @@ from stream import blob_json
 from stream.champion import Champion
 from stream.changelog import ChangelogGroup, EventEntry
 from stream.codec import dead_letter
-from stream.join import DUPLICATE_EVENT
+from stream.join import DUPLICATE_EVENT, Scored
+from stream.packed import Layout, event_fields, kept_records
 from stream.profile import ReferenceProfile
 from stream.records import DeadLetter
 from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
@@ -130,6 +131,7 @@ class Pipeline:
         self.profile_of = profile_of
         self._make_summary = make_summary
         self.states: dict[int, PartitionState] = {}
+        self._layouts: dict[str, Layout] = {}
         self.n_partitions = settings.topic_partitions
 
     # --- partitions ----------------------------------------------------------------------------
@@ -146,6 +148,13 @@ class Pipeline:
         for group in groups:
             restore(state, group, self.profile_of)
         return state
+
+    def _layout(self, event: Scored) -> Layout:
+        """The packed layout of the profile that scored ``event`` (one per version, kept)."""
+        layout = self._layouts.get(event.version)
+        if layout is None:
+            layout = self._layouts[event.version] = Layout.of(self.profile_of(event.version))
+        return layout
 
     def _summary_factory(self, version: str, window_id: int, start: float, end: float) -> Any:
         profile = self.profile_of(version)
@@ -184,9 +193,13 @@ class Pipeline:
             rows = slice(row, row + len(events))
             row += len(events)
             entries = [
-                EventEntry(e.event_id, e.event_ts, version, predicted, proba, e.raw)
-                for e, predicted, proba in zip(
-                    events, scored.predicted[rows], probabilities[rows], strict=True
+                EventEntry(e.event_id, e.event_ts, version, predicted, proba, record)
+                for e, predicted, proba, record in zip(
+                    events,
+                    scored.predicted[rows],
+                    probabilities[rows],
+                    kept_records(events, matrices.get(partition)),
+                    strict=True,
                 )
             ]
             if events:
@@ -298,8 +311,11 @@ class Pipeline:
         if applied.joined:
             rows = out.labeled.setdefault(state.partition, [])
             for item in applied.joined:
+                event_time, features = event_fields(item.event.record, self._layout(item.event))
                 value = encode_labeled(
-                    item.event.raw,
+                    item.event_id,
+                    event_time,
+                    features,
                     model_name=name,
                     version=item.event.version,
                     predicted=item.event.predicted,

@@ -18,7 +18,6 @@ import pandas as pd
 
 from stream.memory import right_sized
 from stream.profile import ReferenceProfile
-from stream.records import FeatureEvent
 from stream.validation import ValidEvent
 
 
@@ -178,7 +177,9 @@ class PredictionEncoder:
 
 
 def encode_labeled(
-    raw_event: bytes,
+    event_id: str,
+    event_time: str,
+    features: dict[str, Any],
     *,
     model_name: str,
     version: str,
@@ -188,15 +189,15 @@ def encode_labeled(
     label: Any,
     label_time: str,
 ) -> bytes:
-    """A :class:`~stream.records.LabeledExample` as JSON, from the event's original bytes."""
-    event = event_document(raw_event)
+    """A :class:`~stream.records.LabeledExample` as JSON (the event's time text and features as
+    they came: see :func:`stream.packed.event_fields`)."""
     return right_sized(
         orjson.dumps(
             {
                 "schema_version": 1,
-                "event_id": event["event_id"],
-                "event_time": event["event_time"],
-                "features": event["features"],
+                "event_id": event_id,
+                "event_time": event_time,
+                "features": features,
                 "model_name": model_name,
                 "model_version": version,
                 "predicted_class": predicted,
@@ -208,15 +209,3 @@ def encode_labeled(
             }
         )
     )
-
-
-def event_document(raw_event: bytes) -> dict[str, Any]:
-    """An accepted event's JSON as a dict. orjson reads whatever the fast path accepted; the
-    careful path (pydantic) may have accepted a document orjson refuses, so it reads those."""
-    try:
-        document = orjson.loads(raw_event)
-    except orjson.JSONDecodeError:
-        document = None
-    if isinstance(document, dict):
-        return document
-    return FeatureEvent.model_validate_json(raw_event).model_dump(mode="json")

@@ -28,7 +28,8 @@ def settings_markdown() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
         default = _show(field.default)
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {field.description or ''} |")
+        meaning = " ".join((field.description or "").split())  # a table row is one line
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {meaning} |")
     return HEADER + "\n".join(rows) + "\n"
 
 

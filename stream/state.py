@@ -17,8 +17,9 @@ import numpy as np
 
 from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
 from stream.join import Joined, JoinState, LabelRejected
+from stream.packed import Layout, event_fields
 from stream.profile import ReferenceProfile
-from stream.scoring import FeatureArrays, arrays_from_dicts, event_document
+from stream.scoring import FeatureArrays, arrays_from_dicts
 from stream.settings import Settings
 from stream.validation import Rejected, ValidLabel
 from stream.windows import PartitionWindows
@@ -171,8 +172,9 @@ def restore(
 ) -> None:
     """Replay one changelog group onto ``state`` exactly as the live batch applied it."""
     if group.events:
-        features = [event_document(entry.raw)["features"] for entry in group.events]
         profile = profile_of(group.events[0].version)
+        layout = Layout.of(profile)
+        features = [event_fields(entry.record, layout)[1] for entry in group.events]
         apply_events(state, group.events, arrays_from_dicts(features, profile))
     if group.labels:
         labels = [

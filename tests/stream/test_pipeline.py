@@ -126,8 +126,10 @@ def test_labels_join_in_either_order_and_windows_count_outcomes(champion):
     ]
     out = run(pipeline, champion, {0: feats}, {0: late})
     joined = [decode(LabeledExample, v) for _, v in out.labeled[0]]
-    assert sorted(j.event_id for j in joined) == sorted(e for e, _, _ in batch)
-    assert all(j.features for j in joined)
+    # The join keeps the events packed: the examples still carry them as they were sent.
+    assert {j.event_id: (j.event_time, j.features) for j in joined} == {
+        e: (at(t), f) for e, t, f in batch
+    }
     [((version, _), summary)] = list(pipeline.states[0].windows)
     assert (version, summary.n_events, summary.n_labeled) == ("1", 20, 20)
 
@@ -227,7 +229,8 @@ def test_replaying_the_changelog_rebuilds_the_same_state(champion):
             ]
         },
     )
-    assert [k for k, _ in out.labeled[0]] == [e.encode()]
+    [(key, value)] = out.labeled[0]
+    assert (key, decode(LabeledExample, value).features) == (e.encode(), batch[1][2])
 
 
 def drive(

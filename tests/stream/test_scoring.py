@@ -71,7 +71,9 @@ def test_prediction_json_is_a_valid_prediction_record():
 def test_labeled_json_is_a_valid_labeled_example():
     batch = events(1)
     value = encode_labeled(
-        batch[0].raw,
+        batch[0].event_id,
+        batch[0].event_time,
+        batch[0].features,
         model_name="m",
         version="7",
         predicted=1,
