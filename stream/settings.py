@@ -101,8 +101,8 @@ class Settings(BaseSettings):
 
     # --- Label join --------------------------------------------------------------------------
     join_ttl_seconds: float = Field(3600.0, gt=0)
-    """How long a prediction waits for its label (and a label for its event). Memory: ~450
-    bytes per waiting prediction with 20 float features (~850 for events with integer features,
+    """How long a prediction waits for its label (and a label for its event). Memory: ~490
+    bytes per waiting prediction with 20 float features (~900 for events with integer features,
     kept as JSON), then ~85 bytes per event id for the rest of the TTL (to catch duplicates)."""
 
     # --- Drift windows -----------------------------------------------------------------------
