@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from stream import blob_json
+from stream.batch_output import BatchOutput, ClosedWindows, Message
 from stream.champion import Champion
 from stream.changelog import ChangelogGroup, EventEntry
 from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT, Scored
 from stream.packed import Layout, event_fields, kept_records
 from stream.profile import ReferenceProfile
-from stream.records import DeadLetter
 from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
 from stream.settings import Settings
 from stream.state import (
@@ -42,79 +39,6 @@ from stream.validation import Rejected, ValidEvent, ValidLabel
 from stream.window_buffer import BufferedSummary
 
 log = logging.getLogger(__name__)
-
-
-class Message(Protocol):
-    """What the pipeline reads of a Kafka record (aiokafka's ConsumerRecord fits)."""
-
-    @property
-    def partition(self) -> int: ...
-    @property
-    def offset(self) -> int: ...
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-
-
-@dataclass
-class BatchStats:
-    events: int = 0
-    scored: int = 0
-    labels: int = 0
-    joined: int = 0
-    late_events: int = 0
-    late_outcomes: int = 0
-    windows_closed: int = 0
-    dead_letters: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
-class ClosedWindows:
-    """A partition's closed window summaries and its new coverage, for the merger.
-
-    Serialising summaries is numpy work the sink does in a thread (:meth:`encode`), off the
-    event loop; the summaries belong to nobody else once closed.
-    """
-
-    model: str
-    partition: int
-    n_partitions: int
-    closed_through: int
-    windows: list[tuple[str, int, Any]]
-
-    def encode(self) -> bytes:
-        """The partial as :mod:`stream.blob_json`: the summaries' arrays after the JSON."""
-        return blob_json.dumps(
-            {
-                "model": self.model,
-                "partition": self.partition,
-                "n_partitions": self.n_partitions,
-                "closed_through": self.closed_through,
-                "windows": [
-                    {"version": version, "window_id": wid, "summary": summary.to_dict(binary=True)}
-                    for version, wid, summary in self.windows
-                ],
-            }
-        )
-
-
-@dataclass
-class BatchOutput:
-    """What one batch asks the Kafka side to do, in this order: publish, log, commit."""
-
-    predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
-    labeled: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
-    dead_letters: list[DeadLetter] = field(default_factory=list)
-    closes: list[ClosedWindows] = field(default_factory=list)
-    changelog: dict[int, ChangelogGroup] = field(default_factory=dict)  # encoded by the sink
-    commits: dict[tuple[str, int], int] = field(default_factory=dict)
-    stats: BatchStats = field(default_factory=BatchStats)
-
-    def is_empty(self) -> bool:
-        return not (self.predictions or self.labeled or self.dead_letters or self.closes) and not (
-            self.changelog or self.commits
-        )
 
 
 class Pipeline:

@@ -23,13 +23,14 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.structs import TopicPartition
 from mode import Service
 
+from stream.batch_output import BatchOutput
 from stream.champion import ChampionHolder
 from stream.changelog import ChangelogGroup, read_groups
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.kafka import aiokafka_config
 from stream.memory import release_free_memory
 from stream.metrics import StreamMetrics
-from stream.pipeline import BatchOutput, Pipeline
+from stream.pipeline import Pipeline
 from stream.profile import ReferenceProfile
 from stream.settings import Settings
 from stream.sink import InFlight, OutputSink

@@ -22,10 +22,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 
+from stream.batch_output import BatchOutput, ClosedWindows
 from stream.changelog import ChangelogGroup, encode_group
 from stream.codec import encode
 from stream.internal_topics import InternalTopics
-from stream.pipeline import BatchOutput, ClosedWindows
 from stream.topics import Topics
 
 log = logging.getLogger(__name__)

@@ -12,10 +12,11 @@ import pytest
 
 from stream import blob_json
 from stream.app import summary_maker
+from stream.batch_output import BatchOutput
 from stream.champion import Champion
 from stream.changelog import encode_group, read_groups
 from stream.codec import decode
-from stream.pipeline import BatchOutput, Pipeline
+from stream.pipeline import Pipeline
 from stream.records import DeadLetter, LabeledExample, Prediction
 from stream.settings import Settings
 from tests.stream.stream_data import (
