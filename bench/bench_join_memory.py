@@ -25,25 +25,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.stream_support import encoded_events, frame, truth
+from bench.stream_support import bench_model, encoded_events
 from stream.join import JoinState, Scored
 from stream.packed import Layout, event_fields, kept_records
-from stream.profile import ReferenceProfile, build_profile
-from stream.trainers import train
 from stream.validation import FeatureValidator, ValidEvent, ValidLabel
-
-
-def bench_profile() -> ReferenceProfile:
-    data = frame(5000, seed=0)
-    labels = truth(data)
-    model = train("logistic_regression", {}, data, labels)
-    return build_profile(
-        data,
-        model.predict(data),
-        classes=list(model.classes_),
-        labels=labels,
-        probabilities=model.predict_proba(data),
-    )
 
 
 def held_bytes(
@@ -83,7 +68,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
     args = parser.parse_args()
-    profile = bench_profile()
+    _, profile, _, _ = bench_model()
     layout = Layout.of(profile)
     _, values, _ = encoded_events(args.events)
     batch = FeatureValidator(profile).validate_many(values)

@@ -31,7 +31,7 @@ from kafka import TopicPartition as KafkaTopicPartition
 from producers.encoding import feature_values, label_values, time_texts
 from stream.internal_topics import ensure_stream_topics
 from stream.kafka import aiokafka_config, kafka_python_config
-from stream.profile import build_profile
+from stream.profile import ReferenceProfile, build_profile
 from stream.registry import log_model_version
 from stream.settings import Settings
 from stream.stack.kafka_broker import KafkaBroker
@@ -97,8 +97,8 @@ def truth(data: pd.DataFrame) -> np.ndarray:
     return (data["f0"] + data["f1"] - data["f2"] > 0).astype(int).to_numpy()
 
 
-def register_champion(settings: Settings) -> Any:
-    """A 20-feature logistic regression registered as champion."""
+def bench_model() -> tuple[Any, ReferenceProfile, pd.DataFrame, np.ndarray]:
+    """The benches' 20-feature logistic regression, its profile, training rows and labels."""
     data = frame(5000, seed=0)
     labels = truth(data)
     model = train("logistic_regression", {}, data, labels)
@@ -109,6 +109,12 @@ def register_champion(settings: Settings) -> Any:
         labels=labels,
         probabilities=model.predict_proba(data),
     )
+    return model, profile, data, labels
+
+
+def register_champion(settings: Settings) -> Any:
+    """A 20-feature logistic regression registered as champion."""
+    model, profile, data, labels = bench_model()
     return log_model_version(
         settings,
         model,
