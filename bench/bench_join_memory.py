@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.stream_support import bench_model, encoded_events
 from stream.join import JoinState, Scored
-from stream.packed import Layout, event_fields, kept_records
+from stream.packed import MARK, Layout, event_fields, kept_records
 from stream.validation import FeatureValidator, ValidEvent, ValidLabel
 
 
@@ -75,7 +75,7 @@ def main() -> int:
     events = [r for r in batch.results if isinstance(r, ValidEvent)]
     packed = kept_records(events, batch.numeric)
     as_json = [event.raw for event in events]
-    if any(record[:1] != b"\x00" for record in packed):
+    if any(record[:1] != MARK for record in packed):
         raise SystemExit("some bench events did not pack: the comparison would be wrong")
     n = len(events)
     sizes = {
