@@ -3,6 +3,7 @@ FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true
 COPY pyproject.toml constraints.txt README.md ./
+COPY centinela ./centinela
 COPY producers ./producers
 COPY stream ./stream
 COPY retrain ./retrain

@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## create the virtual environment with the pinned dependencies
 
 kafka-jars: $(STAMP) ## resolve the Apache Kafka broker jars from Maven Central (once)
-	$(BIN)/python -c "from stream.stack.kafka_broker import ensure_jars; print(ensure_jars())"
+	$(BIN)/python -c "from centinela.stack.kafka_broker import ensure_jars; print(ensure_jars())"
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy
 	$(BIN)/ruff check .
@@ -51,7 +51,7 @@ $(EVIDENTLY_VENV)/.installed: bench/evidently-constraints.txt
 	$(EVIDENTLY_VENV)/bin/pip install --quiet -c bench/evidently-constraints.txt evidently
 	touch $@
 
-bench: kafka-jars $(EVIDENTLY_VENV)/.installed ## every DESIGN.md §7 benchmark beside its baseline; writes docs/benchmarks.md
+bench: kafka-jars $(EVIDENTLY_VENV)/.installed ## every benchmark target beside its baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench.run_all
 
 format: $(STAMP) ## format the code with ruff

@@ -1,1 +1,2 @@
-"""Benchmarks: each script measures a DESIGN.md §7 target beside its baseline in the same run."""
+"""Benchmarks: each script measures one target of docs/benchmarks.md beside its baseline in the
+same run."""

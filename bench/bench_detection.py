@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
+from centinela.contract.settings import Settings  # noqa: E402
+from centinela.drift import ConceptMonitor, RetrainPolicy, WindowSummary, compute_drift  # noqa: E402
+from centinela.models.profile import build_profile  # noqa: E402
+from centinela.models.trainers import DEFAULT_TRAINER, train  # noqa: E402
 from producers.block import Block  # noqa: E402
 from producers.catalogue import EVENTS_PER_WINDOW, get_scenario  # noqa: E402
 from producers.scenario import ScenarioStream, pre_drift_frame  # noqa: E402
-from stream.drift import ConceptMonitor, RetrainPolicy, WindowSummary, compute_drift  # noqa: E402
-from stream.profile import build_profile  # noqa: E402
 from stream.reporting import outcome_errors  # noqa: E402
-from stream.settings import Settings  # noqa: E402
-from stream.trainers import DEFAULT_TRAINER, train  # noqa: E402
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 RIVER = {

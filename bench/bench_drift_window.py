@@ -35,17 +35,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
-from stream.drift import WindowSummary, compute_drift  # noqa: E402
-from stream.drift.ks import ks_pvalue, ks_pvalues_asymp, ks_statistics  # noqa: E402
-from stream.profile import ReferenceProfile, build_profile  # noqa: E402
-from stream.settings import Settings  # noqa: E402
+from centinela.contract.settings import Settings  # noqa: E402
+from centinela.drift import WindowSummary, compute_drift  # noqa: E402
+from centinela.drift.ks import ks_pvalue, ks_pvalues_asymp, ks_statistics  # noqa: E402
+from centinela.models.profile import ReferenceProfile, build_profile  # noqa: E402
 
 N_REFERENCE, N_WINDOW, N_FEATURES = 10_000, 2_000, 20
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 COMMAND = ".venv/bin/python bench/bench_drift_window.py"
 # scipy's ks_2samp(method='asymp') on this window, 20 features, on a quiet run of the project's
-# 2-core machine (DESIGN.md §9). On a busy machine every time inflates alike, so the ratio to
-# scipy measured in the same run, applied to this figure, is the steady estimate.
+# 2-core machine (docs/benchmarks.md, "Drift window"). On a busy machine every time inflates
+# alike, so the ratio to scipy measured in the same run, applied to this figure, is the steady
+# estimate.
 SCIPY_ASYMP_QUIET_MS = 43.0
 
 
@@ -157,7 +158,7 @@ def run_case(label: str, shifted: int, repeats: int, rng: np.random.Generator) -
     ]:
         # exact p-values are cached per (n1, n2, h): time the first (cold) computation
         if method == "exact":
-            from stream.drift import ks
+            from centinela.drift import ks
 
             def cold(fn: Callable[[], object] = fn) -> object:
                 ks._exact.cache_clear()

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
-from stream.drift import WindowSummary, compute_drift  # noqa: E402
-from stream.profile import build_profile  # noqa: E402
-from stream.settings import Settings  # noqa: E402
+from centinela.contract.settings import Settings  # noqa: E402
+from centinela.drift import WindowSummary, compute_drift  # noqa: E402
+from centinela.models.profile import build_profile  # noqa: E402
 
 EVIDENTLY_PYTHON = ROOT / "bench" / ".evidently-venv" / "bin" / "python"
 N_FEATURES, N_REFERENCE, N_WINDOW = 20, 10_000, 2_000

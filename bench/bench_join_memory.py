@@ -9,7 +9,8 @@ Also timed: making the records, and reading an event back for its labeled exampl
 
     .venv/bin/python bench/bench_join_memory.py [--events 20000]
 
-Not a DESIGN.md target: it explains the memory bench's figures and the setting's documentation.
+Not one of the targets in docs/benchmarks.md: it explains the memory bench's figures and the
+setting's documentation.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Produce -> prediction latency at 5,000 events/s (DESIGN.md §7: p99 <= 250 ms).
+"""Produce -> prediction latency at 5,000 events/s (target: p99 <= 250 ms; docs/benchmarks.md).
 
 One `centinela stream` worker runs; this process produces 20-feature events at a steady
 5,000 events/s (a tick of 50 events every 10 ms) and, in the same event loop, reads
@@ -37,8 +37,8 @@ from bench.stream_support import (
     register_champion,
     topics,
 )
-from stream.kafka import aiokafka_config
-from stream.settings import Settings
+from centinela.contract.kafka_clients import aiokafka_config
+from centinela.contract.settings import Settings
 
 COMMAND = ".venv/bin/python bench/bench_latency.py"
 TICK = 0.01

@@ -1,5 +1,5 @@
-"""Stream worker memory over a long run with labels (DESIGN.md §7: flat, <= 500 MB RSS over
-2,000,000 events).
+"""Stream worker memory over a long run with labels (target: flat, <= 500 MB RSS over
+2,000,000 events; docs/benchmarks.md).
 
 One `centinela stream` worker scores a live stream while this process feeds it events and
 their labels (90% of them, 5 s later in event time; the other 10% never come and wait out the
@@ -55,8 +55,8 @@ from bench.stream_support import (
     topics,
     with_tracking,
 )
-from stream.kafka import aiokafka_config
-from stream.settings import Settings
+from centinela.contract.kafka_clients import aiokafka_config
+from centinela.contract.settings import Settings
 
 COMMAND = ".venv/bin/python bench/bench_memory.py"
 WARM_UP_TENTHS = 2

@@ -1,4 +1,6 @@
-"""Producer throughput (DESIGN.md §7: >= 50,000 events/s from one process, 20 features, labels on).
+"""Producer throughput (target: >= 50,000 events/s from one process, 20 features, labels on).
+
+The target and the recorded runs: docs/benchmarks.md.
 
 Measured in one run against the same broker:
 
@@ -35,18 +37,18 @@ from kafka import KafkaProducer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.results import BenchResult, record
+from centinela.contract.codec import feature_values, generated_ids, label_values, time_texts
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics, create_topics
+from centinela.stack.kafka_broker import KafkaBroker
+from centinela.stack.process import free_port
 from producers.catalogue import get_scenario
 from producers.clock import EventClock
 from producers.delays import LabelDelay
-from producers.encoding import feature_values, generated_ids, label_values, time_texts
 from producers.publisher import Publisher
 from producers.runner import ProduceRun, RunOptions
 from producers.scenario import DeliveryPlan, ScenarioStream
-from stream.kafka import kafka_python_config
-from stream.settings import Settings
-from stream.stack.kafka_broker import KafkaBroker
-from stream.stack.process import free_port
-from stream.topics import Topics, create_topics
 
 TARGET = 50_000.0
 COMMAND = ".venv/bin/python bench/bench_producer.py"

@@ -20,7 +20,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 @dataclass(frozen=True)
 class BenchResult:
     key: str  # file name of the result, e.g. "drift_window"
-    what: str  # the DESIGN.md §7 row
+    what: str  # the target's row in docs/benchmarks.md
     figure: str  # our measured figure, with unit
     baseline: str  # what we compared against, with its figure
     ratio: str  # ours vs baseline, phrased so that bigger is better or stated explicitly

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench-table:begin -->", "<!-- bench-table:end -->"
 
-# In the order of DESIGN.md §7. Each prints its rows and records them in bench/results/.
+# In the order of the targets table. Each prints its rows and records them in bench/results/.
 BENCHMARKS = [
     "bench/bench_scoring.py",
     "bench/bench_latency.py",
@@ -48,7 +48,7 @@ def main(selected: list[str]) -> int:
 
 def render_table() -> str:
     rows = [
-        "| target (DESIGN.md §7) | measured | baseline (same run) | ratio | goal | met | command |",
+        "| target | measured | baseline (same run) | ratio | goal | met | command |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in load_all():

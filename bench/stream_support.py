@@ -28,17 +28,17 @@ from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer
 from kafka import TopicPartition as KafkaTopicPartition
 
-from producers.encoding import feature_values, label_values, time_texts
+from centinela.contract.codec import feature_values, label_values, time_texts
+from centinela.contract.kafka_clients import aiokafka_config, kafka_python_config
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.profile import ReferenceProfile, build_profile
+from centinela.models.registry import log_model_version
+from centinela.models.trainers import train
+from centinela.stack.kafka_broker import KafkaBroker
+from centinela.stack.mlflow_server import MlflowServer
+from centinela.stack.process import free_port
 from stream.internal_topics import ensure_stream_topics
-from stream.kafka import aiokafka_config, kafka_python_config
-from stream.profile import ReferenceProfile, build_profile
-from stream.registry import log_model_version
-from stream.settings import Settings
-from stream.stack.kafka_broker import KafkaBroker
-from stream.stack.mlflow_server import MlflowServer
-from stream.stack.process import free_port
-from stream.topics import Topics
-from stream.trainers import train
 
 ROOT = Path(__file__).resolve().parents[1]
 CENTINELA = Path(sys.executable).parent / "centinela"

@@ -15,12 +15,12 @@ from typing import Any
 
 import numpy as np
 
+from centinela.contract.settings import Settings
+from centinela.models.profile import build_profile
+from centinela.models.registry import CHAMPION, alias_version, log_model_version
+from centinela.models.trainers import DEFAULT_TRAINER, default_params, train
 from producers.exceptions import ProducerError
 from producers.scenario import Scenario, pre_drift_frame
-from stream.profile import build_profile
-from stream.registry import CHAMPION, alias_version, log_model_version
-from stream.settings import Settings
-from stream.trainers import DEFAULT_TRAINER, default_params, train
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from centinela.cli import Subcommands
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics, create_topics
+from centinela.models.trainers import DEFAULT_TRAINER, available_trainers
 from producers.bootstrap import bootstrap
 from producers.catalogue import EVENTS_PER_WINDOW, get_scenario, list_scenarios
 from producers.clock import EventClock
@@ -31,10 +35,6 @@ from producers.runner import ProduceRun, RunOptions
 from producers.scenario import DeliveryPlan, Scenario, ScenarioStream
 from producers.sources import ColumnMapping, SourceSpec
 from producers.specs import parse_drift, parse_source
-from stream.cli import Subcommands
-from stream.settings import Settings
-from stream.topics import Topics, create_topics
-from stream.trainers import DEFAULT_TRAINER, available_trainers
 
 log = logging.getLogger(__name__)
 

@@ -1,12 +1,12 @@
 """Errors of the producers package; each is a user's mistake or an outside failure, explained.
 
-They derive from :class:`~stream.exceptions.CentinelaError`, so ``centinela produce`` and
+They derive from :class:`~centinela.exceptions.CentinelaError`, so ``centinela produce`` and
 ``centinela bootstrap`` print the message and exit non-zero without a traceback.
 """
 
 from __future__ import annotations
 
-from stream.exceptions import CentinelaError
+from centinela.exceptions import CentinelaError
 
 
 class ProducerError(CentinelaError):

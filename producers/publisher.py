@@ -15,10 +15,10 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from centinela.contract.kafka_clients import confluent_kafka_config
+from centinela.contract.settings import Settings
+from centinela.exceptions import BrokerUnavailableError
 from producers.exceptions import PublishError
-from stream.exceptions import BrokerUnavailableError
-from stream.kafka import confluent_kafka_config
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from producers.block import Block
-from producers.clock import EventClock, seconds_of
-from producers.due_queue import DueQueue, Payload
-from producers.encoding import (
+from centinela.contract.codec import (
     feature_values,
     generated_ids,
     given_ids,
@@ -32,10 +29,13 @@ from producers.encoding import (
     label_values,
     time_texts,
 )
+from centinela.contract.topics import Topics
+from producers.block import Block
+from producers.clock import EventClock, seconds_of
+from producers.due_queue import DueQueue, Payload
 from producers.manifest import MANIFEST_VERSION, GroundTruth, write_manifest
 from producers.progress import RunProgress
 from producers.scenario import ScenarioStream
-from stream.topics import Topics
 
 log = logging.getLogger(__name__)
 

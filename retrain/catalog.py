@@ -1,6 +1,7 @@
 """The registered model as the retrain worker and the review flow see it.
 
-A thin layer over :class:`mlflow.tracking.MlflowClient` for what :mod:`stream.registry` does not
+A thin layer over :class:`mlflow.tracking.MlflowClient` for what :mod:`centinela.models.registry`
+does not
 cover: aliases, version and model tags, the alias history, run metrics and parameters, and the
 versions that belong to a retrain request. MLflow's exceptions become Centinela's own, with the
 registry address in the message.
@@ -16,11 +17,11 @@ from typing import Any, TypeVar
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from centinela.contract.settings import Settings
+from centinela.exceptions import RegistryError, RegistryUnavailableError
+from centinela.models import registry
 from retrain.exceptions import ReviewError, UnknownModelError
 from retrain.history import HISTORY_TAG, HistoryEntry, dump_history, parse_history
-from stream import registry
-from stream.exceptions import RegistryError, RegistryUnavailableError
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -10,15 +10,15 @@ import signal
 from datetime import UTC, datetime
 from types import FrameType
 
+from centinela.cli import Subcommands
+from centinela.contract.records import ModelEvent
+from centinela.contract.settings import Settings
 from retrain.events import ModelEventPublisher
 from retrain.exceptions import RetrainError
 from retrain.report import render_comparison, render_status
 from retrain.review import Review
 from retrain.submit import manual_request, parse_duration, parse_moment, publish_request
 from retrain.worker import RetrainWorker
-from stream.cli import Subcommands
-from stream.records import ModelEvent
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -28,12 +28,12 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, NoBrokersAvailable
 from kafka.record import util as record_util
 
+from centinela.contract.codec import decode
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.records import LabeledExample
+from centinela.contract.settings import Settings
+from centinela.exceptions import BrokerUnavailableError, DecodeError
 from retrain.exceptions import RetrainError
-from stream.codec import decode
-from stream.exceptions import BrokerUnavailableError, DecodeError
-from stream.kafka import kafka_python_config
-from stream.records import LabeledExample
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +120,13 @@ def _open_consumer(settings: Settings) -> KafkaConsumer:
             group_id=None,  # a plain read by offsets; no group, nothing committed
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 * 1024 * 1024,
-            fetch_max_bytes=32 * 1024 * 1024,  # under the client's frame limit (stream.kafka)
+            # under the client's frame limit (centinela.contract.kafka_clients)
+            fetch_max_bytes=32 * 1024 * 1024,
             request_timeout_ms=30_000,
             # kafka-python checks CRC32C in pure Python unless the `crc32c` C package is there:
-            # 26 of 37 s when reading 50,000 records. The broker checked each batch's CRC when
-            # it was produced, and TCP checksums the wire, so the pure-Python check is skipped.
+            # 26 of 37 s when reading 50,000 records (docs/benchmarks.md). The broker checked
+            # each batch's CRC when it was produced, and TCP checksums the wire, so the
+            # pure-Python check is skipped.
             check_crcs=record_util.crc32c_c is not None,
             **kafka_python_config(settings),
         )

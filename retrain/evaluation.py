@@ -2,7 +2,8 @@
 
 The hold-out is the latest ``retrain_holdout_share`` of the requested range by event time:
 the data closest to what the model will see next. Both models are scored on exactly those rows
-with the metrics the stream uses for its baseline (:func:`stream.profile.baseline_metrics`), so
+with the metrics the stream uses for its baseline
+(:func:`centinela.models.profile.baseline_metrics`), so
 figures are comparable across the registry, the drift reports and this comparison.
 
 >>> comparison = Comparison({"accuracy": 0.9, "log_loss": 0.30},
@@ -24,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from centinela.models.profile import baseline_metrics
 from retrain.data import TrainingData
-from stream.profile import baseline_metrics
 
 log = logging.getLogger(__name__)
 

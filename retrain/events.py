@@ -1,4 +1,5 @@
-"""Publishing ModelEvents on ``model-events``, keyed by model name (DESIGN.md §2)."""
+"""Publishing ModelEvents on ``model-events``, keyed by model name (docs/architecture.md,
+"Topics and keys")."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from types import TracebackType
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, NoBrokersAvailable
 
-from stream.codec import encode, encode_key
-from stream.exceptions import BrokerUnavailableError
-from stream.kafka import kafka_python_config
-from stream.records import DeadLetter, ModelEvent
-from stream.settings import Settings
-from stream.topics import Topics
+from centinela.contract.codec import encode, encode_key
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.records import DeadLetter, ModelEvent
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.exceptions import BrokerUnavailableError
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """Errors of the retrain worker and the review flow.
 
-Each derives from :class:`~stream.exceptions.CentinelaError`, so ``centinela`` prints the message
+Each derives from :class:`~centinela.exceptions.CentinelaError`, so ``centinela`` prints the message
 and exits 2 instead of showing a traceback. The worker turns the permanent ones into a
 ``failed`` ModelEvent and moves on; only transient ones (broker or MLflow away) are retried.
 """
 
 from __future__ import annotations
 
-from stream.exceptions import CentinelaError
+from centinela.exceptions import CentinelaError
 
 
 class RetrainError(CentinelaError):

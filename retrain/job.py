@@ -10,6 +10,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from centinela.contract.records import ModelEvent, RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.registry import LoadedModel, load_model
 from retrain.catalog import Catalog
 from retrain.data import TrainingData, read_labeled
 from retrain.evaluation import DECISION_METRIC, Comparison, compare, split_holdout
@@ -28,10 +32,6 @@ from retrain.registration import (
 from retrain.stages import StageClock
 from retrain.training import challenger_profile, champion_recipe, fit, mix_champion_data
 from retrain.validation import align_labels, check_features, require_classes, validate
-from stream.records import ModelEvent, RetrainRequest
-from stream.registry import LoadedModel, load_model
-from stream.settings import Settings
-from stream.topics import Topics
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ A challenger is promoted without a person only when its hold-out is large enough
 (``auto_promote_min_holdout``) and it beats the champion on the decision metric by at least
 ``auto_promote_min_improvement``.
 
->>> from stream.settings import Settings
+>>> from centinela.contract.settings import Settings
 >>> better = Comparison({"f1": 0.90}, {"f1": 0.80}, n_holdout=5000)
 >>> auto_promotion(better, Settings(_env_file=None)) is None   # off by default
 True
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import logging
 
+from centinela.contract.settings import Settings
 from retrain.evaluation import DECISION_METRIC, Comparison
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,15 @@ from typing import Any
 from mlflow.entities import Metric, RunTag
 from mlflow.entities.model_registry import ModelVersion
 
+from centinela.contract.settings import Settings
+from centinela.models.profile import ReferenceProfile
+from centinela.models.registry import CHALLENGER, RegisteredModel, log_model_version
 from retrain.catalog import REQUEST_TAG, Catalog
 from retrain.data import TrainingData
 from retrain.evaluation import DECISION_METRIC, Comparison, plot_comparison
 from retrain.history import HistoryEntry
 from retrain.lineage import LabeledTopicSource, dataset_input, write_training_data
 from retrain.training import Recipe
-from stream.profile import ReferenceProfile
-from stream.registry import CHALLENGER, RegisteredModel, log_model_version
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
 """The review flow: status, compare, promote, reject, rollback.
 
-Promotion is a person's decision (DESIGN.md §3). Every move writes who, when and why to the
+Promotion is a person's decision: nothing swaps models silently, and automatic promotion
+(:mod:`retrain.promotion`) is off unless configured. Every move writes who, when and why to the
 version's tags and to the alias history, then emits a ModelEvent so that the stream hot-swaps.
 The registry is changed first and the event follows: if the event cannot be sent, the stream
 still finds the new champion when it next polls the alias.
@@ -15,15 +16,15 @@ from typing import Any
 
 from mlflow.entities.model_registry import ModelVersion
 
+from centinela.contract.records import ModelEvent
+from centinela.contract.settings import Settings
+from centinela.models.registry import CHALLENGER, CHAMPION, TRAINER_TAG
 from retrain.catalog import REQUEST_TAG, Catalog
 from retrain.evaluation import METRIC_ORDER, Comparison
 from retrain.events import ModelEventPublisher
 from retrain.exceptions import ReviewError
 from retrain.history import HistoryEntry, previous_champions, rollback_target
 from retrain.registration import COMPARISON_TAG, PARENT_TAG, REVIEW_TAG
-from stream.records import ModelEvent
-from stream.registry import CHALLENGER, CHAMPION, TRAINER_TAG
-from stream.settings import Settings
 
 log = logging.getLogger(__name__)
 

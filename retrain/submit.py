@@ -16,14 +16,14 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, NoBrokersAvailable
 
+from centinela.contract.codec import encode, encode_key
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.records import RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.exceptions import BrokerUnavailableError
+from centinela.models.registry import CHAMPION, alias_version
 from retrain.exceptions import RetrainError
-from stream.codec import encode, encode_key
-from stream.exceptions import BrokerUnavailableError
-from stream.kafka import kafka_python_config
-from stream.records import RetrainRequest
-from stream.registry import CHAMPION, alias_version
-from stream.settings import Settings
-from stream.topics import Topics
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from centinela.models import trainers
+from centinela.models.profile import ReferenceProfile, build_profile
+from centinela.models.registry import LoadedModel
 from retrain.catalog import Catalog
 from retrain.data import TrainingData
 from retrain.exceptions import RetrainError
-from stream import trainers
-from stream.profile import ReferenceProfile, build_profile
-from stream.registry import LoadedModel
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def champion_recipe(champion: LoadedModel, catalog: Catalog) -> Recipe:
 
 
 def fit(recipe: Recipe, data: TrainingData) -> Any:
-    """The fitted pipeline (:func:`stream.trainers.train`); TrainerError passes through."""
+    """The fitted pipeline (:func:`centinela.models.trainers.train`); TrainerError passes
+    through."""
     log.info(
         "training %s on %d rows x %d features", recipe.trainer, len(data), data.features.shape[1]
     )
@@ -101,7 +102,8 @@ def challenger_profile(
     """The profile the stream will watch the challenger with.
 
     The reference distribution is the data the challenger learned from; the baseline metrics
-    are its hold-out metrics (validation data, DESIGN.md §4), not its fit on training data.
+    are its hold-out metrics (validation data, as for every profile: docs/architecture.md,
+    "Drift methodology"), not its fit on training data.
     """
     probabilities = np.asarray(model.predict_proba(reference.features), dtype=np.float64)
     predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
+from centinela.models.profile import ReferenceProfile
 from retrain.data import TrainingData
 from retrain.exceptions import TrainingDataError
-from stream.profile import ReferenceProfile
 
 
 def validate(data: TrainingData, profile: ReferenceProfile, *, min_rows: int) -> TrainingData:

@@ -25,22 +25,22 @@ from kafka.errors import KafkaError, NoBrokersAvailable
 from kafka.structs import OffsetAndMetadata
 from mlflow.exceptions import MlflowException
 
-from retrain.events import ModelEventPublisher
-from retrain.job import Registered, run_request, settings_for
-from retrain.promotion import AUTO_ACTOR, auto_promotion
-from retrain.review import Review
-from stream.codec import dead_letter, decode
-from stream.exceptions import (
+from centinela.contract.codec import dead_letter, decode
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.records import ModelEvent, RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.exceptions import (
     BrokerUnavailableError,
     CentinelaError,
     DecodeError,
     RegistryError,
 )
-from stream.kafka import kafka_python_config
-from stream.records import ModelEvent, RetrainRequest
-from stream.registry import CHALLENGER
-from stream.settings import Settings
-from stream.topics import Topics
+from centinela.models.registry import CHALLENGER
+from retrain.events import ModelEventPublisher
+from retrain.job import Registered, run_request, settings_for
+from retrain.promotion import AUTO_ACTOR, auto_promotion
+from retrain.review import Review
 
 log = logging.getLogger(__name__)
 

@@ -1,38 +1,10 @@
-"""Centinela's stream app and the shared contract: records, codec, topics, settings.
+"""The stream worker: validate, score, join labels, keep drift windows, report and alert.
 
-Importing the package stays light (no Kafka, MLflow or Faust); import those modules directly.
+The worker runs as ``centinela stream``. Its hot path (:mod:`stream.scoring_service`) reads
+features and labels with aiokafka in micro-batches; Faust runs the lifecycle, the model-events
+agent, a timer and the web views (:mod:`stream.app`). Everything it shares with the other
+processes (records, settings, topics, the model registry, the drift statistics) comes from
+:mod:`centinela`; see docs/architecture.md.
 """
 
-from stream.codec import decode, encode
-from stream.exceptions import CentinelaError, ConfigError, DecodeError
-from stream.records import (
-    Alert,
-    DeadLetter,
-    DriftReport,
-    FeatureEvent,
-    LabeledExample,
-    LabelEvent,
-    ModelEvent,
-    Prediction,
-    RetrainRequest,
-)
-from stream.settings import Settings, load_settings
-
-__all__ = [
-    "Alert",
-    "CentinelaError",
-    "ConfigError",
-    "DeadLetter",
-    "DecodeError",
-    "DriftReport",
-    "FeatureEvent",
-    "LabelEvent",
-    "LabeledExample",
-    "ModelEvent",
-    "Prediction",
-    "RetrainRequest",
-    "Settings",
-    "decode",
-    "encode",
-    "load_settings",
-]
+__all__: list[str] = []

@@ -5,7 +5,7 @@ Computing and reporting stay apart: :func:`alerts_for` turns a DriftReport into 
 the stream up.
 
 >>> from datetime import datetime, timezone
->>> from stream.records import DriftReport
+>>> from centinela.contract.records import DriftReport
 >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> report = DriftReport(model_name="m", model_version="1", window_id=7, window_start=t,
 ...     window_end=t, n_events=10, n_labeled=0, data_drift=True, drifted_features=("x",))
@@ -23,8 +23,8 @@ import time
 
 import requests
 
-from stream.metrics import StreamMetrics
-from stream.records import Alert, DriftReport
+from centinela.contract.records import Alert, DriftReport
+from stream.prometheus import StreamMetrics
 
 log = logging.getLogger(__name__)
 

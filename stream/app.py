@@ -2,7 +2,7 @@
 
 What runs in one worker process:
 
-- :class:`~stream.scorer.ScoringService`: features and labels, micro-batches, predictions,
+- :class:`~stream.scoring_service.ScoringService`: features and labels, micro-batches, predictions,
   labeled examples, dead letters, partial windows, changelog (aiokafka; the hot path);
 - :class:`~stream.merger_service.MergerService`: partial windows -> drift reports, alerts,
   retrain requests, MLflow (active in one worker of the group);
@@ -10,7 +10,7 @@ What runs in one worker process:
 - the web views of :mod:`stream.web`.
 
 Values are raw bytes end to end (``value_serializer="raw"``) and decoded by
-:mod:`stream.codec`, so no pickle and no Faust-specific envelope ever crosses Kafka.
+:mod:`centinela.contract.codec`, so no pickle and no Faust-specific envelope ever crosses Kafka.
 """
 
 from __future__ import annotations
@@ -22,22 +22,22 @@ from typing import Any
 
 import faust
 
+from centinela.contract.codec import decode
+from centinela.contract.kafka_clients import faust_broker_url, ssl_context
+from centinela.contract.records import ModelEvent
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.drift.summary import WindowSummary
+from centinela.exceptions import DecodeError
+from centinela.models.profile import ReferenceProfile
 from stream.alerts import Webhook
 from stream.champion import ChampionHolder
-from stream.codec import decode
-from stream.drift.summary import WindowSummary
-from stream.exceptions import DecodeError
 from stream.internal_topics import group_base
-from stream.kafka import faust_broker_url, ssl_context
 from stream.merger_service import MergerService
-from stream.metrics import StreamMetrics
 from stream.monitoring import MonitoringLogger
-from stream.profile import ReferenceProfile
-from stream.records import ModelEvent
-from stream.scorer import ScoringService
-from stream.settings import Settings
+from stream.prometheus import StreamMetrics
+from stream.scoring_service import ScoringService
 from stream.status import StatusBoard
-from stream.topics import Topics
 from stream.web import register_views
 
 log = logging.getLogger(__name__)

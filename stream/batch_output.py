@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from centinela.contract.records import DeadLetter
 from stream import blob_json
 from stream.changelog import ChangelogGroup
-from stream.records import DeadLetter
 
 
 class Message(Protocol):

@@ -3,9 +3,10 @@
 A closed window partial is mostly numpy arrays. Carried as base64 strings they were a third
 larger, and reading one back made three copies of every array (the string, its decoded bytes,
 the array) while the merger held the partials of all partitions: ~20 MB at each window close
-of the memory benchmark. Here a record is one line of JSON (orjson never writes a newline),
-then the binary fields back to back; each field's place in the JSON holds its length. Reading
-gives memoryviews into the record itself, which ``numpy.frombuffer`` wraps without a copy.
+of the memory benchmark (docs/benchmarks.md). Here a record is one line of JSON (orjson never
+writes a newline), then the binary fields back to back; each field's place in the JSON holds its
+length. Reading gives memoryviews into the record itself, which ``numpy.frombuffer`` wraps
+without a copy.
 
 >>> record = dumps({"n": 2, "ids": memoryview(b"abcd"), "more": [b"xy"]})
 >>> record

@@ -1,8 +1,8 @@
-"""The champion the stream scores with, and its hot swap (DESIGN.md §3, §5).
+"""The champion the stream scores with, and its hot swap (docs/architecture.md, "The flow").
 
 :class:`ChampionHolder` loads ``models:/<name>@champion`` in a background thread whenever the
 alias may have moved (a ModelEvent, or the poll timer) and hands the new version over between
-two batches, so every event is scored exactly once, by one version. Without a champion the
+two batches, so every batch is scored by exactly one version. Without a champion the
 worker is not ready and waits; when the registry does not answer it keeps the cached model.
 """
 
@@ -16,11 +16,11 @@ from pathlib import Path
 
 import mlflow
 
-from stream.exceptions import CentinelaError, ChampionMissingError, RegistryUnavailableError
-from stream.profile import PROFILE_ARTIFACT, ReferenceProfile
-from stream.registry import CHAMPION, LoadedModel, alias_version, client, load_model
-from stream.scoring import PredictionEncoder
-from stream.settings import Settings
+from centinela.contract.codec import PredictionEncoder
+from centinela.contract.settings import Settings
+from centinela.exceptions import CentinelaError, ChampionMissingError, RegistryUnavailableError
+from centinela.models.profile import PROFILE_ARTIFACT, ReferenceProfile
+from centinela.models.registry import CHAMPION, LoadedModel, alias_version, client, load_model
 from stream.validation import FeatureValidator, LabelValidator
 
 log = logging.getLogger(__name__)

@@ -4,7 +4,8 @@ A group lists what the batch added to the partition's state (accepted events wit
 predictions, accepted labels) and where the batch left it (next source offsets, watermarks,
 last closed window). It is written only after the batch's outputs are delivered and before the
 offsets are committed, so replaying the groups in order rebuilds the join and the open window
-summaries exactly, and the next source offsets say where to resume (DESIGN.md §5).
+summaries exactly, and the next source offsets say where to resume (docs/architecture.md,
+"State and recovery").
 
 A group may be split in chunks to stay under the broker's message size; a group whose last
 chunk never arrived (a crash mid-write) is ignored on restore.
@@ -13,7 +14,7 @@ A chunk is one line of JSON (ids, times, predictions, offsets; orjson never writ
 and then the bytes of its events (as the join keeps them: packed, see :mod:`stream.packed`, or
 their JSON) and of its labels (as they came), back to back, their lengths in the JSON.
 Carried as JSON strings, every quote of every event would be escaped: the chunks were 8%
-larger and took four times as long to write (2.8 against 0.7 us per event).
+larger and took four times as long to write (docs/benchmarks.md, "Stream").
 
 >>> group = ChangelogGroup(partition=0, next_feature_offset=3, next_label_offset=None,
 ...     events=[EventEntry("e-1", 1.0, "1", 0, (0.9, 0.1), b'{"x": 1}')], labels=[],

@@ -1,9 +1,9 @@
 """The stream's own topics: the state changelog and the window partials the merger reads.
 
 They are internal (named after ``stream_app_id`` under the topic prefix) and created by the
-worker at start, next to the public topics of :mod:`stream.topics`.
+worker at start, next to the public topics of :mod:`centinela.contract.topics`.
 
->>> from stream.settings import Settings
+>>> from centinela.contract.settings import Settings
 >>> InternalTopics.from_settings(Settings(topic_prefix="t.")).partials
 't.centinela-stream-window-partials'
 """
@@ -17,8 +17,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from stream.settings import Settings
-from stream.topics import Topics, create_topics, open_admin
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics, create_topics, open_admin
 
 log = logging.getLogger(__name__)
 

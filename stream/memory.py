@@ -1,10 +1,10 @@
 """Keeping the worker's resident memory close to what it actually holds.
 
 Every micro-batch allocates and frees tens of megabytes of short-lived objects, from several
-threads. glibc keeps freed memory in per-thread arenas and returns little of it: measured RSS
-grew by ~150 MB above the live data. Two arenas, fixed mmap and trim thresholds, and handing
-free pages back twice a second keep RSS near the working set. Elsewhere (not glibc) all are
-no-ops.
+threads. glibc keeps freed memory in per-thread arenas and returns little of it, so RSS grew
+far above the live data. Two arenas, fixed mmap and trim thresholds, and handing free pages
+back twice a second keep RSS near the working set (the runs: docs/benchmarks.md, "Stream").
+Elsewhere (not glibc) all are no-ops.
 Records printed by orjson are copied to their own length before they wait to be published.
 """
 
@@ -51,12 +51,12 @@ def tune_malloc(
       freed, up to 32 MB, and from then on carves them from the heap, which fragments.
     - The heap is not shrunk on every free (``trim_threshold``): the buffers of a batch, 1-4 MB
       produce requests and frames, would otherwise be handed back and faulted in again on every
-      batch. Encoding a 3.6 MB aiokafka produce request runs 6-8x faster with these settings
-      than with glibc's defaults, and ~3x slower with a 256 KB mmap threshold
-      (bench/bench_malloc.py). A trim threshold of 8 MB is as fast as 16 MB there; 4 MB and
-      1 MB fell back to the defaults' speed (568 and 394 MB/s against 4,448, one run each).
-      :func:`release_free_memory`, called twice a second, hands back what stays free; with
-      16 MB and every 2 s, RSS peaks under bursts stood ~13 MB higher (docs/benchmarks.md).
+      batch. Encoding an aiokafka produce request runs several times faster with these
+      settings than with glibc's defaults, and slower with a 256 KB mmap threshold; trim
+      thresholds under 8 MB fell back to the defaults' speed (bench/bench_malloc.py).
+      :func:`release_free_memory`, called twice a second, hands back what stays free; trimming
+      less often, with a higher threshold, left RSS peaks under bursts higher. The measured
+      figures are in docs/benchmarks.md ("Stream").
     """
     libc = _libc()
     if libc is None:
@@ -82,6 +82,7 @@ def right_sized(printed: bytes) -> bytes:
 
     orjson's bytes keep the whole buffer they were written into: 4-8 KB for a 500-byte record,
     up to twice the length for large ones. Fine for a moment; costly when thousands of records
-    or megabytes of changelog wait in flight (measured: ~110 MB at the memory benchmark's peak).
+    or megabytes of changelog wait in flight (~110 MB at the memory benchmark's peak:
+    docs/benchmarks.md).
     """
     return memoryview(printed).tobytes()

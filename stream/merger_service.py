@@ -1,7 +1,7 @@
 """The merger service: one per worker group (the partials topic has one partition).
 
-It reads the partitions' closed window partials, merges them (:mod:`stream.merger`), tests each
-complete window (:mod:`stream.reporting`) and publishes the DriftReport, Alerts and any
+It reads the partitions' closed window partials, merges them (:mod:`stream.window_merge`), tests
+each complete window (:mod:`stream.reporting`) and publishes the DriftReport, Alerts and any
 RetrainRequest; MLflow and the webhook get them through their queues. Offsets are committed only
 up to the oldest partial a still-open window needs, so a crash loses no window; windows reported
 before a restart are read back from the drift topic and not reported twice.
@@ -19,21 +19,21 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import TopicPartition
 from mode import Service
 
+from centinela.contract.codec import encode
+from centinela.contract.kafka_clients import aiokafka_config
+from centinela.contract.records import DriftReport
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from stream import blob_json
 from stream.alerts import Webhook
 from stream.champion import ChampionHolder
-from stream.codec import encode
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
-from stream.kafka import aiokafka_config
-from stream.merger import MergedWindow, WindowMerger
-from stream.metrics import StreamMetrics
 from stream.monitoring import MonitoringLogger
-from stream.records import DriftReport
+from stream.prometheus import StreamMetrics
 from stream.reporting import WindowReporter, WindowResult
-from stream.scorer import producer_for
-from stream.settings import Settings
+from stream.scoring_service import producer_for
 from stream.status import StatusBoard
-from stream.topics import Topics
+from stream.window_merge import MergedWindow, WindowMerger
 
 log = logging.getLogger(__name__)
 

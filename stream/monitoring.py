@@ -1,4 +1,4 @@
-"""MLflow logging of closed windows, off the event loop (DESIGN.md §3, §5).
+"""MLflow logging of closed windows, off the event loop (docs/architecture.md, "The flow").
 
 One monitoring run per champion version in ``settings.monitoring_experiment``; each window's
 statistics become metrics (step = window index, timestamp = window end), sent with
@@ -27,11 +27,11 @@ from pathlib import Path
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from stream.metrics import StreamMetrics
+from centinela.contract.records import DriftReport
+from centinela.contract.settings import Settings
+from centinela.models.registry import configure_mlflow, ensure_experiment
 from stream.plots import WindowPoint, plot_windows  # matplotlib loads on the first plot
-from stream.records import DriftReport
-from stream.registry import configure_mlflow, ensure_experiment
-from stream.settings import Settings
+from stream.prometheus import StreamMetrics
 
 log = logging.getLogger(__name__)
 

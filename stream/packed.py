@@ -35,8 +35,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from stream.profile import ReferenceProfile
-from stream.records import FeatureEvent
+from centinela.contract.records import FeatureEvent
+from centinela.models.profile import ReferenceProfile
 from stream.validation import ValidEvent
 
 MARK = b"\x00"

@@ -16,15 +16,17 @@ from typing import Any
 
 import numpy as np
 
+from centinela.contract.codec import dead_letter, encode_labeled
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput, ClosedWindows, Message
 from stream.champion import Champion
 from stream.changelog import ChangelogGroup, EventEntry
-from stream.codec import dead_letter
 from stream.join import DUPLICATE_EVENT, Scored
+from stream.memory import right_sized
 from stream.packed import Layout, event_fields, kept_records
-from stream.profile import ReferenceProfile
-from stream.scoring import FeatureArrays, encode_labeled, event_arrays, score, with_numeric
-from stream.settings import Settings
+from stream.scoring import FeatureArrays, event_arrays, score, with_numeric
 from stream.state import (
     Applied,
     PartitionState,
@@ -34,7 +36,6 @@ from stream.state import (
     label_entries,
     restore,
 )
-from stream.topics import Topics
 from stream.validation import Rejected, ValidEvent, ValidLabel
 from stream.window_buffer import BufferedSummary
 
@@ -248,7 +249,8 @@ class Pipeline:
                     label=item.label.label,
                     label_time=item.label.label_time,
                 )
-                rows.append((item.event_id.encode(), value))
+                # A copy of its own length: thousands wait to be published (stream.memory).
+                rows.append((item.event_id.encode(), right_sized(value)))
         for rejection in applied.label_rejections:
             self._reject_label(state.partition, rejection.label, rejection.rejected, out)
         out.stats.joined += len(applied.joined)

@@ -2,7 +2,8 @@
 
 The plot needs a few numbers per window, not the whole DriftReport (~27 KB in memory each):
 :class:`WindowPoint` keeps those, so hundreds of windows of history cost well under a megabyte.
-matplotlib is imported on the first plot only (it adds ~36 MB to the process).
+matplotlib is imported on the first plot only (it adds ~36 MB to the process). Both figures,
+and the plot leak the collection below prevents: docs/benchmarks.md ("Stream").
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from stream.records import DriftReport
+from centinela.contract.records import DriftReport
 
 
 @dataclass(frozen=True, slots=True)

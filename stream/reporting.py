@@ -1,8 +1,8 @@
 """From a merged window to what the world sees: DriftReport, Alerts, RetrainRequest.
 
-The statistics are :func:`stream.drift.calculator.compute_drift`'s; the sequential concept
-detector (:class:`~stream.drift.concept.ConceptMonitor`, one per model version) reads the
-window's labeled outcomes in a fixed order, and the :class:`~stream.drift.policy.RetrainPolicy`
+The statistics are :func:`centinela.drift.calculator.compute_drift`'s; the sequential concept
+detector (:class:`~centinela.drift.concept.ConceptMonitor`, one per model version) reads the
+window's labeled outcomes in a fixed order, and the :class:`~centinela.drift.policy.RetrainPolicy`
 decides whether the evidence asks for a challenger.
 """
 
@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from centinela.contract.records import Alert, DriftReport, RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.drift.calculator import compute_drift
+from centinela.drift.concept import ConceptMonitor
+from centinela.drift.policy import RetrainPolicy
+from centinela.models.profile import ReferenceProfile
 from stream.alerts import alerts_for
-from stream.drift.calculator import compute_drift
-from stream.drift.concept import ConceptMonitor
-from stream.drift.policy import RetrainPolicy
-from stream.merger import MergedWindow
-from stream.profile import ReferenceProfile
-from stream.records import Alert, DriftReport, RetrainRequest
-from stream.settings import Settings
+from stream.window_merge import MergedWindow
 
 log = logging.getLogger(__name__)
 

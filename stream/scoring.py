@@ -1,9 +1,11 @@
 """Scoring a micro-batch: one columnar frame, one vectorised predict, one JSON line per event.
 
-Never one predict per event (DESIGN.md §3): a batch becomes one :class:`pandas.DataFrame` in
-the profile's column order and goes through :meth:`LoadedModel.predict` once. Predictions are
-serialised straight to the JSON of :class:`~stream.records.Prediction` with orjson (pydantic per
-event would cost more than the model); a test holds the two encodings together.
+Never one predict per event (docs/architecture.md, "Faust and the aiokafka hot path"): a
+batch becomes one :class:`pandas.DataFrame` in the profile's column order and goes through
+:meth:`LoadedModel.predict` once. Predictions are serialised straight to the JSON of
+:class:`~centinela.contract.records.Prediction` by the codec's
+:class:`~centinela.contract.codec.PredictionEncoder` (pydantic per event would cost more than
+the model).
 """
 
 from __future__ import annotations
@@ -13,11 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
-from stream.memory import right_sized
-from stream.profile import ReferenceProfile
+from centinela.models.profile import ReferenceProfile
 from stream.validation import ValidEvent
 
 
@@ -110,102 +110,9 @@ def build_frame(events: Sequence[ValidEvent], profile: ReferenceProfile) -> pd.D
 
 
 def score(model: Any, frame: pd.DataFrame) -> ScoredBatch:
-    """One vectorised call of ``model.predict`` (a :class:`~stream.registry.LoadedModel`)."""
+    """One vectorised call of ``model.predict`` (a
+    :class:`~centinela.models.registry.LoadedModel`)."""
     if len(frame) == 0:
         return ScoredBatch([], None)
     predicted, probabilities = model.predict(frame)
     return ScoredBatch(np.asarray(predicted).tolist(), probabilities)
-
-
-class PredictionEncoder:
-    """Serialises predictions of one model version as :class:`~stream.records.Prediction` JSON."""
-
-    def __init__(self, model_name: str, version: str, classes: Sequence[Any]) -> None:
-        self.model_name = model_name
-        self.version = version
-        self._class_keys = [str(c) for c in classes]
-        self._proba_template = (
-            b"{"
-            + b",".join(orjson.dumps(k).replace(b"%", b"%%") + b":%s" for k in self._class_keys)
-            + b"}"
-        )
-
-    def encode(
-        self,
-        events: Sequence[ValidEvent],
-        batch: ScoredBatch,
-        *,
-        scored_at: str,
-        latency_ms: float,
-    ) -> list[bytes]:
-        # What is the same for the whole batch is printed once into a byte template; per event
-        # only the id, the time, the class and the probabilities are filled in.
-        tail = orjson.dumps(
-            {
-                "model_name": self.model_name,
-                "model_version": self.version,
-                "scored_at": scored_at,
-                "latency_ms": latency_ms,
-            }
-        )[1:-1].replace(b"%", b"%%")
-        template = (
-            b'{"schema_version":1,"event_id":%s,"event_time":%s,"predicted_class":%s,'
-            b'"probabilities":%s,' + tail + b"}"
-        )
-        classes: dict[Any, bytes] = {}
-        probabilities = self._probabilities(batch)
-        dumps = orjson.dumps
-        out = []
-        for event, predicted, proba in zip(events, batch.predicted, probabilities, strict=True):
-            printed = classes.get(predicted)
-            if printed is None:
-                printed = classes[predicted] = dumps(predicted)
-            out.append(template % (dumps(event.event_id), dumps(event.event_time), printed, proba))
-        return out
-
-    def _probabilities(self, batch: ScoredBatch) -> list[bytes]:
-        if batch.probabilities is None or not len(batch.predicted):
-            return [b"null"] * len(batch.predicted)
-        # The whole matrix in one orjson call, cut back into rows and poured into the
-        # {"class": p, ...} template: six times faster than a dict and a dumps per row.
-        printed = orjson.dumps(
-            np.ascontiguousarray(batch.probabilities, dtype=np.float64),
-            option=orjson.OPT_SERIALIZE_NUMPY,
-        )
-        template = self._proba_template
-        return [template % tuple(row.split(b",")) for row in printed[2:-2].split(b"],[")]
-
-
-def encode_labeled(
-    event_id: str,
-    event_time: str,
-    features: dict[str, Any],
-    *,
-    model_name: str,
-    version: str,
-    predicted: Any,
-    probabilities: tuple[float, ...] | None,
-    class_keys: Sequence[str],
-    label: Any,
-    label_time: str,
-) -> bytes:
-    """A :class:`~stream.records.LabeledExample` as JSON (the event's time text and features as
-    they came: see :func:`stream.packed.event_fields`)."""
-    return right_sized(
-        orjson.dumps(
-            {
-                "schema_version": 1,
-                "event_id": event_id,
-                "event_time": event_time,
-                "features": features,
-                "model_name": model_name,
-                "model_version": version,
-                "predicted_class": predicted,
-                "probabilities": None
-                if probabilities is None
-                else dict(zip(class_keys, probabilities, strict=True)),
-                "label": label,
-                "label_time": label_time,
-            }
-        )
-    )

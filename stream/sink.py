@@ -22,11 +22,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 
+from centinela.contract.codec import encode
+from centinela.contract.topics import Topics
 from stream.batch_output import BatchOutput, ClosedWindows
 from stream.changelog import ChangelogGroup, encode_group
-from stream.codec import encode
 from stream.internal_topics import InternalTopics
-from stream.topics import Topics
 
 log = logging.getLogger(__name__)
 

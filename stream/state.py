@@ -15,14 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from centinela.contract.settings import Settings
+from centinela.models.profile import ReferenceProfile
 from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
 from stream.join import Joined, JoinState, LabelRejected
 from stream.packed import Layout, event_fields
-from stream.profile import ReferenceProfile
+from stream.partition_windows import PartitionWindows
 from stream.scoring import FeatureArrays, arrays_from_dicts
-from stream.settings import Settings
 from stream.validation import Rejected, ValidLabel
-from stream.windows import PartitionWindows
 
 SummaryFactory = Callable[[str, int, float, float], Any]
 

@@ -4,7 +4,7 @@ An alert stays open until a later window of the same model version no longer sho
 drift.
 
 >>> from datetime import datetime, timezone
->>> from stream.records import DriftReport
+>>> from centinela.contract.records import DriftReport
 >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
 >>> board = StatusBoard()
 >>> drifted = DriftReport(model_name="m", model_version="1", window_id=1, window_start=t,
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from stream.records import Alert, DriftReport, RetrainRequest
+from centinela.contract.records import Alert, DriftReport, RetrainRequest
 
 _FLAG_OF_KIND = {
     "data_drift": lambda r: r.data_drift,

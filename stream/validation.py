@@ -1,11 +1,14 @@
-"""Checking incoming events and labels against the champion's reference profile (DESIGN.md §5).
+"""Checking incoming events and labels against the champion's reference profile.
+
+Every dead-letter reason and what produces it: docs/architecture.md, "Delivery semantics".
 
 Every message ends up either accepted or rejected with a stable reason code; a rejection is
 dead-lettered and counted, never raised, so bad input cannot stop a worker. The common case,
-a well-formed event, takes a fast path (orjson plus a few type checks); anything unusual falls
-back to :func:`stream.codec.decode`, whose reason codes are the canonical ones.
+a well-formed event, takes a fast path (the codec's orjson decoders, then the profile's checks);
+anything unusual falls back to :func:`centinela.contract.codec.decode`, whose reason codes are
+the canonical ones.
 
->>> from stream.profile import FeatureSpec, ReferenceProfile
+>>> from centinela.models.profile import FeatureSpec, ReferenceProfile
 >>> profile = ReferenceProfile(
 ...     features=(FeatureSpec("x", "numeric", (0.0,), (), (1, 1)),
 ...               FeatureSpec("colour", "categorical", (), ("red",), (2,))),
@@ -27,17 +30,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-import orjson
 
-from stream.codec import DEFAULT_MAX_BYTES, decode
-from stream.exceptions import DecodeError
-from stream.profile import ReferenceProfile
-from stream.records import FeatureEvent, LabelEvent
+from centinela.contract.codec import (
+    DEFAULT_MAX_BYTES,
+    decode,
+    feature_event_fields,
+    label_event_fields,
+)
+from centinela.contract.records import FeatureEvent, LabelEvent
+from centinela.exceptions import DecodeError
+from centinela.models.profile import ReferenceProfile
 
 # Reasons raised here, beside the codec's (malformed_json, invalid_record, naive_timestamp,
 # non_finite, oversized, unsupported_schema) and the join's (see stream.join).
@@ -49,7 +55,6 @@ UNKNOWN_CLASS = "unknown_class"
 _NUMBER_TYPES = frozenset({float, int})  # orjson never yields NaN or infinity
 _TEXT_TYPE = frozenset({str})
 _BIG = 2.0**63
-_LABEL_KEYS = frozenset({"schema_version", "event_id", "label", "label_time"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,29 +188,10 @@ class FeatureValidator:
 
     def _fast(self, raw: bytes) -> ValidEvent | None:
         """The well-formed case without pydantic; None means "take the careful path"."""
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+        fields = feature_event_fields(raw)
+        if fields is None:
             return None
-        return self._fast_doc(data, raw)
-
-    def _fast_doc(self, data: Any, raw: bytes) -> ValidEvent | None:
-        if type(data) is not dict:
-            return None
-        # Exactly the known keys: with three, the .get()s below catch a stranger.
-        size = len(data)
-        if (size == 4 and "schema_version" not in data) or size not in (3, 4):
-            return None
-        version = data.get("schema_version", 1)
-        event_id, text, features = (
-            data.get("event_id"),
-            data.get("event_time"),
-            data.get("features"),
-        )
-        if type(version) is not int or version != 1 or type(event_id) is not str:
-            return None
-        if not 1 <= len(event_id) <= 256 or type(text) is not str or type(features) is not dict:
-            return None
+        event_id, moment, text, features = fields
         # Exactly the profile's features: as many, and every one of them present.
         if len(features) != self._count:
             return None
@@ -213,9 +199,6 @@ class FeatureValidator:
             numeric = self._numeric_of(features)
             categorical = self._categorical_of(features) if self._categorical else ()
         except KeyError:
-            return None
-        moment = _aware(text)
-        if moment is None:
             return None
         return ValidEvent(event_id, moment.timestamp(), text, features, raw, numeric, categorical)
 
@@ -245,7 +228,7 @@ class LabelValidator:
         self._classes = {str(c): c for c in profile.classes}
 
     def validate(self, raw: bytes | None) -> ValidLabel | Rejected:
-        parsed = self._fast(raw) if raw is not None and len(raw) <= self.max_bytes else None
+        parsed = label_event_fields(raw) if raw is not None and len(raw) <= self.max_bytes else None
         if parsed is None:
             try:
                 event = decode(LabelEvent, raw, max_bytes=self.max_bytes)
@@ -258,23 +241,6 @@ class LabelValidator:
             return Rejected(UNKNOWN_CLASS, f"label {label!r} is not one of {list(self._classes)}")
         return ValidLabel(event_id, known, moment.timestamp(), moment.isoformat(), raw or b"")
 
-    @staticmethod
-    def _fast(raw: bytes) -> tuple[str, int | str, datetime] | None:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-        if type(data) is not dict or not data.keys() <= _LABEL_KEYS:
-            return None
-        version = data.get("schema_version", 1)
-        event_id, label, text = data.get("event_id"), data.get("label"), data.get("label_time")
-        if type(version) is not int or version != 1 or type(event_id) is not str:
-            return None
-        if not 1 <= len(event_id) <= 256 or type(label) not in (int, str) or type(text) is not str:
-            return None
-        moment = _aware(text)
-        return None if moment is None else (event_id, cast(int | str, label), moment)
-
 
 def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
     """A C-speed tuple of ``names`` from a dict (itemgetter returns a bare value for one)."""
@@ -284,11 +250,3 @@ def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...
     if not names:
         return lambda features: ()
     return itemgetter(*names)
-
-
-def _aware(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None

@@ -2,7 +2,7 @@
 
 - ``/health``: the process and its event loop answer (liveness);
 - ``/ready``: a champion is loaded and the scoring consumer runs (readiness), else 503 and why;
-- ``/metrics``: Prometheus text (:mod:`stream.metrics`);
+- ``/metrics``: Prometheus text (:mod:`stream.prometheus`);
 - ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request.
 """
 

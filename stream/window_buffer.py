@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from stream.profile import ReferenceProfile
+from centinela.models.profile import ReferenceProfile
 from stream.scoring import FeatureArrays
 
 FLUSH_ROWS = 5_000
 
 
 class BufferedSummary:
-    """Wraps one open :class:`~stream.drift.summary.WindowSummary` of one partition."""
+    """Wraps one open :class:`~centinela.drift.summary.WindowSummary` of one partition."""
 
     def __init__(self, summary: Any, profile: ReferenceProfile) -> None:
         self.summary = summary

@@ -1,7 +1,8 @@
 """`centinela stream`: run one stream worker against the configured stack.
 
 Start as many as you like with the same settings: they share the partitions (one consumer
-group) and their drift windows merge into the same reports (DESIGN.md §6).
+group) and their drift windows merge into the same reports (docs/architecture.md, "Scaling
+out").
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import argparse
 import gc
 import logging
 
-from stream.cli import Subcommands
-from stream.settings import Settings
+from centinela.cli import Subcommands
+from centinela.contract.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,12 @@
 """Shared fixtures: a real Kafka broker, a real MLflow store and server, and settings for them.
 
 The broker comes from, in order: ``KAFKA_BOOTSTRAP_SERVERS``; testcontainers when a Docker
-engine answers; the local jar broker (DESIGN.md §8). Without any of them a test fails with a
-message that says how to get one; it never skips.
+engine answers; the local jar broker (docs/architecture.md, "Running it"). Without any of
+them a test fails with a message that says how to get one; it never skips.
+
+A test that takes a broker or MLflow fixture is marked ``integration`` here, so that
+``pytest -m "not integration"`` runs exactly the pure tests. The report header names the broker
+and the MLflow store the suite runs against, so that every CI log says so.
 """
 
 from __future__ import annotations
@@ -18,19 +22,52 @@ from typing import Any
 
 import pytest
 
-from stream.exceptions import CentinelaError
-from stream.settings import Settings
-from stream.stack.kafka_broker import KafkaBroker, kafka_version
-from stream.stack.mlflow_server import MlflowServer
-from stream.stack.process import free_port
+from centinela.contract.settings import Settings
+from centinela.exceptions import CentinelaError
+from centinela.stack.kafka_broker import KafkaBroker, kafka_version
+from centinela.stack.mlflow_server import MlflowServer
+from centinela.stack.process import free_port
 
 log = logging.getLogger("tests")
+
+# Fixtures that reach a real broker or a real MLflow store or server.
+INTEGRATION_FIXTURES = frozenset(
+    {"kafka_bootstrap", "make_settings", "mlflow_server", "mlflow_store"}
+)
 
 NO_BROKER_HELP = (
     "no Kafka broker for the integration tests: set KAFKA_BOOTSTRAP_SERVERS to a running broker, "
     "start a Docker engine (testcontainers), or install Java 17+ and Maven so that the local jar "
     "broker can start (`make test` does the rest)"
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    import mlflow
+
+    return [
+        f"centinela: Kafka broker: {_broker_source()}",
+        f"centinela: MLflow {mlflow.__version__}: a SQLite store per test (tmp_path/mlflow.db) "
+        "and one `mlflow server` on SQLite for the multi-process tests",
+    ]
+
+
+def _broker_source() -> str:
+    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if given:
+        return f"the broker at KAFKA_BOOTSTRAP_SERVERS={given} (its version is the user's)"
+    if _docker_engine_answers():
+        return f"Apache Kafka {kafka_version()} in a container (testcontainers, apache/kafka)"
+    return (
+        f"Apache Kafka {kafka_version()} from its Maven Central jars (KRaft, one node), "
+        "started on free ports when the first integration test needs it"
+    )
 
 
 def _docker_engine_answers() -> bool:
@@ -59,8 +96,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker.start()
     except CentinelaError as error:
         pytest.fail(f"{NO_BROKER_HELP}\n{error}", pytrace=False)
-    print(f"\n[centinela tests] Apache Kafka {kafka_version()} (jar broker) at "
-          f"{broker.bootstrap_servers}")  # fmt: skip
+    log.warning("Apache Kafka %s (jar broker) at %s", kafka_version(), broker.bootstrap_servers)
     try:
         yield broker.bootstrap_servers
     finally:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from stream.settings import ENV_PREFIX, Settings
-from stream.stack.kafka_broker import BROKER_SETTINGS, kafka_version
+from centinela.contract.settings import ENV_PREFIX, Settings
+from centinela.stack.kafka_broker import BROKER_SETTINGS, kafka_version
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 
@@ -65,7 +65,7 @@ def test_demo_services_sit_behind_the_demo_profile(compose: dict[str, Any]) -> N
 
 
 def test_service_commands_are_real_subcommands(compose: dict[str, Any]) -> None:
-    from stream.cli import build_parser
+    from centinela.cli import build_parser
 
     choices = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     for name, service in compose["services"].items():

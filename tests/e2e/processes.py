@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from stream.settings import Settings
+from centinela.contract.settings import Settings
 
 
 def centinela_env(settings: Settings) -> dict[str, str]:
@@ -22,7 +22,7 @@ def centinela_env(settings: Settings) -> dict[str, str]:
 def run_command(settings: Settings, *args: str, timeout: float = 600) -> str:
     """Run one command to completion; fail the test with its output if it fails."""
     result = subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args],
+        [sys.executable, "-m", "centinela.cli", *args],
         env=centinela_env(settings),
         capture_output=True,
         text=True,
@@ -43,7 +43,7 @@ class Service:
         self.log_path = log_path
         with log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "stream.cli", *args],
+                [sys.executable, "-m", "centinela.cli", *args],
                 env=centinela_env(settings),
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from stream.codec import decode
-from stream.records import Alert, FeatureEvent, ModelEvent, Prediction, RetrainRequest
-from stream.registry import alias_version
-from stream.settings import Settings
-from stream.stack.mlflow_server import MlflowServer
-from stream.stack.process import free_port
-from stream.topics import Topics, create_topics
+from centinela.contract.codec import decode
+from centinela.contract.records import Alert, FeatureEvent, ModelEvent, Prediction, RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics, create_topics
+from centinela.models.registry import alias_version
+from centinela.stack.mlflow_server import MlflowServer
+from centinela.stack.process import free_port
 from tests.e2e.processes import Service, champion_version, http_ok, run_command, wait_for
 from tests.e2e.topic_reader import TopicReader
 

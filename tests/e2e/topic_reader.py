@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kafka import KafkaConsumer, TopicPartition
 
-from stream.kafka import kafka_python_config
-from stream.settings import Settings
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.settings import Settings
 
 
 class TopicReader:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from stream.kafka import kafka_python_config
-from stream.settings import Settings
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.settings import Settings
 
 
 @dataclass

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stream.cli import main
+from centinela.cli import main
 
 
 def test_list_prints_every_named_scenario(capsys: pytest.CaptureFixture[str]) -> None:

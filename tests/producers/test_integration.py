@@ -18,6 +18,10 @@ import pandas as pd
 import pytest
 from kafka.partitioner.default import murmur2
 
+from centinela.cli import main
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics, create_topics
+from centinela.models.registry import CHAMPION, alias_version, load_model
 from producers.catalogue import get_scenario
 from producers.clock import EventClock
 from producers.delays import LabelDelay
@@ -26,10 +30,6 @@ from producers.publisher import Publisher
 from producers.runner import FINAL_FLUSH_SECONDS, ProduceRun, RunOptions, RunResult
 from producers.scenario import DeliveryPlan, ScenarioStream
 from producers.sources import GaussianSource
-from stream.cli import main
-from stream.registry import CHAMPION, alias_version, load_model
-from stream.settings import Settings
-from stream.topics import Topics, create_topics
 from tests.producers.support import read_topic
 
 pytestmark = pytest.mark.integration
@@ -187,7 +187,7 @@ def test_ctrl_c_flushes_what_was_accepted_and_writes_the_manifest(
     manifest_path = tmp_path / "stopped.json"
     env = {**os.environ, **settings.as_environment()}
     process = subprocess.Popen(
-        [sys.executable, "-m", "stream.cli", "produce", "--scenario", "stable", "--forever",
+        [sys.executable, "-m", "centinela.cli", "produce", "--scenario", "stable", "--forever",
          "--rate", "3000", "--manifest", str(manifest_path), "--no-progress"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

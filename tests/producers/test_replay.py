@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from producers.clock import EventClock
 from producers.exceptions import DatasetError
 from producers.runner import ProduceRun, RunOptions
 from producers.scenario import DeliveryPlan, Scenario, ScenarioStream
 from producers.sources import ColumnMapping, ReplaySource, SourceSpec
-from stream.settings import Settings
-from stream.topics import Topics
 from tests.producers.support import MemorySink
 
 

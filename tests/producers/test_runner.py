@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from producers import runner as runner_module
 from producers.catalogue import get_scenario
 from producers.clock import EventClock
@@ -18,8 +20,6 @@ from producers.manifest import read_manifest
 from producers.runner import ProduceRun, RunOptions, RunResult
 from producers.scenario import DeliveryPlan, Scenario, ScenarioStream
 from producers.sources import SourceSpec
-from stream.settings import Settings
-from stream.topics import Topics
 from tests.producers.support import MemorySink
 
 TOPICS = Topics.from_settings(Settings(_env_file=None, topic_prefix="unit."))  # type: ignore[call-arg]

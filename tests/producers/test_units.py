@@ -1,4 +1,8 @@
-"""Pure producer logic: drifts, delays, specs, clock, queue, encoding, catalogue (no broker)."""
+"""Pure producer logic: drifts, delays, specs, clock, queue, ids, catalogue (no broker).
+
+The encoded documents are held to the records in
+tests/centinela/contract/test_codec_equivalence.py.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,17 @@ import math
 import numpy as np
 import pytest
 
+from centinela.contract.codec import generated_ids
+from centinela.exceptions import CentinelaError
 from producers.catalogue import EVENTS_PER_WINDOW, get_scenario, list_scenarios
 from producers.clock import EventClock
 from producers.delays import LabelDelay
 from producers.drifts import DriftSpec, rotate_classes
 from producers.due_queue import DueQueue
-from producers.encoding import feature_values, generated_ids, label_values, time_texts
 from producers.exceptions import ScenarioError
 from producers.scenario import BLOCK_SIZE, Scenario, ScenarioStream, pre_drift_frame
 from producers.sources import GaussianSource, SourceSpec
 from producers.specs import parse_drift, parse_source
-from stream.codec import decode
-from stream.exceptions import CentinelaError
-from stream.records import FeatureEvent, LabelEvent
 
 GAUSS = SourceSpec("gaussian", {"n_features": 6, "n_informative": 3, "world": 1})
 
@@ -183,21 +185,7 @@ def test_due_queue_releases_in_key_order_across_pushes() -> None:
     assert queue.pop_all()[1]["v"].tolist() == [90]
 
 
-def test_encoded_events_and_labels_decode_with_the_shared_codec() -> None:
-    values = np.array([0.1, -1e-300, 12345678901234.5, 1e22, 0.0])
-    keys, quoted = generated_ids("run", 0, len(values))
-    moments = np.datetime64("2026-03-04T05:06:07.123456", "us") + np.arange(len(values)).astype(
-        "timedelta64[s]"
-    )
-    times = time_texts(moments)
-    documents = feature_values(quoted, times, {"a": values, "b": values * 2}, ("a", "b"))
-    for i, document in enumerate(documents):
-        event = decode(FeatureEvent, document)
-        assert event.event_id == keys[i].decode()
-        assert event.features == {"a": values[i], "b": values[i] * 2}
-        assert event.event_time.isoformat() == f"2026-03-04T05:06:{7 + i:02d}.123456+00:00"
-    labels = label_values(quoted, ["spam", "ham", "spam", 1, 0], times)
-    assert [decode(LabelEvent, d).label for d in labels] == ["spam", "ham", "spam", 1, 0]
+def test_a_run_id_that_would_need_json_escaping_is_refused_as_an_id_prefix() -> None:
     with pytest.raises(ValueError, match="may hold only"):
         generated_ids('bad"prefix', 0, 1)
 
@@ -217,12 +205,8 @@ def test_due_queue_stays_a_few_segments_under_many_small_pushes() -> None:
 
 
 def test_synthetic_values_are_sent_as_float32_and_trained_on_as_float64() -> None:
+    # How float32 columns print (their shortest repr): test_codec_equivalence.py.
     block = ScenarioStream(get_scenario("stable"), seed=0).next_block()
     assert block is not None and block.features["x0"].dtype == np.float32
     frame, _ = pre_drift_frame(get_scenario("stable"), 100, seed=0)
     assert (frame.dtypes == np.float64).all()
-    _, quoted = generated_ids("f", 0, 3)
-    head = block.slice(0, 3).features
-    values = feature_values(quoted, time_texts(np.zeros(3, "datetime64[us]")), head, ("x0",))
-    sent = np.array([decode(FeatureEvent, v).features["x0"] for v in values])
-    assert np.array_equal(sent.astype(np.float32), head["x0"])  # shortest float32 repr

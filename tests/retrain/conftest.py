@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from stream.settings import Settings
-from stream.stack.mlflow_server import MlflowServer
-from stream.topics import create_topics
+from centinela.contract.settings import Settings
+from centinela.contract.topics import create_topics
+from centinela.stack.mlflow_server import MlflowServer
 
 
 @pytest.fixture

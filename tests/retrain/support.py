@@ -13,19 +13,19 @@ import numpy as np
 import pandas as pd
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from stream.codec import decode, encode
-from stream.kafka import kafka_python_config
-from stream.profile import build_profile
-from stream.records import (
+from centinela.contract.codec import decode, encode
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.records import (
     LabeledExample,
     ModelEvent,
     Record,
     RetrainRequest,
 )
-from stream.registry import CHAMPION, log_model_version
-from stream.settings import Settings
-from stream.topics import Topics
-from stream.trainers import train
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.profile import build_profile
+from centinela.models.registry import CHAMPION, log_model_version
+from centinela.models.trainers import train
 
 R = TypeVar("R", bound=Record)
 COLOURS = ("red", "green", "blue")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from centinela.contract.settings import Settings
+from centinela.models.registry import CHALLENGER, CHAMPION
 from retrain.catalog import Catalog
 from retrain.job import run_request
 from retrain.registration import COMPLETE, STATE_TAG
-from stream.registry import CHALLENGER, CHAMPION
-from stream.settings import Settings
 from tests.retrain.support import (
     examples,
     labeled_frame,

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
+from centinela.contract.codec import encode
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from retrain.data import read_labeled
-from stream.codec import encode
-from stream.settings import Settings
-from stream.topics import Topics
 from tests.retrain.support import examples, labeled_frame, produce, recent
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from centinela.models.trainers import train
 from retrain.data import TrainingData
 from retrain.evaluation import Comparison, compare, plot_comparison, split_holdout
 from retrain.training import mix_champion_data
-from stream.trainers import train
 from tests.retrain.support import labeled_frame
 
 

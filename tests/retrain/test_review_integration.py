@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from centinela.cli import main
+from centinela.contract.records import RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.registry import CHALLENGER, CHAMPION
+from centinela.stack.process import free_port
 from retrain.catalog import Catalog
 from retrain.history import HISTORY_TAG, parse_history
 from retrain.job import run_request
-from stream.cli import main
-from stream.records import RetrainRequest
-from stream.registry import CHALLENGER, CHAMPION
-from stream.settings import Settings
-from stream.stack.process import free_port
-from stream.topics import Topics
 from tests.retrain.support import (
     examples,
     labeled_frame,

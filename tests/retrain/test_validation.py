@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from centinela.models.profile import ReferenceProfile, build_profile
 from retrain.data import TrainingData
 from retrain.exceptions import TrainingDataError
 from retrain.validation import validate
-from stream.profile import ReferenceProfile, build_profile
 
 
 def _profile() -> ReferenceProfile:

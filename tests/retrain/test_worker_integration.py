@@ -12,16 +12,16 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
+from centinela.contract.settings import Settings
+from centinela.models.profile import PROFILE_ARTIFACT, ReferenceProfile
+from centinela.models.registry import CHALLENGER, CHAMPION, load_model
+from centinela.stack.process import free_port
 from retrain.catalog import Catalog
 from retrain.evaluation import Comparison
 from retrain.history import HISTORY_TAG
 from retrain.lineage import TRAINING_DATA_ARTIFACT
 from retrain.registration import COMPARISON_TAG, COMPLETE, STATE_TAG
 from retrain.worker import RetrainWorker
-from stream.profile import PROFILE_ARTIFACT, ReferenceProfile
-from stream.registry import CHALLENGER, CHAMPION, load_model
-from stream.settings import Settings
-from stream.stack.process import free_port
 from tests.retrain.support import (
     examples,
     labeled_frame,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from stream.records import (
+from centinela.contract.records import (
     Alert,
     DeadLetter,
     DriftReport,

@@ -10,9 +10,9 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from stream.profile import ReferenceProfile, build_profile
-from stream.registry import LoadedModel
-from stream.trainers import train
+from centinela.models.profile import ReferenceProfile, build_profile
+from centinela.models.registry import LoadedModel
+from centinela.models.trainers import train
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from stream.records import ModelEvent
-from stream.registry import RegisteredModel, log_model_version
-from stream.settings import Settings
-from stream.trainers import train
+from centinela.contract.records import ModelEvent
+from centinela.contract.settings import Settings
+from centinela.models.registry import RegisteredModel, log_model_version
+from centinela.models.trainers import train
 from tests.stream.stream_data import (
     T0,
     event_bytes,

@@ -6,12 +6,12 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
+from centinela.contract.records import ModelEvent
+from centinela.contract.settings import Settings
+from centinela.exceptions import RegistryUnavailableError
+from centinela.models.registry import LoadedModel
 from stream.app import build_app, build_components
 from stream.champion import ChampionHolder
-from stream.exceptions import RegistryUnavailableError
-from stream.records import ModelEvent
-from stream.registry import LoadedModel
-from stream.settings import Settings
 from tests.stream.stream_data import trained_model
 
 

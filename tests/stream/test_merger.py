@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stream.merger import WindowMerger
+from stream.window_merge import WindowMerger
 
 
 class Counts:

@@ -10,15 +10,15 @@ import orjson
 import pandas as pd
 import pytest
 
+from centinela.contract.codec import decode
+from centinela.contract.records import DeadLetter, LabeledExample, Prediction
+from centinela.contract.settings import Settings
 from stream import blob_json
 from stream.app import summary_maker
 from stream.batch_output import BatchOutput
 from stream.champion import Champion
 from stream.changelog import encode_group, read_groups
-from stream.codec import decode
 from stream.pipeline import Pipeline
-from stream.records import DeadLetter, LabeledExample, Prediction
-from stream.settings import Settings
 from tests.stream.stream_data import (
     FakeMessage,
     at,
@@ -293,7 +293,7 @@ def test_windows_do_not_depend_on_interleaving_or_restarts(champion):
                 found[(w["version"], w["window_id"])] = (summary.n_events, summary.n_labeled)
         return found
 
-    from stream.drift.summary import WindowSummary
+    from centinela.drift.summary import WindowSummary
 
     summary_from_dict = WindowSummary.from_dict
     reference = windows(drive(new_pipeline(champion, [0]), champion, feats, labels, seed=0)[1])

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from stream.internal_topics import ensure_stream_topics
-from stream.settings import Settings
-from stream.topics import Topics
 from tests.stream.worker_process import CENTINELA, WorkerProcess, values, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

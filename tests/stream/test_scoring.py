@@ -1,4 +1,4 @@
-"""Batch scoring: one predict per batch; the fast JSON is exactly the records' JSON."""
+"""Batch scoring: one predict per batch (the predictions' JSON: test_codec_equivalence.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stream.codec import decode
-from stream.records import LabeledExample, Prediction
-from stream.scoring import PredictionEncoder, build_frame, encode_labeled, score
+from stream.scoring import build_frame, score
 from stream.validation import FeatureValidator, ValidEvent
 from tests.stream.stream_data import at, event_bytes, rows, seeded_frame, trained_model
 
@@ -50,43 +48,3 @@ def test_a_batch_is_one_frame_and_one_predict():
     assert len(scored.predicted) == 500
     expected = model.model.predict(frame)
     assert scored.predicted == expected.tolist()
-
-
-def test_prediction_json_is_a_valid_prediction_record():
-    model = trained_model(version="7")
-    batch = events(3)
-    scored = score(model, build_frame(batch, model.profile))
-    encoder = PredictionEncoder("m", "7", model.profile.classes)
-    values = encoder.encode(batch, scored, scored_at=at(100).isoformat(), latency_ms=2.5)
-    records = [decode(Prediction, v) for v in values]
-    assert [r.event_id for r in records] == ["e-0", "e-1", "e-2"]
-    assert {r.model_version for r in records} == {"7"}
-    first = records[0]
-    assert first.event_time == at(0)
-    assert first.predicted_class == scored.predicted[0]
-    assert abs(sum(first.probabilities.values()) - 1.0) < 1e-9
-    assert first.latency_ms == 2.5
-
-
-def test_labeled_json_is_a_valid_labeled_example():
-    batch = events(1)
-    value = encode_labeled(
-        batch[0].event_id,
-        batch[0].event_time,
-        batch[0].features,
-        model_name="m",
-        version="7",
-        predicted=1,
-        probabilities=(0.25, 0.75),
-        class_keys=("0", "1"),
-        label=0,
-        label_time=at(30).isoformat(),
-    )
-    record = decode(LabeledExample, value)
-    assert record.features == batch[0].features
-    assert (record.predicted_class, record.label, record.probabilities) == (
-        1,
-        0,
-        {"0": 0.25, "1": 0.75},
-    )
-    assert record.label_time == at(30)

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
+from centinela.contract.records import DriftReport, FeatureDrift
+from centinela.contract.settings import Settings
 from stream.alerts import Webhook, alerts_for
-from stream.metrics import StreamMetrics
 from stream.monitoring import MonitoringLogger
-from stream.records import DriftReport, FeatureDrift
-from stream.settings import Settings
+from stream.prometheus import StreamMetrics
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

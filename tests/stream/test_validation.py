@@ -1,4 +1,5 @@
-"""Every kind of bad input of DESIGN.md §5 gets its own reason; good input passes both paths."""
+"""Every kind of bad input gets its own dead-letter reason (docs/architecture.md, "Delivery
+semantics"); good input passes both paths."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from stream.windows import PartitionWindows
+from stream.partition_windows import PartitionWindows
 
 
 def windows(**kwargs: Any) -> PartitionWindows[dict[str, Any]]:

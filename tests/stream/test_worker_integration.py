@@ -19,9 +19,9 @@ import orjson
 import pytest
 from mlflow.tracking import MlflowClient
 
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from stream.internal_topics import ensure_stream_topics
-from stream.settings import Settings
-from stream.topics import Topics
 from tests.stream.stream_data import T0, event_bytes, label_bytes
 from tests.stream.stream_scenario import Scenario, promoted, register_champion
 from tests.stream.worker_process import (
@@ -85,7 +85,8 @@ def windowed_events(settings: Settings) -> int:
 
 
 def bad_messages() -> list[tuple[str, bytes, bytes, str]]:
-    """(topic, key, value, expected reason) for each kind of bad input of DESIGN.md §5."""
+    """(topic, key, value, expected reason) for each kind of bad input (docs/architecture.md,
+    "Delivery semantics")."""
     good_event = event_bytes("dup-1", T0, GOOD)
     return [
         ("features", b"m", b"{not json", "malformed_json"),

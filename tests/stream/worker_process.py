@@ -16,9 +16,9 @@ import orjson
 import requests
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from stream.kafka import kafka_python_config
-from stream.settings import Settings
-from stream.stack.process import free_port
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.settings import Settings
+from centinela.stack.process import free_port
 
 CENTINELA = Path(sys.executable).parent / "centinela"
 

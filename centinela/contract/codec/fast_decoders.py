@@ -1,0 +1,97 @@
+"""Fast reading of the common case of FeatureEvent and LabelEvent documents: orjson and a few
+type checks, no pydantic.
+
+Each decoder returns the record's values, or None for anything it is not sure about: None
+means "ask :func:`~centinela.contract.codec.decode`", whose verdict and reason codes are the
+canonical ones. What a decoder accepts, pydantic accepts with the same values
+(tests/centinela/contract/test_codec_equivalence.py). Feature values are passed through as
+orjson read them (numbers, texts or anything else): their kinds are the reader's to check
+against its profile.
+
+>>> event_id, moment, text, features = feature_event_fields(
+...     b'{"event_id":"e-1","event_time":"2026-01-01T00:00:00Z","features":{"x":1.5}}')
+>>> event_id, moment.isoformat(), text, features
+('e-1', '2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00Z', {'x': 1.5})
+>>> feature_event_fields(b'{"event_id":"e-1","event_time":"2026-01-01T00:00:00",'
+...                      b'"features":{"x":1.5}}') is None  # naive: pydantic says why
+True
+>>> label_event_fields(b'{"event_id":"e-1","label":"spam","label_time":"2026-01-01T00:00:00Z"}')
+('e-1', 'spam', datetime.datetime(2026, 1, 1, 0, 0, tzinfo=datetime.timezone.utc))
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+
+from centinela.contract.records import EVENT_ID_MAX_LENGTH, SCHEMA_VERSION
+
+# The fields of FeatureEvent and LabelEvent (a test holds them to the records').
+FEATURE_EVENT_KEYS = frozenset({"schema_version", "event_id", "event_time", "features"})
+LABEL_EVENT_KEYS = frozenset({"schema_version", "event_id", "label", "label_time"})
+
+
+def feature_event_fields(raw: bytes) -> tuple[str, datetime, str, dict[str, Any]] | None:
+    """``(event_id, event time, the time's text as it came, features)`` of a well-formed
+    FeatureEvent document, else None."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict:
+        return None
+    # Exactly the known keys: with three, the .get()s below catch a stranger.
+    size = len(data)
+    if (size == 4 and "schema_version" not in data) or size not in (3, 4):
+        return None
+    version = data.get("schema_version", SCHEMA_VERSION)
+    event_id, text, features = (
+        data.get("event_id"),
+        data.get("event_time"),
+        data.get("features"),
+    )
+    if type(version) is not int or version != SCHEMA_VERSION or type(event_id) is not str:
+        return None
+    if (
+        not 1 <= len(event_id) <= EVENT_ID_MAX_LENGTH
+        or type(text) is not str
+        or type(features) is not dict
+    ):
+        return None
+    moment = aware_time(text)
+    if moment is None:
+        return None
+    return event_id, moment, text, features
+
+
+def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
+    """``(event_id, label, label time)`` of a well-formed LabelEvent document, else None."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not dict or not data.keys() <= LABEL_EVENT_KEYS:
+        return None
+    version = data.get("schema_version", SCHEMA_VERSION)
+    event_id, label, text = data.get("event_id"), data.get("label"), data.get("label_time")
+    if type(version) is not int or version != SCHEMA_VERSION or type(event_id) is not str:
+        return None
+    if (
+        not 1 <= len(event_id) <= EVENT_ID_MAX_LENGTH
+        or type(label) not in (int, str)
+        or type(text) is not str
+    ):
+        return None
+    moment = aware_time(text)
+    return None if moment is None else (event_id, cast(int | str, label), moment)
+
+
+def aware_time(text: str) -> datetime | None:
+    """The timezone-aware time of an ISO 8601 text; None when it is naive or not a time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

@@ -1,0 +1,193 @@
+"""The records that cross Kafka: immutable, versioned, timezone-aware.
+
+Which topic carries which record, and its key: docs/architecture.md, "Topics and keys".
+
+Every record carries ``schema_version`` and every timestamp is an aware UTC datetime; a naive
+timestamp is refused. Feature values are finite numbers or category strings.
+
+>>> from datetime import datetime, timezone
+>>> event = FeatureEvent(event_id="e-1", event_time=datetime(2026, 1, 1, tzinfo=timezone.utc),
+...                      features={"x": 1.5, "colour": "red"})
+>>> event.features["x"]
+1.5
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+EVENT_ID_MAX_LENGTH = 256  # an event id is 1 to this many characters
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+FeatureValue = float | int | str
+ClassLabel = int | str
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every Kafka record: frozen, strict about unknown fields, finite numbers only."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    schema_version: Literal[1] = 1  # bump with SCHEMA_VERSION when the contract changes
+
+
+class FeatureEvent(Record):
+    """One model input, keyed by ``event_id`` on the ``features`` topic."""
+
+    event_id: str = Field(min_length=1, max_length=EVENT_ID_MAX_LENGTH)
+    event_time: UtcDatetime
+    features: dict[str, FeatureValue]
+
+
+class LabelEvent(Record):
+    """The ground truth of an earlier FeatureEvent, keyed by the same ``event_id``."""
+
+    event_id: str = Field(min_length=1, max_length=EVENT_ID_MAX_LENGTH)
+    label: ClassLabel
+    label_time: UtcDatetime
+
+
+class Prediction(Record):
+    """What the champion said about one event."""
+
+    event_id: str
+    event_time: UtcDatetime
+    model_name: str
+    model_version: str
+    predicted_class: ClassLabel
+    probabilities: dict[str, float] | None = None
+    scored_at: UtcDatetime
+    latency_ms: float = Field(ge=0)
+
+
+class LabeledExample(Record):
+    """An event joined with its prediction and its label: the retrain worker's training row."""
+
+    event_id: str
+    event_time: UtcDatetime
+    features: dict[str, FeatureValue]
+    model_name: str
+    model_version: str
+    predicted_class: ClassLabel
+    probabilities: dict[str, float] | None = None
+    label: ClassLabel
+    label_time: UtcDatetime
+
+
+class FeatureDrift(BaseModel):
+    """The tests of one feature (or of the prediction) in one window."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feature: str
+    kind: Literal["numeric", "categorical", "prediction"]
+    test: str
+    statistic: float
+    p_value: float | None = None
+    psi: float | None = None
+    distance: float | None = None
+    unseen_categories: int = 0
+    drifted: bool
+
+
+class DriftReport(Record):
+    """One closed window of one model version, keyed by model name on ``drift``."""
+
+    model_name: str
+    model_version: str
+    window_id: int
+    window_start: UtcDatetime
+    window_end: UtcDatetime
+    n_events: int = Field(ge=0)
+    n_labeled: int = Field(ge=0)
+    features: tuple[FeatureDrift, ...] = ()
+    prediction: FeatureDrift | None = None
+    performance: dict[str, float] = Field(default_factory=dict)
+    label_coverage: float | None = None
+    label_delay_seconds: float | None = None
+    drifted_features: tuple[str, ...] = ()
+    data_drift: bool = False
+    concept_drift: bool = False
+    correction: str = "bonferroni"
+    alpha: float = 0.01
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class Alert(Record):
+    """Something a person should look at, keyed by model name on ``alerts``."""
+
+    alert_id: str
+    model_name: str
+    model_version: str
+    kind: Literal["data_drift", "prediction_drift", "concept_drift", "performance_drop"]
+    severity: Literal["info", "warning", "critical"] = "warning"
+    message: str
+    window_id: int | None = None
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class RetrainRequest(Record):
+    """Ask the retrain worker for a challenger; ``request_id`` makes it idempotent."""
+
+    request_id: str = Field(min_length=1)
+    model_name: str
+    champion_version: str
+    reason: Literal["concept_drift", "performance_drop", "data_drift", "manual"]
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    train_from: UtcDatetime
+    train_until: UtcDatetime
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class ModelEvent(Record):
+    """A change in the registry, keyed by model name on ``model-events``."""
+
+    event_type: Literal["registered", "promoted", "rejected", "rolled_back", "failed"]
+    model_name: str
+    version: str | None = None
+    previous_version: str | None = None
+    request_id: str | None = None
+    actor: str = "centinela"
+    reason: str = ""
+    metrics: dict[str, float] = Field(default_factory=dict)
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+class DeadLetter(Record):
+    """A message that could not be processed, with why; the original bytes are kept (base64)."""
+
+    source_topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    original: str = Field(description="the original message value, base64-encoded")
+    reason: str
+    detail: str = ""
+    created_at: UtcDatetime = Field(default_factory=utc_now)
+
+
+ALL_RECORD_TYPES: tuple[type[Record], ...] = (
+    FeatureEvent,
+    LabelEvent,
+    Prediction,
+    LabeledExample,
+    DriftReport,
+    Alert,
+    RetrainRequest,
+    ModelEvent,
+    DeadLetter,
+)

@@ -1,0 +1,217 @@
+"""Typed, frozen settings, read once per process from ``CENTINELA_*`` variables and ``.env``.
+
+Build them at the entry point with :func:`load_settings` and pass them down; nothing else in
+Centinela reads ``os.environ``. The defaults match the stack that ``centinela up`` starts, so
+every command works with no settings at all.
+
+>>> s = Settings(topic_prefix="demo.")
+>>> s.topic_prefix, s.kafka_bootstrap_servers
+('demo.', 'localhost:9092')
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from centinela.exceptions import ConfigError
+
+ENV_PREFIX = "CENTINELA_"
+
+
+class Settings(BaseSettings):
+    """Every knob of Centinela. Field ``x`` is read from ``CENTINELA_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        frozen=True,
+        extra="ignore",
+        case_sensitive=False,
+        use_attribute_docstrings=True,  # the docstrings below document each setting
+    )
+
+    # --- Kafka -------------------------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field("localhost:9092", min_length=1)
+    """Kafka brokers to bootstrap from, comma-separated host:port."""
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """How clients talk to Kafka: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL."""
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    """SASL mechanism when the protocol is SASL_*."""
+    kafka_sasl_username: str | None = None
+    """SASL user name (required with SASL_*)."""
+    kafka_sasl_password: SecretStr | None = None
+    """SASL password (secret; required with SASL_*)."""
+    kafka_ssl_cafile: Path | None = None
+    """CA bundle that signs the brokers' certificates (SSL, SASL_SSL)."""
+    kafka_ssl_certfile: Path | None = None
+    """Client certificate for mutual TLS."""
+    kafka_ssl_keyfile: Path | None = None
+    """Client private key for mutual TLS."""
+    kafka_ssl_key_password: SecretStr | None = None
+    """Password of the client private key (secret)."""
+    topic_prefix: str = "centinela."
+    """Prefix of every Centinela topic name."""
+    topic_partitions: int = Field(4, ge=1, le=1024)
+    """Partitions per topic on `centinela topics create` (features and labels must match)."""
+    topic_replication_factor: int = Field(1, ge=1, le=16)
+    """Replication factor on `centinela topics create`."""
+    max_message_bytes: int = Field(1_000_000, ge=1024)
+    """Messages larger than this go to dead-letter as `oversized`."""
+
+    # --- MLflow ------------------------------------------------------------------------------
+    mlflow_tracking_uri: str = "http://127.0.0.1:5000"
+    """MLflow tracking server (or store URI) holding runs and the model registry."""
+    mlflow_tracking_username: str | None = None
+    """MLflow basic-auth user, if the server needs one."""
+    mlflow_tracking_password: SecretStr | None = None
+    """MLflow basic-auth password (secret)."""
+    model_name: str = Field("centinela-model", min_length=1)
+    """Registered model whose `champion` alias is scored."""
+    monitoring_experiment: str = "centinela-monitoring"
+    """MLflow experiment of the monitoring runs (one per champion version)."""
+    training_experiment: str = "centinela-training"
+    """MLflow experiment of bootstrap and retrain runs."""
+
+    # --- Local stack (`centinela up`) ----------------------------------------------------------
+    home: Path = Path(".centinela")
+    """Folder of the local stack's data, logs and pid files (`centinela up`)."""
+    local_kafka_port: int = Field(9092, ge=1, le=65535)
+    """Port of the local jar broker started by `centinela up`."""
+    local_kafka_controller_port: int = Field(9093, ge=1, le=65535)
+    """KRaft controller port of the local jar broker."""
+    local_mlflow_port: int = Field(5000, ge=1, le=65535)
+    """Port of the local MLflow server started by `centinela up`."""
+
+    # --- Scoring -----------------------------------------------------------------------------
+    stream_app_id: str = "centinela-stream"
+    """Faust app id: the stream workers' consumer group and internal topic names."""
+    stream_web_port: int = Field(6066, ge=1, le=65535)
+    """Port of the stream worker's /health, /ready, /metrics and /status."""
+    batch_size: int = Field(1000, ge=1, le=100_000)
+    """Most events scored in one vectorised predict."""
+    batch_wait_ms: int = Field(50, ge=0, le=60_000)
+    """Longest wait to fill a scoring batch."""
+    champion_poll_seconds: float = Field(10.0, gt=0)
+    """How often the registry is polled for a moved `champion` alias."""
+
+    # --- Label join --------------------------------------------------------------------------
+    join_ttl_seconds: float = Field(3600.0, gt=0)
+    """How long a prediction waits for its label (and a label for its event). Memory: ~490
+    bytes per waiting prediction with 20 float features (~900 for events with integer features,
+    kept as JSON), then ~85 bytes per event id for the rest of the TTL (to catch duplicates)."""
+
+    # --- Drift windows -----------------------------------------------------------------------
+    window_seconds: float = Field(20.0, gt=0)
+    """Length of a tumbling drift window, in event time."""
+    allowed_lateness_seconds: float = Field(10.0, ge=0)
+    """How late (in event time) an event may arrive and still count in its window."""
+    drift_alpha: float = Field(0.01, gt=0, lt=1)
+    """Family-wise false-alarm rate of a window's data-drift tests."""
+    drift_correction: Literal["bonferroni", "bh"] = "bonferroni"
+    """Multiple-testing correction: bonferroni or bh (Benjamini-Hochberg)."""
+    drift_numeric_test: Literal["ks", "psi", "wasserstein", "js"] = "ks"
+    """Test that decides drift of a numeric feature: ks, psi, wasserstein or js."""
+    drift_categorical_test: Literal["chi2", "psi", "js"] = "chi2"
+    """Test that decides drift of a categorical feature: chi2, psi or js."""
+    psi_threshold: float = Field(0.2, gt=0)
+    """PSI above which a feature drifted (when the test is psi)."""
+    js_threshold: float = Field(0.1, gt=0, le=1)  # Jensen-Shannon distance, base 2
+    """Jensen-Shannon distance (base 2) above which a feature drifted (test js)."""
+    wasserstein_threshold: float = Field(0.1, gt=0)  # in reference standard deviations
+    """Wasserstein distance, in reference standard deviations, above which a feature drifted."""
+    drift_ks_method: Literal["asymp", "exact", "auto"] = "asymp"  # as scipy's ks_2samp method
+    """KS p-value method, as scipy's ks_2samp: asymp, exact or auto."""
+    reference_sample_size: int = Field(10_000, ge=100)
+    """Rows of the reference sample kept in a model's profile for exact tests."""
+    window_exact_cap: int = Field(20_000, ge=100)
+    """Most exact values kept per feature and window (a deterministic subsample beyond)."""
+    concept_detector: Literal["adwin", "ddm", "page_hinkley", "kswin"] = "adwin"
+    """Sequential detector on the error stream: adwin, ddm, page_hinkley or kswin."""
+    concept_alpha: float = Field(0.001, gt=0, lt=1)
+    """Significance of the windowed performance-drop test against the baseline."""
+    report_every_windows: int = Field(10, ge=1)
+    """Every this many windows, a drift report to MLflow: those windows (JSON), last 500 (PNG)."""
+    metrics_queue_size: int = Field(10_000, ge=1)
+    """Window metrics held while MLflow is away; beyond, they are counted as dropped."""
+    alert_webhook_url: str | None = None
+    """If set, every alert is also POSTed here as JSON (with retries)."""
+
+    # --- Retrain policy ----------------------------------------------------------------------
+    policy_min_drifted_features: int = Field(2, ge=1)
+    """Data drift asks for retraining when at least this many features drift..."""
+    policy_consecutive_windows: int = Field(2, ge=1)
+    """...for this many consecutive windows."""
+    policy_cooldown_seconds: float = Field(3600.0, ge=0)
+    """After a retrain request, no other for this long (event time)."""
+    policy_min_labeled: int = Field(500, ge=0)
+    """No retrain request before this many labeled examples were seen."""
+    retrain_group_id: str = "centinela-retrain"
+    """Consumer group of the retrain workers."""
+    retrain_min_rows: int = Field(500, ge=10)
+    """Fewest labeled rows a retrain may train on."""
+    retrain_champion_data_share: float = Field(0.0, ge=0, le=1)
+    """Share of the champion's training data mixed into a retrain."""
+    retrain_holdout_share: float = Field(0.2, gt=0, lt=1)
+    """Most recent share of the data held out to compare challenger and champion."""
+    auto_promote: bool = False
+    """Promote a challenger without a person (off by default)."""
+    auto_promote_min_improvement: float = Field(0.01, ge=0)
+    """Accuracy gain on the hold-out an automatic promotion needs."""
+    auto_promote_min_holdout: int = Field(1000, ge=1)
+    """Hold-out rows an automatic promotion needs."""
+
+    @field_validator("topic_prefix")
+    @classmethod
+    def _prefix_is_a_topic_name(cls, value: str) -> str:
+        allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        if not set(value) <= allowed:
+            raise ValueError("may hold only letters, digits, '.', '_' and '-'")
+        return value
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Settings:
+        if self.kafka_security_protocol.startswith("SASL") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                "CENTINELA_KAFKA_SASL_USERNAME and CENTINELA_KAFKA_SASL_PASSWORD are required "
+                f"when CENTINELA_KAFKA_SECURITY_PROTOCOL={self.kafka_security_protocol}"
+            )
+        return self
+
+    def as_environment(self) -> dict[str, str]:
+        """These settings as ``CENTINELA_*`` variables, secrets included, for a child process.
+
+        Only for handing settings to processes Centinela starts itself; never log the result.
+        """
+        environment = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                value = value.get_secret_value()
+            environment[ENV_PREFIX + name.upper()] = str(value)
+        return environment
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once, turning a validation failure into a message naming each setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(describe_invalid_settings(error)) from None
+
+
+def describe_invalid_settings(error: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for problem in error.errors():
+        location = [str(part) for part in problem["loc"]]
+        name = (ENV_PREFIX + location[0]).upper() if location else "settings"
+        lines.append(f"  {name}: {problem['msg']}")
+    return "\n".join(lines)

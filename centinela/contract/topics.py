@@ -1,0 +1,101 @@
+"""Topic names and their idempotent creation (keys and records: docs/architecture.md,
+"Topics and keys").
+
+>>> from centinela.contract.settings import Settings
+>>> Topics.from_settings(Settings(topic_prefix="t.")).features
+'t.features'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+
+from centinela.contract.kafka_clients import kafka_python_config
+from centinela.contract.settings import Settings
+from centinela.exceptions import BrokerUnavailableError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The full names of Centinela's topics, all under one prefix."""
+
+    features: str
+    labels: str
+    predictions: str
+    labeled: str
+    drift: str
+    alerts: str
+    retrain_requests: str
+    model_events: str
+    dead_letter: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topics:
+        prefix = settings.topic_prefix
+        return cls(**{f.name: prefix + f.name.replace("_", "-") for f in fields(cls)})
+
+    def names(self) -> list[str]:
+        return [getattr(self, f.name) for f in fields(self)]
+
+
+@dataclass(frozen=True)
+class TopicsCreated:
+    created: list[str]
+    existing: list[str]
+
+
+def create_topics(settings: Settings) -> TopicsCreated:
+    """Create every topic with the configured partitions; topics that exist are left alone.
+
+    Features, labels and predictions share one partition count so that a label lands in the
+    partition that scored its event and the join stays local.
+    """
+    topics = Topics.from_settings(settings)
+    admin = open_admin(settings)
+    try:
+        # Metadata can lag just after a creation, so "already exists" also counts as existing.
+        listed = set(admin.list_topics())
+        created, existing = [], []
+        for name in topics.names():
+            if name in listed or not _create_one(admin, name, settings):
+                existing.append(name)
+            else:
+                created.append(name)
+        log.info("topics: %d created, %d already existed", len(created), len(existing))
+        return TopicsCreated(created, existing)
+    finally:
+        admin.close()
+
+
+def _create_one(admin: KafkaAdminClient, name: str, settings: Settings) -> bool:
+    """Create one topic; False if it already exists (another process may have won the race)."""
+    topic = NewTopic(
+        name,
+        num_partitions=settings.topic_partitions,
+        replication_factor=settings.topic_replication_factor,
+    )
+    try:
+        admin.create_topics([topic])
+    except TopicAlreadyExistsError:
+        return False
+    return True
+
+
+def open_admin(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            client_id="centinela-admin", request_timeout_ms=15_000, **kafka_python_config(settings)
+        )
+    except (NoBrokersAvailable, KafkaError) as error:
+        raise BrokerUnavailableError(
+            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error}); "
+            "start one with `centinela up` (or `docker compose up -d kafka`) "
+            "or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
+        ) from None

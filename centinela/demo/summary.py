@@ -1,0 +1,171 @@
+"""The end-of-demo summary: what was scored, what was detected where, what the retrain made."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from centinela.contract.records import DriftReport
+from centinela.contract.settings import Settings
+from centinela.demo.observer import DemoState
+
+# Which flag of a DriftReport answers which kind of injected drift.
+CONCEPT_KINDS = ("concept", "label_function")
+
+
+@dataclass(frozen=True)
+class TrueDrift:
+    kind: str
+    mode: str
+    start_index: int
+    start_time: datetime
+    events_per_second: float | None  # of event time; None unless the scenario clock was used
+
+
+@dataclass(frozen=True)
+class Detection:
+    drift: TrueDrift
+    report: DriftReport | None
+
+    @property
+    def delay_seconds(self) -> float | None:
+        if self.report is None:
+            return None
+        return (self.report.window_end - self.drift.start_time).total_seconds()
+
+    @property
+    def detected_by_event(self) -> int | None:
+        """The index of the last event of the detecting window, on the scenario clock."""
+        rate = self.drift.events_per_second
+        if self.delay_seconds is None or rate is None:
+            return None
+        return self.drift.start_index + round(self.delay_seconds * rate)
+
+
+def read_manifest(path: Path) -> list[TrueDrift]:
+    """The injected drifts of a run, from the producer's ground-truth manifest."""
+    if not path.exists():
+        return []
+    data: dict[str, Any] = json.loads(path.read_text())
+    clock = data.get("clock") or {}
+    rate = clock.get("nominal_rate") if clock.get("kind") == "scenario" else None
+    return [
+        TrueDrift(
+            kind=str(drift["kind"]),
+            mode=str(drift.get("mode", "")),
+            start_index=int(drift["start_index"]),
+            start_time=datetime.fromisoformat(drift["start_time"]),
+            events_per_second=None if rate is None else float(rate),
+        )
+        for drift in data.get("drifts", [])
+        if drift.get("start_time") and drift.get("reached", True)
+    ]
+
+
+def scenario_end(path: Path) -> datetime | None:
+    """The event time of the run's last event, when it ran on the scenario clock."""
+    if not path.exists():
+        return None
+    data: dict[str, Any] = json.loads(path.read_text())
+    clock = data.get("clock") or {}
+    sent = int((data.get("counts") or {}).get("events_sent", 0))
+    if clock.get("kind") != "scenario" or not sent or not clock.get("nominal_rate"):
+        return None
+    last = (sent - 1) / float(clock["nominal_rate"])
+    return datetime.fromisoformat(clock["epoch"]) + timedelta(seconds=last)
+
+
+def match_detections(drifts: list[TrueDrift], reports: list[DriftReport]) -> list[Detection]:
+    """For each true drift, the first window at or after its start that flags that kind."""
+    ordered = sorted(reports, key=lambda r: r.window_start)
+    detections = []
+    for drift in drifts:
+        concept = any(word in drift.kind for word in CONCEPT_KINDS)
+        found = next(
+            (
+                report
+                for report in ordered
+                if report.window_end > drift.start_time
+                and (report.concept_drift if concept else report.data_drift)
+            ),
+            None,
+        )
+        detections.append(Detection(drift, found))
+    return detections
+
+
+def print_summary(
+    console: Console, state: DemoState, manifest: Path, settings: Settings, *, producer_rc: int
+) -> None:
+    with state.lock:
+        reports = list(state.reports)
+        console.rule("Centinela demo summary")
+        console.print(
+            f"events sent {state.sent:,} (producer exit {producer_rc}); scored {state.scored:,} "
+            f"distinct events ({state.duplicates:,} duplicates removed by event_id); "
+            f"dead letters {state.dead_letters:,}; windows {len(reports)}; "
+            f"scoring latency p99 {_ms(state.latency_percentile(99))}"
+        )
+        console.print(f"average scoring throughput: {state.average_rate():,.0f} events/s")
+        console.print(_detections_table(match_detections(read_manifest(manifest), reports)))
+        _print_retrain(console, state, settings)
+    console.print(f"MLflow UI: {settings.mlflow_tracking_uri} (experiments "
+                  f"'{settings.monitoring_experiment}' and '{settings.training_experiment}', "
+                  f"model '{settings.model_name}')")  # fmt: skip
+
+
+def _detections_table(detections: list[Detection]) -> Table:
+    table = Table(title="true change points and their detection")
+    for column in ("drift", "starts at event", "event time", "detected in window", "delay"):
+        table.add_column(column)
+    for d in detections:
+        window = "not detected" if d.report is None else f"{d.report.window_id}"
+        if d.report is not None:
+            window += f" ({d.report.window_start:%H:%M:%S}-{d.report.window_end:%H:%M:%S})"
+        delay = "-" if d.delay_seconds is None else f"{d.delay_seconds:.0f} s of event time"
+        table.add_row(
+            d.drift.kind,
+            f"{d.drift.start_index:,}",
+            f"{d.drift.start_time:%H:%M:%S}",
+            window,
+            delay,
+        )
+    if not detections:
+        table.add_row("(no manifest)", "-", "-", "-", "-")
+    return table
+
+
+def _print_retrain(console: Console, state: DemoState, settings: Settings) -> None:
+    for request in state.retrain_requests:
+        console.print(
+            f"retrain request {request.request_id}: {request.reason}, champion "
+            f"v{request.champion_version}, data {request.train_from:%H:%M:%S}-"
+            f"{request.train_until:%H:%M:%S}"
+        )
+    registered = [e for e in state.model_events if e.event_type == "registered"]
+    for event in state.model_events:
+        if event.event_type == "failed":
+            console.print(f"[red]retrain failed[/red]: {event.reason}")
+    for event in registered:
+        metrics = ", ".join(f"{k} {v:+.4f}" if "delta" in k else f"{k} {v:.4f}"
+                            for k, v in sorted(event.metrics.items()))  # fmt: skip
+        console.print(
+            f"challenger v{event.version} registered "
+            f"(champion v{event.previous_version}): {metrics}"
+        )
+        console.print(
+            f"promote it with: [b]centinela models promote {event.version} "
+            f'--reason "reviewed the demo comparison"[/b]  (or `centinela models compare`)'
+        )
+    if not state.retrain_requests:
+        console.print("no retrain request was raised")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} ms"

@@ -1,0 +1,46 @@
+"""Drift statistics for Centinela: pure functions and small classes, no Kafka, no MLflow.
+
+- :mod:`~centinela.drift.summary`: :class:`WindowSummary`, the mergeable, deduplicated summary of
+  one window of one model version (its cell codes: :mod:`~centinela.drift.layout`).
+- :mod:`~centinela.drift.calculator`: :func:`compute_drift`, a window's :class:`DriftReport`.
+- :mod:`~centinela.drift.statistical_tests`: the tests by name (``ks``, ``psi``, ``wasserstein``,
+``js``,
+  ``chi2``), built on :mod:`~centinela.drift.ks` (with :mod:`~centinela.drift.kolmogorov`),
+  :mod:`~centinela.drift.wasserstein`, :mod:`~centinela.drift.histogram`,
+  :mod:`~centinela.drift.chi2`; :mod:`~centinela.drift.correction` (Bonferroni, Benjamini-Hochberg);
+  :mod:`~centinela.drift.performance`.
+- :mod:`~centinela.drift.concept`: :class:`ConceptMonitor`, river detectors on the error stream.
+- :mod:`~centinela.drift.policy`: :class:`RetrainPolicy`, when to ask for a challenger.
+"""
+
+from centinela.drift.calculator import compute_drift
+from centinela.drift.concept import DETECTORS, ConceptMonitor
+from centinela.drift.correction import CORRECTIONS, reject
+from centinela.drift.exceptions import (
+    DriftError,
+    SummaryMismatchError,
+    UnknownClassError,
+    UnknownTestError,
+)
+from centinela.drift.ks import KsResult, ks_2samp
+from centinela.drift.policy import RetrainPolicy
+from centinela.drift.statistical_tests import DRIFT_TESTS, get_test
+from centinela.drift.summary import WindowSummary
+
+__all__ = [
+    "CORRECTIONS",
+    "DETECTORS",
+    "DRIFT_TESTS",
+    "ConceptMonitor",
+    "DriftError",
+    "KsResult",
+    "RetrainPolicy",
+    "SummaryMismatchError",
+    "UnknownClassError",
+    "UnknownTestError",
+    "WindowSummary",
+    "compute_drift",
+    "get_test",
+    "ks_2samp",
+    "reject",
+]

@@ -1,0 +1,265 @@
+"""Test one merged window against the reference profile: the window's :class:`DriftReport`.
+
+Per feature, the configured test decides (``drift_numeric_test``, ``drift_categorical_test``);
+PSI and a distance (Wasserstein for numerics, Jensen-Shannon for categoricals and predictions;
+JS for numerics too when that is the test) are reported alongside. Predictions get a chi-square
+test of their class counts against the reference's. The p-value tests of a window (features and
+prediction) form one family, corrected with ``drift_correction`` at ``drift_alpha``; threshold
+tests decide alone.
+
+Concept drift here is the window's own significance test: the error rate of the labeled
+outcomes against the baseline accuracy (one-sided exact binomial, ``concept_alpha``), reported
+as ``performance["performance_drop"]``. The sequential detector (:class:`ConceptMonitor`) lives
+across windows and belongs to the caller, which may set ``concept_drift`` too.
+
+Histograms use every event of the window; KS and Wasserstein use the exact subsample (all
+events up to ``window_exact_cap``).
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from centinela.contract.records import DriftReport, FeatureDrift
+from centinela.contract.settings import Settings
+from centinela.drift.chi2 import chi2_homogeneity
+from centinela.drift.correction import reject
+from centinela.drift.exceptions import SummaryMismatchError
+from centinela.drift.histogram import js_distance, psi
+from centinela.drift.layout import SummaryLayout
+from centinela.drift.performance import error_rate_pvalue, performance
+from centinela.drift.statistical_tests import HistogramBatch, NumericBatch, Outcome, get_test
+from centinela.drift.summary import WindowSummary
+from centinela.models.profile import ReferenceProfile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _ReferenceGroup:
+    """Numeric features whose reference samples have one length: one sorted matrix."""
+
+    positions: tuple[int, ...]  # indices into the layout's numeric features
+    matrix: np.ndarray
+    std: np.ndarray
+
+
+_REFERENCE_CACHE: dict[int, tuple[SummaryLayout, list[_ReferenceGroup]]] = {}
+
+
+def _layout(profile: ReferenceProfile) -> SummaryLayout:
+    _reference_groups(profile)
+    return _REFERENCE_CACHE[id(profile)][0]
+
+
+def _reference_groups(profile: ReferenceProfile) -> list[_ReferenceGroup]:
+    """Sorted reference matrices (and the layout), built once per profile object."""
+    key = id(profile)
+    cached = _REFERENCE_CACHE.get(key)
+    if cached is None:
+        samples = profile.sorted_samples
+        by_length: dict[int, list[int]] = {}
+        for k, name in enumerate(profile.numeric_names):
+            by_length.setdefault(samples[name].size, []).append(k)
+        groups: list[_ReferenceGroup] = []
+        for positions in by_length.values():
+            rows = [samples[profile.numeric_names[k]] for k in positions]
+            matrix = np.ascontiguousarray(np.stack(rows)) if rows else np.empty((0, 0))
+            std = np.array([row.std() if row.size else 0.0 for row in rows])
+            groups.append(_ReferenceGroup(tuple(positions), matrix, std))
+        cached = (SummaryLayout.from_profile(profile), groups)
+        _REFERENCE_CACHE[key] = cached
+        weakref.finalize(profile, _REFERENCE_CACHE.pop, key, None)  # ids are reused after GC
+    return cached[1]
+
+
+def compute_drift(
+    summary: WindowSummary, profile: ReferenceProfile, settings: Settings, *, model_name: str
+) -> DriftReport:
+    """All the window's tests, corrected, with performance and label statistics."""
+    layout = _layout(profile)
+    if summary.layout is not layout and summary.layout != layout:
+        raise SummaryMismatchError(
+            f"window {summary.window_id} of version {summary.model_version} was summarised "
+            "with another reference profile"
+        )
+    features: list[tuple[str, str, str, Outcome, float, float | None, int]] = []
+    if summary.n_events:
+        features = _numeric(summary, profile, settings) + _categorical(summary, profile, settings)
+        features.sort(key=lambda row: layout.names.index(row[0]))
+    prediction = _prediction(summary, profile) if summary.n_events else None
+    outcomes = [row[3] for row in features] + ([prediction[0]] if prediction else [])
+    decided = _decide(outcomes, settings)
+    drifts = [
+        FeatureDrift(
+            feature=name,
+            kind=kind,
+            test=test,
+            statistic=outcome.statistic,
+            p_value=outcome.p_value,
+            psi=psi_value,
+            distance=distance,
+            unseen_categories=unseen,
+            drifted=flag,
+        )
+        for (name, kind, test, outcome, psi_value, distance, unseen), flag in zip(
+            features, decided, strict=False
+        )
+    ]
+    prediction_drift = None
+    if prediction is not None:
+        outcome, psi_value, distance = prediction
+        prediction_drift = FeatureDrift(
+            feature="prediction",
+            kind="prediction",
+            test="chi2",
+            statistic=outcome.statistic,
+            p_value=outcome.p_value,
+            psi=psi_value,
+            distance=distance,
+            drifted=decided[-1],
+        )
+    metrics = _performance(summary, profile, settings)
+    drifted = tuple(d.feature for d in drifts if d.drifted)
+    return DriftReport(
+        model_name=model_name,
+        model_version=summary.model_version,
+        window_id=summary.window_id,
+        window_start=summary.window_start,
+        window_end=summary.window_end,
+        n_events=summary.n_events,
+        n_labeled=summary.n_labeled,
+        features=tuple(drifts),
+        prediction=prediction_drift,
+        performance=metrics,
+        label_coverage=_coverage(summary),
+        label_delay_seconds=_mean_delay(summary),
+        drifted_features=drifted,
+        data_drift=bool(drifted),
+        concept_drift=metrics.get("performance_drop", 0.0) == 1.0,
+        correction=settings.drift_correction,
+        alpha=settings.drift_alpha,
+    )
+
+
+_Row = tuple[str, str, str, Outcome, float, float | None, int]
+
+
+def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settings) -> list[_Row]:
+    layout = summary.layout
+    numeric = layout.numeric
+    if not numeric:
+        return []
+    test = get_test(settings.drift_numeric_test, "numeric")
+    window_values = summary.exact().columns[0]
+    counts = summary.all_feature_counts()
+    rows: list[_Row] = []
+    for group in _reference_groups(profile):
+        positions = [numeric[k] for k in group.positions]
+        # One copy, feature per row, sorted in place (the summary's arrays may be read-only).
+        window = np.ascontiguousarray(window_values.T[list(group.positions)])
+        window.sort(axis=1)
+        batch = NumericBatch(
+            [layout.names[p] for p in positions],
+            [np.asarray(profile.features[p].reference_counts) for p in positions],
+            [counts[p] for p in positions],
+            reference=group.matrix,
+            window=window,
+            reference_std=group.std,
+            ks_method=settings.drift_ks_method,
+        )
+        outcomes = test.run(batch, settings)
+        distances = batch.js if test.name == "js" else batch.wasserstein.tolist()
+        for k, outcome in enumerate(outcomes):
+            rows.append(
+                (batch.names[k], "numeric", test.name, outcome, batch.psi[k], distances[k], 0)
+            )
+    return rows
+
+
+def _categorical(
+    summary: WindowSummary, profile: ReferenceProfile, settings: Settings
+) -> list[_Row]:
+    layout = summary.layout
+    positions = [i for i, kind in enumerate(layout.kinds) if kind == "categorical"]
+    if not positions:
+        return []
+    test = get_test(settings.drift_categorical_test, "categorical")
+    all_counts = summary.all_feature_counts()
+    window_counts = [all_counts[p] for p in positions]
+    batch = HistogramBatch(
+        [layout.names[p] for p in positions],
+        [np.append(profile.features[p].reference_counts, 0) for p in positions],  # unseen cell
+        window_counts,
+    )
+    outcomes = test.run(batch, settings)
+    return [
+        (name, "categorical", test.name, outcome, batch.psi[k], batch.js[k], int(counts[-1]))
+        for k, (name, outcome, counts) in enumerate(
+            zip(batch.names, outcomes, window_counts, strict=True)
+        )
+    ]
+
+
+def _prediction(
+    summary: WindowSummary, profile: ReferenceProfile
+) -> tuple[Outcome, float, float] | None:
+    reference = np.array([profile.prediction_counts.get(str(c), 0) for c in profile.classes])
+    window = summary.prediction_counts()
+    result = chi2_homogeneity(reference, window)
+    outcome = Outcome(statistic=result.statistic, p_value=result.pvalue)
+    return outcome, psi(reference, window), js_distance(reference, window)
+
+
+def _decide(outcomes: list[Outcome], settings: Settings) -> list[bool]:
+    tested = [k for k, o in enumerate(outcomes) if o.p_value is not None]
+    p_values = [outcomes[k].p_value for k in tested]
+    rejected = reject(
+        [p for p in p_values if p is not None],
+        alpha=settings.drift_alpha,
+        method=settings.drift_correction,
+    )
+    decided = [o.over_threshold for o in outcomes]
+    for k, flag in zip(tested, rejected, strict=True):
+        decided[k] = flag
+    return decided
+
+
+def _performance(
+    summary: WindowSummary, profile: ReferenceProfile, settings: Settings
+) -> dict[str, float]:
+    if summary.n_labeled == 0:
+        return {}
+    outcomes = summary.outcomes()
+    predicted = outcomes.columns[0].astype(np.int64)
+    labels = outcomes.columns[1].astype(np.int64)
+    proba = outcomes.columns[2]
+    has_proba = proba.size > 0 and not np.isnan(proba).any()
+    result = performance(
+        labels, predicted, proba if has_proba else None, n_classes=len(profile.classes)
+    )
+    errors = int(np.count_nonzero(labels != predicted))
+    result["error_rate"] = errors / labels.size
+    baseline = profile.baseline_metrics.get("accuracy")
+    if baseline is not None:
+        p_value = error_rate_pvalue(errors=errors, n=labels.size, baseline_error=1.0 - baseline)
+        result["baseline_accuracy"] = float(baseline)
+        result["error_rate_p_value"] = p_value
+        result["performance_drop"] = float(p_value < settings.concept_alpha)
+    return result
+
+
+def _coverage(summary: WindowSummary) -> float | None:
+    if summary.n_events == 0:
+        return None
+    return min(1.0, summary.n_labeled / summary.n_events)
+
+
+def _mean_delay(summary: WindowSummary) -> float | None:
+    if summary.n_labeled == 0:
+        return None
+    return float(np.mean(summary.outcomes().columns[3]))

@@ -1,0 +1,67 @@
+"""What the drift library is told: the tests, levels and thresholds, and the retrain policy.
+
+The library never reads the process's settings: a caller builds these small objects once
+(:meth:`DriftConfig.from_settings`, :meth:`PolicyConfig.from_settings` take anything with the
+``CENTINELA_*`` settings' attribute names) and passes them down, so a test or a notebook can
+configure one window's tests without a whole :class:`~centinela.contract.settings.Settings`.
+
+>>> DriftConfig().numeric_test, DriftConfig(alpha=0.05).alpha
+('ks', 0.05)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+KsMethodName = Literal["asymp", "exact", "auto"]
+
+
+@dataclass(frozen=True)
+class DriftConfig:
+    """How one window is tested (the defaults are the settings' defaults)."""
+
+    numeric_test: str = "ks"
+    categorical_test: str = "chi2"
+    alpha: float = 0.01  # the family-wise (Bonferroni) or false-discovery (BH) level
+    correction: str = "bonferroni"
+    ks_method: KsMethodName = "asymp"
+    psi_threshold: float = 0.2
+    js_threshold: float = 0.1  # Jensen-Shannon distance, base 2
+    wasserstein_threshold: float = 0.1  # in reference standard deviations
+    concept_alpha: float = 0.001  # the error-rate test against the baseline
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DriftConfig:
+        return cls(
+            numeric_test=settings.drift_numeric_test,
+            categorical_test=settings.drift_categorical_test,
+            alpha=settings.drift_alpha,
+            correction=settings.drift_correction,
+            ks_method=settings.drift_ks_method,
+            psi_threshold=settings.psi_threshold,
+            js_threshold=settings.js_threshold,
+            wasserstein_threshold=settings.wasserstein_threshold,
+            concept_alpha=settings.concept_alpha,
+        )
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """When the retrain policy asks for a challenger (the defaults are the settings')."""
+
+    min_drifted_features: int = 2
+    consecutive_windows: int = 2
+    cooldown_seconds: float = 3600.0
+    min_labeled: int = 500
+    concept_detector: str = "adwin"
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PolicyConfig:
+        return cls(
+            min_drifted_features=settings.policy_min_drifted_features,
+            consecutive_windows=settings.policy_consecutive_windows,
+            cooldown_seconds=settings.policy_cooldown_seconds,
+            min_labeled=settings.policy_min_labeled,
+            concept_detector=settings.concept_detector,
+        )

@@ -1,0 +1,403 @@
+"""The mergeable summary of one window of one model version (docs/architecture.md, "Drift
+methodology").
+
+Per event the summary keeps a 64-bit hash of its ``event_id``, one small cell code per feature
+(reference bin or category) and the predicted class; per labeled event, the prediction, the
+label, the probabilities and the label delay; and, for the exact tests, the numeric values of a
+bounded subsample: the ``exact_cap`` events with the smallest id hashes. Keeping the events
+(not just counts) is what makes deduplication exact everywhere: a redelivered event adds nothing
+here, and an event that two workers both counted (a rebalance after a crash) counts once when
+their summaries merge. Everything is ordered by hash, so a merged summary is the same, bit for
+bit, whatever the order or grouping of the merges, and whatever the arrival order.
+
+Size: about 10 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
+``to_dict`` packs the arrays as base64 so the JSON stays close to that, or (``binary``, for the
+window partials) hands them over as they are.
+
+>>> from datetime import datetime, timezone
+>>> import pandas as pd
+>>> from centinela.models.profile import build_profile
+>>> ref = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0]})
+>>> profile = build_profile(ref, [0, 1, 1, 0], classes=[0, 1], n_bins=2)
+>>> t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+>>> t1 = datetime(2026, 1, 1, 0, 1, tzinfo=timezone.utc)
+>>> a = WindowSummary.empty(profile, model_version="1", window_id=0, window_start=t0,
+...                         window_end=t1, exact_cap=100)
+>>> a.add_events(["e1", "e2"], pd.DataFrame({"x": [0.5, 2.5]}), [0, 1])
+>>> a.add_events(["e2"], pd.DataFrame({"x": [2.5]}), [1])     # redelivered: ignored
+>>> b = WindowSummary.from_dict(a.to_dict())
+>>> b.add_events(["e3"], pd.DataFrame({"x": [9.0]}), [1])
+>>> merged = a.merge(b)
+>>> merged.n_events, merged.feature_counts(0).tolist(), merged.prediction_counts().tolist()
+(3, [1, 2], [1, 2])
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from centinela.drift.exceptions import DriftError, SummaryMismatchError
+from centinela.drift.layout import SummaryLayout, event_hashes
+from centinela.models.profile import ReferenceProfile
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FORMAT = 1
+
+_Shape = tuple[np.dtype[Any], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Rows keyed by id hash; ``columns`` share the first axis with ``ids``."""
+
+    ids: np.ndarray
+    columns: tuple[np.ndarray, ...]
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+
+def _union(tables: Sequence[_Table], width: Sequence[_Shape]) -> _Table:
+    """Rows of all tables, one per id (the first seen), ordered by id."""
+    live = [t for t in tables if len(t)]
+    if not live:
+        return _Table(
+            np.empty(0, dtype=np.uint64),
+            tuple(np.empty((0, *shape), dtype=dtype) for dtype, shape in width),
+        )
+    ids = np.concatenate([t.ids for t in live])
+    unique, first = np.unique(ids, return_index=True)
+    columns = tuple(np.concatenate([t.columns[k] for t in live])[first] for k in range(len(width)))
+    return _Table(unique, columns)
+
+
+def _bottom(table: _Table, cap: int) -> _Table:
+    """The ``cap`` rows with the smallest ids: a deterministic, merge-stable subsample."""
+    if len(table) <= cap:
+        return table
+    order = np.sort(np.argpartition(table.ids, cap - 1)[:cap])
+    return _Table(table.ids[order], tuple(c[order] for c in table.columns))
+
+
+class _Rows:
+    """A table being filled: appended chunks, folded into one canonical table (one row per id,
+    ordered by id, at most ``cap`` rows with the smallest ids) when read."""
+
+    def __init__(self, shape: Sequence[_Shape], cap: int | None = None) -> None:
+        self.shape = list(shape)
+        self.cap = cap
+        self._canonical: _Table | None = None
+        self._pending: list[_Table] = []
+        self._pending_rows = 0
+
+    def append(self, table: _Table) -> None:
+        self._pending.append(table)
+        self._pending_rows += len(table)
+        if self.cap is not None and self._pending_rows > 2 * self.cap:
+            self.table()  # keeps memory bounded: rows beyond the cap can never come back
+
+    def replace(self, table: _Table) -> None:
+        self._canonical, self._pending, self._pending_rows = table, [], 0
+
+    def table(self) -> _Table:
+        if self._canonical is None or self._pending:
+            parts = ([self._canonical] if self._canonical is not None else []) + self._pending
+            folded = _union(parts, self.shape)
+            self.replace(folded if self.cap is None else _bottom(folded, self.cap))
+        assert self._canonical is not None
+        return self._canonical
+
+
+class WindowSummary:
+    """Mergeable partial summary of one ``(model_version, window_id)``."""
+
+    def __init__(
+        self,
+        layout: SummaryLayout,
+        *,
+        model_version: str,
+        window_id: int,
+        window_start: datetime,
+        window_end: datetime,
+        exact_cap: int,
+    ) -> None:
+        if exact_cap < 1:
+            raise DriftError("exact_cap must be at least 1")
+        self.layout = layout
+        self.model_version = model_version
+        self.window_id = window_id
+        self.window_start = window_start
+        self.window_end = window_end
+        self.exact_cap = exact_cap
+        n_features, n_numeric = len(layout.names), len(layout.numeric)
+        self._event_shape: list[_Shape] = [
+            (np.dtype(np.uint16), (n_features,)),
+            (np.dtype(np.int16), ()),
+        ]
+        self._exact_shape: list[_Shape] = [(np.dtype(np.float64), (n_numeric,))]
+        self._outcome_shape: list[_Shape] = [
+            (np.dtype(np.int16), ()),
+            (np.dtype(np.int16), ()),
+            (np.dtype(np.float64), (len(layout.classes),)),
+            (np.dtype(np.float64), ()),
+        ]
+        self._events = _Rows(self._event_shape)
+        self._exact = _Rows(self._exact_shape, cap=exact_cap)
+        self._outcomes = _Rows(self._outcome_shape)
+        self._seen: set[int] | None = set()
+        self._labeled_seen: set[int] | None = set()
+
+    @classmethod
+    def empty(
+        cls,
+        profile: ReferenceProfile,
+        *,
+        model_version: str,
+        window_id: int,
+        window_start: datetime,
+        window_end: datetime,
+        exact_cap: int,
+    ) -> WindowSummary:
+        return cls(
+            SummaryLayout.from_profile(profile),
+            model_version=model_version,
+            window_id=window_id,
+            window_start=window_start,
+            window_end=window_end,
+            exact_cap=exact_cap,
+        )
+
+    # --- adding ------------------------------------------------------------------------------
+
+    def add_events(
+        self, event_ids: Sequence[str], features: pd.DataFrame, predicted: Sequence[Any]
+    ) -> None:
+        """Count scored events; an ``event_id`` already counted is ignored (at-least-once)."""
+        if not len(event_ids) == len(features) == len(predicted):
+            raise DriftError("event_ids, features and predicted must have the same length")
+        predicted_codes = self.layout.class_codes(predicted, what="predicted class")
+        hashes = event_hashes(event_ids)
+        seen = self._event_ids()
+        rows = self._new_rows(hashes, seen)
+        if rows.size == 0:
+            return
+        numeric = self.layout.numeric_values(features, rows)
+        codes = self.layout.encode(features, rows, numeric)
+        ids = hashes[rows]
+        seen.update(ids.tolist())  # only once the batch is known to be valid
+        self._events.append(_Table(ids, (codes, predicted_codes[rows])))
+        self._exact.append(_Table(ids, (numeric,)))
+
+    def add_outcomes(
+        self,
+        event_ids: Sequence[str],
+        predicted: Sequence[Any],
+        labels: Sequence[Any],
+        probabilities: np.ndarray | None,
+        label_delays_s: Sequence[float],
+    ) -> None:
+        """Record labeled outcomes the caller assigns to this window; dedupe by ``event_id``.
+
+        The stream assigns an outcome to the window of its label time (see
+        :func:`stream.state.add_outcomes`), not of its event time.
+
+        ``probabilities`` has one column per class in the profile's order, or is None.
+        """
+        n = len(event_ids)
+        if not n == len(predicted) == len(labels) == len(label_delays_s):
+            raise DriftError("outcome sequences must have the same length")
+        predicted_codes = self.layout.class_codes(predicted, what="predicted class")
+        label_codes = self.layout.class_codes(labels, what="label")
+        n_classes = len(self.layout.classes)
+        if probabilities is None:
+            proba = np.full((n, n_classes), np.nan)
+        else:
+            proba = np.asarray(probabilities, dtype=np.float64).reshape(n, n_classes)
+        delays = np.asarray(label_delays_s, dtype=np.float64)
+        hashes = event_hashes(event_ids)
+        seen = self._labeled_ids()
+        rows = self._new_rows(hashes, seen)
+        if rows.size:
+            columns = (predicted_codes[rows], label_codes[rows], proba[rows], delays[rows])
+            self._outcomes.append(_Table(hashes[rows], columns))
+            seen.update(hashes[rows].tolist())
+
+    @staticmethod
+    def _new_rows(hashes: np.ndarray, seen: set[int]) -> np.ndarray:
+        """Rows whose id is neither in ``seen`` nor earlier in the batch (first one wins)."""
+        first = np.sort(np.unique(hashes, return_index=True)[1])
+        if not seen:
+            return first.astype(np.int64)
+        known = np.fromiter(map(seen.__contains__, hashes[first].tolist()), dtype=bool)
+        return first[~known].astype(np.int64)
+
+    def _event_ids(self) -> set[int]:
+        if self._seen is None:  # rebuilt lazily after a merge or from_dict
+            self._seen = set(self.events().ids.tolist())
+        return self._seen
+
+    def _labeled_ids(self) -> set[int]:
+        if self._labeled_seen is None:
+            self._labeled_seen = set(self.outcomes().ids.tolist())
+        return self._labeled_seen
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def events(self) -> _Table:
+        """All events, one row per id, ordered by id hash: (codes, predicted class index)."""
+        return self._events.table()
+
+    def exact(self) -> _Table:
+        """The exact subsample: (numeric values,) of the ``exact_cap`` smallest id hashes."""
+        return self._exact.table()
+
+    def outcomes(self) -> _Table:
+        """Labeled events: (predicted, label, probabilities, delay seconds), by id hash."""
+        return self._outcomes.table()
+
+    @property
+    def n_events(self) -> int:
+        return len(self.events())
+
+    @property
+    def n_labeled(self) -> int:
+        return len(self.outcomes())
+
+    def feature_counts(self, position: int) -> np.ndarray:
+        """Histogram of feature ``position`` on its cells (bins; categories then unseen)."""
+        return self.all_feature_counts()[position]
+
+    def all_feature_counts(self) -> list[np.ndarray]:
+        """Every feature's histogram, from one ``bincount`` over all cell codes."""
+        codes = self.events().columns[0]
+        cells = np.asarray(self.layout.n_cells, dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(cells)])
+        flat = np.bincount((codes + offsets[:-1]).ravel(), minlength=int(offsets[-1]))
+        return [flat[offsets[k] : offsets[k + 1]] for k in range(cells.size)]
+
+    def prediction_counts(self) -> np.ndarray:
+        predicted = self.events().columns[1].astype(np.int64)
+        return np.bincount(predicted, minlength=len(self.layout.classes))
+
+    def errors(self) -> np.ndarray:
+        """0/1 error of each labeled event, in id-hash order (deterministic for detectors)."""
+        outcomes = self.outcomes()
+        return (outcomes.columns[0] != outcomes.columns[1]).astype(np.int8)
+
+    # --- merging and serialising -------------------------------------------------------------
+
+    def merge(self, *others: WindowSummary) -> WindowSummary:
+        """The summary of all parts; exact, associative and commutative (duplicate events are
+        the same event, so which copy is kept does not matter). Merging many at once makes
+        one union of each table, not one per pair."""
+        for other in others:
+            self._check_same_window(other)
+        parts = [self, *others]
+        merged = WindowSummary(
+            self.layout,
+            model_version=self.model_version,
+            window_id=self.window_id,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            exact_cap=min(part.exact_cap for part in parts),
+        )
+        merged._events.replace(_union([p.events() for p in parts], self._event_shape))
+        exact = _union([p.exact() for p in parts], self._exact_shape)
+        merged._exact.replace(_bottom(exact, merged.exact_cap))
+        merged._outcomes.replace(_union([p.outcomes() for p in parts], self._outcome_shape))
+        merged._seen = None
+        merged._labeled_seen = None
+        return merged
+
+    def _check_same_window(self, other: WindowSummary) -> None:
+        mine = (self.model_version, self.window_id, self.window_start, self.window_end)
+        theirs = (other.model_version, other.window_id, other.window_start, other.window_end)
+        if mine != theirs:
+            raise SummaryMismatchError(f"cannot merge window {theirs} into window {mine}")
+        if self.layout != other.layout:
+            raise SummaryMismatchError("cannot merge summaries built on different profiles")
+
+    def to_dict(self, *, binary: bool = False) -> dict[str, Any]:
+        """Plain JSON types, the arrays as base64; with ``binary``, the arrays as memoryviews
+        of their little-endian bytes instead (for :mod:`stream.blob_json`, no copy)."""
+        events, exact, outcomes = self.events(), self.exact(), self.outcomes()
+        return {
+            "format": SUMMARY_FORMAT,
+            "model_version": self.model_version,
+            "window_id": self.window_id,
+            "window_start": self.window_start.isoformat(),
+            "window_end": self.window_end.isoformat(),
+            "exact_cap": self.exact_cap,
+            "layout": self.layout.to_dict(),
+            "events": _pack(events, binary),
+            "exact": _pack(exact, binary),
+            "outcomes": _pack(outcomes, binary),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WindowSummary:
+        try:
+            if data["format"] != SUMMARY_FORMAT:
+                raise DriftError(f"unsupported window summary format {data['format']!r}")
+            summary = cls(
+                SummaryLayout.from_dict(data["layout"]),
+                model_version=str(data["model_version"]),
+                window_id=int(data["window_id"]),
+                window_start=datetime.fromisoformat(data["window_start"]),
+                window_end=datetime.fromisoformat(data["window_end"]),
+                exact_cap=int(data["exact_cap"]),
+            )
+            summary._events.replace(_unpack(data["events"], summary._event_shape))
+            summary._exact.replace(_unpack(data["exact"], summary._exact_shape))
+            summary._outcomes.replace(_unpack(data["outcomes"], summary._outcome_shape))
+        except DriftError:
+            raise
+        except (KeyError, TypeError, ValueError) as error:
+            raise DriftError(f"malformed window summary: {error!r}") from error
+        summary._seen = None
+        summary._labeled_seen = None
+        return summary
+
+
+def _pack(table: _Table, binary: bool) -> dict[str, Any]:
+    arrays = [table.ids.astype("<u8", copy=False)]
+    arrays += [c.astype(c.dtype.newbyteorder("<"), copy=False) for c in table.columns]
+    encode = _bytes_of if binary else _b64
+    return {"n": len(table), "ids": encode(arrays[0]), "columns": [encode(a) for a in arrays[1:]]}
+
+
+def _unpack(data: Mapping[str, Any], shapes: Sequence[_Shape]) -> _Table:
+    """The table from :func:`_pack`'s output, base64 or binary. Binary fields are wrapped, not
+    copied: the arrays are read-only views of the record (which they keep alive)."""
+    n = int(data["n"])
+    ids = np.frombuffer(_decoded(data["ids"]), dtype="<u8").astype(np.uint64, copy=False)
+    columns = tuple(
+        np.frombuffer(_decoded(raw), dtype=dtype.newbyteorder("<"))
+        .astype(dtype, copy=False)
+        .reshape(n, *shape)
+        for raw, (dtype, shape) in zip(data["columns"], shapes, strict=True)
+    )
+    if ids.size != n:
+        raise DriftError("malformed window summary: row count does not match")
+    return _Table(ids, columns)
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
+
+
+def _bytes_of(array: np.ndarray) -> memoryview:
+    return np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
+
+
+def _decoded(value: str | bytes | memoryview) -> bytes | memoryview:
+    return base64.b64decode(value) if isinstance(value, str) else value

@@ -1,0 +1,313 @@
+"""The reference profile of a model version: what "no drift" looks like (docs/architecture.md,
+"Drift methodology").
+
+Built once when a model is trained, logged as the artifact :data:`PROFILE_ARTIFACT` of the
+model's run, and loaded by the stream with the model. It holds, per feature, the kind, the
+quantile bin edges (numeric) or the category set (categorical) with the reference histogram on
+them, a fixed-size reference sample for the exact tests (KS, Wasserstein), the distribution of
+predicted classes, and the baseline metrics on validation data.
+
+Numeric bins are ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` for the inner edges ``e``: a value
+``x`` falls in bin ``searchsorted(edges, x, side="left")``.
+
+>>> import pandas as pd
+>>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "colour": ["red", "blue", "red", "red"]})
+>>> profile = build_profile(frame, [0, 1, 1, 0], classes=[0, 1], n_bins=2)
+>>> profile.spec("x").bin_edges, profile.spec("x").reference_counts
+((1.5,), (2, 2))
+>>> profile.spec("colour").categories, profile.spec("colour").reference_counts
+(('blue', 'red'), (1, 3))
+>>> ReferenceProfile.from_json(profile.to_json()) == profile
+True
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from centinela.exceptions import ProfileError
+
+log = logging.getLogger(__name__)
+
+PROFILE_ARTIFACT = "reference_profile.json"
+PROFILE_FORMAT_VERSION = 1
+MAX_NUMERIC_BINS = 255  # window summaries store bin codes as uint8
+
+FeatureKind = Literal["numeric", "categorical"]
+ClassValue = str | int
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One feature of the reference: its kind, its bins or categories, its histogram on them."""
+
+    name: str
+    kind: FeatureKind
+    bin_edges: tuple[float, ...] = ()
+    categories: tuple[str, ...] = ()
+    reference_counts: tuple[int, ...] = ()
+
+    @property
+    def n_bins(self) -> int:
+        """Number of histogram cells: bins for numerics, categories for categoricals."""
+        return len(self.bin_edges) + 1 if self.kind == "numeric" else len(self.categories)
+
+
+@dataclass(frozen=True)
+class ReferenceProfile:
+    """Everything the drift tests compare a window against; immutable and JSON round-trippable."""
+
+    features: tuple[FeatureSpec, ...]
+    classes: tuple[ClassValue, ...]
+    reference_sample: dict[str, list[float | str]]
+    prediction_counts: dict[str, int]
+    baseline_metrics: dict[str, float]
+    n_rows: int
+    _index: dict[str, FeatureSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {spec.name: spec for spec in self.features})
+        if len(self._index) != len(self.features):
+            raise ProfileError("feature names in a profile must be unique")
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.features)
+
+    @property
+    def numeric_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.features if spec.kind == "numeric")
+
+    @property
+    def categorical_names(self) -> tuple[str, ...]:
+        return tuple(spec.name for spec in self.features if spec.kind == "categorical")
+
+    def spec(self, name: str) -> FeatureSpec:
+        try:
+            return self._index[name]
+        except KeyError:
+            raise ProfileError(f"feature {name!r} is not in the reference profile") from None
+
+    @cached_property
+    def sorted_samples(self) -> dict[str, np.ndarray]:
+        """The numeric reference samples, sorted once per profile (the exact tests reuse them)."""
+        return {
+            name: np.sort(np.asarray(self.reference_sample.get(name, ()), dtype=np.float64))
+            for name in self.numeric_names
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format_version": PROFILE_FORMAT_VERSION,
+                "n_rows": self.n_rows,
+                "classes": list(self.classes),
+                "features": [
+                    {
+                        "name": spec.name,
+                        "kind": spec.kind,
+                        "bin_edges": list(spec.bin_edges),
+                        "categories": list(spec.categories),
+                        "reference_counts": list(spec.reference_counts),
+                    }
+                    for spec in self.features
+                ],
+                "reference_sample": self.reference_sample,
+                "prediction_counts": self.prediction_counts,
+                "baseline_metrics": self.baseline_metrics,
+            },
+            allow_nan=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ReferenceProfile:
+        try:
+            data = json.loads(text)
+            if data.get("format_version") != PROFILE_FORMAT_VERSION:
+                raise ProfileError(
+                    f"unsupported reference profile format {data.get('format_version')!r}"
+                )
+            return cls(
+                features=tuple(_spec_from_dict(item) for item in data["features"]),
+                classes=tuple(data["classes"]),
+                reference_sample={str(k): list(v) for k, v in data["reference_sample"].items()},
+                prediction_counts={str(k): int(v) for k, v in data["prediction_counts"].items()},
+                baseline_metrics={str(k): float(v) for k, v in data["baseline_metrics"].items()},
+                n_rows=int(data["n_rows"]),
+            )
+        except ProfileError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ProfileError(f"malformed reference profile: {error!r}") from error
+
+
+def _spec_from_dict(item: Mapping[str, Any]) -> FeatureSpec:
+    kind = item["kind"]
+    if kind not in ("numeric", "categorical"):
+        raise ProfileError(f"feature {item['name']!r} has unknown kind {kind!r}")
+    return FeatureSpec(
+        name=str(item["name"]),
+        kind=kind,
+        bin_edges=tuple(float(v) for v in item.get("bin_edges", ())),
+        categories=tuple(str(v) for v in item.get("categories", ())),
+        reference_counts=tuple(int(v) for v in item.get("reference_counts", ())),
+    )
+
+
+def feature_kind(series: pd.Series) -> FeatureKind:
+    """Numeric dtypes (not bool) are numeric; everything else is categorical."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    return "numeric" if pd.api.types.is_numeric_dtype(dtype) else "categorical"
+
+
+def build_profile(
+    features: pd.DataFrame,
+    predicted: Sequence[Any] | np.ndarray,
+    *,
+    classes: Sequence[Any],
+    labels: Sequence[Any] | np.ndarray | None = None,
+    probabilities: np.ndarray | None = None,
+    sample_size: int = 10_000,
+    n_bins: int = 10,
+    seed: int = 0,
+) -> ReferenceProfile:
+    """Profile reference data (and, given labels, the model's baseline metrics on it).
+
+    ``probabilities`` has one column per class in ``classes`` order (``predict_proba``).
+    The reference sample keeps the same ``sample_size`` rows for every feature, drawn with
+    ``seed``, so that profiles are reproducible.
+    """
+    n_rows = len(features)
+    if n_rows == 0:
+        raise ProfileError("cannot build a reference profile from no rows")
+    if not 2 <= n_bins <= MAX_NUMERIC_BINS:
+        raise ProfileError(f"n_bins must be in [2, {MAX_NUMERIC_BINS}], got {n_bins}")
+    class_values = tuple(_plain(c) for c in classes)
+    predicted_arr = np.asarray(predicted)
+    if len(predicted_arr) != n_rows:
+        raise ProfileError(f"{len(predicted_arr)} predictions for {n_rows} rows")
+    rows = _sample_rows(n_rows, sample_size, seed)
+    specs: list[FeatureSpec] = []
+    sample: dict[str, list[float | str]] = {}
+    for name in features.columns:
+        column = features[name]
+        spec, values = _profile_column(str(name), column, n_bins)
+        specs.append(spec)
+        sampled = values.iloc[rows] if rows is not None else values
+        if spec.kind == "numeric":
+            finite = sampled.to_numpy(dtype=np.float64)
+            sample[spec.name] = finite[np.isfinite(finite)].tolist()
+        else:
+            sample[spec.name] = [str(v) for v in sampled.dropna()]
+    return ReferenceProfile(
+        features=tuple(specs),
+        classes=class_values,
+        reference_sample=sample,
+        prediction_counts=_prediction_counts(predicted_arr, class_values),
+        baseline_metrics=baseline_metrics(labels, predicted_arr, probabilities, class_values),
+        n_rows=n_rows,
+    )
+
+
+def _sample_rows(n_rows: int, sample_size: int, seed: int) -> np.ndarray | None:
+    if n_rows <= sample_size:
+        return None
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_rows, size=sample_size, replace=False))
+
+
+def _profile_column(name: str, column: pd.Series, n_bins: int) -> tuple[FeatureSpec, pd.Series]:
+    if feature_kind(column) == "numeric":
+        values = column.to_numpy(dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise ProfileError(f"numeric feature {name!r} has no finite values")
+        quantiles = np.quantile(finite, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+        edges = np.unique(quantiles)  # discrete features collapse duplicate edges
+        codes = np.searchsorted(edges, finite, side="left")
+        counts = np.bincount(codes, minlength=edges.size + 1)
+        spec = FeatureSpec(
+            name=name,
+            kind="numeric",
+            bin_edges=tuple(float(e) for e in edges),
+            reference_counts=tuple(int(c) for c in counts),
+        )
+        return spec, column
+    as_text = column.dropna().astype(str)
+    value_counts = as_text.value_counts()
+    categories = tuple(sorted(str(c) for c in value_counts.index))
+    spec = FeatureSpec(
+        name=name,
+        kind="categorical",
+        categories=categories,
+        reference_counts=tuple(int(value_counts[c]) for c in categories),
+    )
+    return spec, column.where(column.isna(), column.astype(str))
+
+
+def _prediction_counts(predicted: np.ndarray, classes: tuple[ClassValue, ...]) -> dict[str, int]:
+    counts = {str(c): 0 for c in classes}
+    keys, tallies = np.unique(np.asarray([str(_plain(p)) for p in predicted]), return_counts=True)
+    for key, tally in zip(keys.tolist(), tallies.tolist(), strict=True):
+        if key not in counts:
+            raise ProfileError(f"predicted class {key!r} is not one of the classes {classes}")
+        counts[key] = int(tally)
+    return counts
+
+
+def baseline_metrics(
+    labels: Sequence[Any] | np.ndarray | None,
+    predicted: np.ndarray,
+    probabilities: np.ndarray | None,
+    classes: tuple[ClassValue, ...],
+) -> dict[str, float]:
+    """Accuracy and F1 (binary: positive class ``classes[1]``; else macro), log loss and ROC AUC
+    (binary) when probabilities are given. Empty without labels."""
+    if labels is None:
+        return {}
+    from sklearn import metrics  # imported lazily: only the trainer side needs it
+
+    y_true = np.asarray([_plain(v) for v in labels])
+    y_pred = np.asarray([_plain(v) for v in predicted])
+    class_list = list(classes)
+    binary = len(class_list) == 2
+    result = {
+        "accuracy": float(metrics.accuracy_score(y_true, y_pred)),
+        "f1": float(
+            metrics.f1_score(y_true, y_pred, labels=class_list, pos_label=class_list[1])
+            if binary
+            else metrics.f1_score(y_true, y_pred, labels=class_list, average="macro")
+        ),
+    }
+    if probabilities is not None:
+        proba = np.asarray(probabilities, dtype=np.float64)
+        # by hand: scikit-learn's log_loss takes the columns in sorted label order, not in
+        # ``classes`` order (predict_proba's), which differ for classes like ["lo", "mid", "hi"]
+        position = {str(c): i for i, c in enumerate(class_list)}
+        index = np.array([position[str(v)] for v in y_true.tolist()])
+        eps = np.finfo(np.float64).eps
+        chosen = np.clip(proba[np.arange(index.size), index], eps, 1 - eps)
+        result["log_loss"] = float(np.mean(-np.log(chosen)))
+        if binary and len(set(y_true.tolist())) == 2:
+            positive = (y_true == class_list[1]).astype(int)
+            result["roc_auc"] = float(metrics.roc_auc_score(positive, proba[:, 1]))
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars to plain Python (JSON) values; bools to ints."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return int(value)
+    return value

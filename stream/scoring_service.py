@@ -1,0 +1,355 @@
+"""The scoring service: the hot path of the worker, on aiokafka inside the Faust app.
+
+Faust's own stream iteration measured under 2,000 events/s here (see docs/benchmarks.md), so
+features and labels are consumed by one aiokafka consumer in the group ``<app id>-scoring``,
+with co-partitioned assignment (the range assignor gives a worker the same partition numbers
+of both topics), fetched in micro-batches of up to ``batch_size`` events, and handed to the
+pure :class:`~stream.pipeline.Pipeline`. A second task delivers each batch's outputs in order
+(:mod:`stream.sink`). On assignment a partition's state is rebuilt from its changelog and the
+consumer seeks to the changelog's resume offsets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.structs import TopicPartition
+from mode import Service
+
+from centinela.contract.kafka_clients import aiokafka_config
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.profile import ReferenceProfile
+from stream.batch_output import BatchOutput
+from stream.champion import ChampionHolder
+from stream.changelog import ChangelogGroup, read_groups
+from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
+from stream.memory import release_free_memory
+from stream.pipeline import Pipeline
+from stream.prometheus import StreamMetrics
+from stream.sink import InFlight, OutputSink
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 0.25
+TRIM_SECONDS = 0.5  # malloc_trim: a few ms; more often than this gained nothing measurable
+SummaryMaker = Callable[[ReferenceProfile, str, int, float, float], Any]
+
+
+def producer_for(settings: Settings) -> AIOKafkaProducer:
+    return AIOKafkaProducer(
+        acks="all",
+        linger_ms=2,
+        max_batch_size=900_000,
+        max_request_size=PARTIALS_MAX_BYTES + 1_000_000,
+        request_timeout_ms=30_000,
+        **aiokafka_config(settings),
+    )
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, service: ScoringService) -> None:
+        self.service = service
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        await self.service.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self.service.on_assigned(set(assigned))
+
+
+class ScoringService(Service):
+    """Consume, score, join, window; deliver in order; commit."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        holder: ChampionHolder,
+        metrics: StreamMetrics,
+        make_summary: SummaryMaker,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.settings = settings
+        self.holder = holder
+        self.metrics = metrics
+        self.topics = Topics.from_settings(settings)
+        self.internal = InternalTopics.from_settings(settings)
+        self.pipeline = Pipeline(settings, holder.profile_of, make_summary)
+        self.consumer: AIOKafkaConsumer | None = None
+        self.producer: AIOKafkaProducer | None = None
+        self.sink: OutputSink | None = None
+        # Bounded: a batch waiting here holds its outputs and changelog in memory.
+        self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=3)
+        self._last_tick = 0.0
+        self._last_trim = 0.0
+        # The next offset to process per source partition: ours, not the consumer's fetch
+        # position (which runs ahead while a rebalance drops fetched records).
+        self._next_offset: dict[TopicPartition, int] = {}
+        self.consuming = False
+        self.last_batch_at: datetime | None = None
+        self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
+        # How far (event time) one topic of a partition may run ahead of the other on a backlog.
+        self.skew = max(60.0, 2 * self.idle_seconds)
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    @Service.task
+    async def _consume(self) -> None:
+        while self.holder.current is None and not self.should_stop:
+            await self.holder.refresh()  # not ready until the registry names a champion
+            if self.holder.current is None:
+                await self.sleep(min(self.settings.champion_poll_seconds, 2.0))
+        if self.should_stop:
+            return
+        await self._open()
+        log.info("scoring %s and %s", self.topics.features, self.topics.labels)
+        while not self.should_stop:
+            await self._step()
+
+    @Service.task
+    async def _deliver(self) -> None:
+        while not self.should_stop:
+            batches = [await self._queue.get()]
+            while not self._queue.empty():  # settle what piled up in one round trip
+                batches.append(self._queue.get_nowait())
+            try:
+                assert self.sink is not None
+                await self.sink.settle(batches)
+            except Exception as error:
+                # Nothing was committed for these batches; crash and let a restart replay them.
+                log.exception("delivering a batch failed; stopping the worker")
+                await self.crash(error)
+                return
+            finally:
+                for _ in batches:
+                    self._queue.task_done()
+
+    async def _open(self) -> None:
+        settings = self.settings
+        self.producer = producer_for(settings)
+        await self.producer.start()
+        self.consumer = AIOKafkaConsumer(
+            group_id=f"{group_base(settings)}-scoring",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            # Enough for full batches; more only sits in memory (prefetched per partition).
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_bytes=16 * 1024 * 1024,
+            **aiokafka_config(settings),
+        )
+        self.consumer.subscribe(
+            [self.topics.features, self.topics.labels], listener=_Rebalance(self)
+        )
+        self.sink = OutputSink(
+            self.producer, self.consumer, self.topics, self.internal, settings.model_name
+        )
+        await self.consumer.start()
+        self.consuming = True
+
+    async def on_stop(self) -> None:
+        self.consuming = False
+        if self.consumer is not None:
+            await self.consumer.stop()
+        if self.producer is not None:
+            await self.producer.stop()
+
+    # --- the loop ------------------------------------------------------------------------------
+    async def _step(self) -> None:
+        assert self.consumer is not None
+        swapped = self.holder.take_next()
+        if swapped is not None:
+            self.metrics.hot_swaps.inc()
+        champion = self.holder.current
+        assert champion is not None
+        self.metrics.set_version(champion.version)
+        data = await self.consumer.getmany(
+            timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
+        )
+        received = time.monotonic()
+        features: dict[int, list[Any]] = {}
+        labels: dict[int, list[Any]] = {}
+        for tp, messages in data.items():
+            if tp.partition not in self.pipeline.states or not messages:
+                continue  # revoked while fetched; whoever owns it next seeks back to it
+            target = features if tp.topic == self.topics.features else labels
+            target[tp.partition] = messages
+            self._next_offset[tp] = messages[-1].offset + 1
+        if features or labels:
+            out = self.pipeline.process(
+                champion,
+                features,
+                labels,
+                labels_caught_up=self._labels_caught_up,
+                received_at=received,
+            )
+            self._observe(out, features, received)
+            await self._enqueue(out)
+        if received - self._last_tick >= TICK_SECONDS:
+            self._last_tick = received
+            self._flow_control()
+            if received - self._last_trim >= TRIM_SECONDS:
+                self._last_trim = received
+                release_free_memory()
+            out = self.pipeline.tick(idle=self._idle, labels_caught_up=self._labels_caught_up)
+            if not out.is_empty():
+                self._observe(out, {}, received)
+                await self._enqueue(out)
+
+    async def _enqueue(self, out: BatchOutput) -> None:
+        assert self.sink is not None
+        await self._queue.put(await self.sink.publish(out))
+
+    def _observe(self, out: BatchOutput, features: dict[int, list[Any]], received: float) -> None:
+        stats, m = out.stats, self.metrics
+        if stats.events or stats.labels:
+            m.batches.inc()
+            m.batch_size.observe(stats.events)
+            m.scoring_latency.observe(time.monotonic() - received)
+            self.last_batch_at = datetime.now(UTC)
+        m.events.labels(outcome="scored").inc(stats.scored)
+        m.events.labels(outcome="late").inc(stats.late_events)
+        m.labels.labels(outcome="joined").inc(stats.joined)
+        m.labels.labels(outcome="read").inc(stats.labels)
+        m.windows_closed.inc(stats.windows_closed)
+        for reason, count in stats.dead_letters.items():
+            m.dead_letters.labels(reason=reason).inc(count)
+        m.events.labels(outcome="dead_lettered").inc(stats.events - stats.scored)
+        now_ms = time.time() * 1000.0
+        for messages in features.values():
+            for message in messages[:: max(1, len(messages) // 8)]:
+                m.event_lag.observe(max(now_ms - message.timestamp, 0.0) / 1000.0)
+        m.join_pending_events.set(sum(s.join.pending_events for s in self.pipeline.states.values()))
+        m.join_pending_labels.set(sum(s.join.pending_labels for s in self.pipeline.states.values()))
+
+    def _flow_control(self) -> None:
+        """While catching up, keep the two topics of a partition near each other in event time.
+
+        A fetch drains one partition at a time, so after downtime one topic can run far ahead
+        of the other: the join would hold everything in between. The leading topic pauses
+        until the other is within ``skew`` (or caught up), which bounds memory on a backlog.
+        """
+        assert self.consumer is not None
+        for partition, state in self.pipeline.states.items():
+            features = TopicPartition(self.topics.features, partition)
+            labels = TopicPartition(self.topics.labels, partition)
+            fw, lw = state.windows.feature_watermark, state.windows.label_watermark
+            lead_f = lead_l = False
+            if fw is not None and not self._caught_up(labels):
+                lead_f = lw is None or fw - lw > self.skew
+            if lw is not None and not self._caught_up(features):
+                lead_l = fw is None or lw - fw > self.skew
+            self._pause(features, lead_f)
+            self._pause(labels, lead_l)
+
+    def _pause(self, tp: TopicPartition, pause: bool) -> None:
+        assert self.consumer is not None
+        paused = tp in self.consumer.paused()
+        if pause and not paused:
+            self.consumer.pause(tp)
+        elif not pause and paused:
+            self.consumer.resume(tp)
+
+    # --- positions -----------------------------------------------------------------------------
+    def _caught_up(self, tp: TopicPartition) -> bool:
+        """Everything the broker had for ``tp`` at the last fetch has been processed."""
+        assert self.consumer is not None
+        position = self._next_offset.get(tp)
+        try:
+            highwater = self.consumer.highwater(tp)
+        except AssertionError:  # not assigned (a rebalance is under way)
+            return False
+        return highwater is not None and position is not None and position >= highwater
+
+    def _labels_caught_up(self, partition: int) -> bool:
+        return self._caught_up(TopicPartition(self.topics.labels, partition))
+
+    def _idle(self, partition: int) -> bool:
+        state = self.pipeline.states[partition]
+        if time.monotonic() - state.last_feature_at < self.idle_seconds:
+            return False
+        return self._caught_up(TopicPartition(self.topics.features, partition)) and (
+            self._labels_caught_up(partition)
+        )
+
+    # --- rebalancing ---------------------------------------------------------------------------
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._queue.join()  # what was processed is delivered and committed first
+        for partition in {tp.partition for tp in revoked}:
+            self.pipeline.revoke(partition)
+        for tp in revoked:
+            self._next_offset.pop(tp, None)
+        log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        assert self.consumer is not None
+        partitions = sorted({tp.partition for tp in assigned if tp.topic == self.topics.features})
+        count = self.consumer.partitions_for_topic(self.topics.features)
+        if count:
+            self.pipeline.n_partitions = len(count)
+        groups = await self._read_changelog(partitions)
+        versions = {e.version for gs in groups.values() for g in gs for e in g.events}
+        await self.holder.ensure_profiles(versions)
+        starts = await self._start_offsets(partitions)
+        for partition in partitions:
+            state = self.pipeline.restore(partition, groups.get(partition, []))
+            resume = {
+                TopicPartition(self.topics.features, partition): state.next_feature_offset,
+                TopicPartition(self.topics.labels, partition): state.next_label_offset,
+            }
+            for tp, offset in resume.items():
+                # Always seek, so that our own record of the position is the consumer's.
+                self._next_offset[tp] = starts[tp] if offset is None else offset
+                self.consumer.seek(tp, self._next_offset[tp])
+        restored = sum(len(g) for g in groups.values())
+        log.info("assigned partitions %s (%d changelog groups replayed)", partitions, restored)
+
+    async def _start_offsets(self, partitions: list[int]) -> dict[TopicPartition, int]:
+        """Where a partition without changelog starts: its committed offset, else its beginning."""
+        assert self.consumer is not None
+        tps = [
+            TopicPartition(topic, p)
+            for p in partitions
+            for topic in (self.topics.features, self.topics.labels)
+        ]
+        beginnings = await self.consumer.beginning_offsets(tps)
+        starts = {}
+        for tp in tps:
+            committed = await self.consumer.committed(tp)
+            starts[tp] = beginnings[tp] if committed is None else max(committed, beginnings[tp])
+        return starts
+
+    async def _read_changelog(self, partitions: list[int]) -> dict[int, list[ChangelogGroup]]:
+        if not partitions:
+            return {}
+        # "earliest" rather than seek_to_beginning(): an assignment's own offset reset may land
+        # after a seek and move the reader to the end (seen on aiokafka 0.14).
+        reader = AIOKafkaConsumer(
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            **aiokafka_config(self.settings),
+        )
+        await reader.start()
+        try:
+            tps = [TopicPartition(self.internal.changelog, p) for p in partitions]
+            reader.assign(tps)
+            ends = await reader.end_offsets(tps)
+            chunks: dict[int, list[bytes]] = {p: [] for p in partitions}
+            remaining = {tp for tp in tps if await reader.position(tp) < ends[tp]}
+            while remaining:
+                data = await reader.getmany(timeout_ms=1000)
+                for tp, messages in data.items():
+                    chunks[tp.partition].extend(m.value for m in messages)
+                    if messages and messages[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            return {p: list(read_groups(values)) for p, values in chunks.items()}
+        finally:
+            await reader.stop()

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from centinela.contract.records import DriftReport
+from centinela.demo.observer import DemoState
+from centinela.demo.runner import _caught_up
+from centinela.demo.summary import match_detections, read_manifest, scenario_end
+
+T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
+WINDOW = timedelta(seconds=20)
+
+
+def _report(window: int, *, data: bool = False, concept: bool = False) -> DriftReport:
+    start = T0 + window * WINDOW
+    return DriftReport(
+        model_name="m", model_version="1", window_id=window, window_start=start,
+        window_end=start + WINDOW, n_events=2000, n_labeled=0, data_drift=data,
+        concept_drift=concept,
+    )  # fmt: skip
+
+
+def _manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "run.manifest.json"
+    drifts = [
+        {"kind": "covariate", "mode": "sudden", "start_index": 2000, "reached": True,
+         "start_time": (T0 + WINDOW).isoformat()},
+        {"kind": "concept", "mode": "gradual", "start_index": 6000, "reached": True,
+         "start_time": (T0 + 3 * WINDOW).isoformat()},
+        {"kind": "prior", "mode": "sudden", "start_index": 90000, "reached": False,
+         "start_time": None},
+    ]  # fmt: skip
+    clock = {"kind": "scenario", "nominal_rate": 100.0, "epoch": T0.isoformat()}
+    counts = {"events_sent": 8001}
+    path.write_text(json.dumps({"clock": clock, "drifts": drifts, "counts": counts}))
+    return path
+
+
+def test_each_drift_is_matched_to_the_first_window_flagging_its_kind(tmp_path: Path) -> None:
+    drifts = read_manifest(_manifest(tmp_path))
+    reports = [
+        _report(0, data=True),  # before the change: not a detection of it
+        _report(1),
+        _report(2, data=True),
+        _report(4, concept=True),
+    ]
+    covariate, concept = match_detections(drifts, reports)
+
+    assert covariate.report is not None and covariate.report.window_id == 2
+    assert covariate.detected_by_event == 6000  # end of window 2 at 100 events/s
+    assert concept.report is not None and concept.report.window_id == 4
+    assert concept.detected_by_event == 10000
+
+
+def test_unreached_drifts_are_left_out_and_misses_are_reported(tmp_path: Path) -> None:
+    drifts = read_manifest(_manifest(tmp_path))
+    assert [d.kind for d in drifts] == ["covariate", "concept"]
+    (covariate, concept) = match_detections(drifts, [_report(1)])
+    assert covariate.report is None and covariate.detected_by_event is None
+    assert concept.report is None
+
+
+def test_a_missing_manifest_means_no_drifts(tmp_path: Path) -> None:
+    assert read_manifest(tmp_path / "absent.json") == []
+
+
+def test_the_scenario_ends_at_its_last_events_time(tmp_path: Path) -> None:
+    assert scenario_end(_manifest(tmp_path)) == T0 + timedelta(seconds=80)  # event 8000
+    wall = tmp_path / "wall.json"
+    wall.write_text(json.dumps({"clock": {"kind": "wall"}, "counts": {"events_sent": 5}}))
+    assert scenario_end(wall) is None
+    assert scenario_end(tmp_path / "absent.json") is None
+
+
+def test_the_demo_drains_until_the_last_events_window_is_reported() -> None:
+    state = DemoState(sent=2, scored_ids={"a", "b"})
+    last_event = T0 + 4 * WINDOW  # the first instant of window 4
+    state.reports.extend([_report(2), _report(3)])
+    assert not _caught_up(state, last_event)
+    state.reports.append(_report(4))
+    assert _caught_up(state, last_event)
+    assert _caught_up(DemoState(sent=2, scored_ids={"a", "b"}), None)  # wall clock: no wait
