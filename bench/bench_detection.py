@@ -28,9 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
 from centinela.contract.settings import Settings  # noqa: E402
-from centinela.drift import ConceptMonitor, RetrainPolicy, WindowSummary, compute_drift  # noqa: E402
-from centinela.models.profile import build_profile  # noqa: E402
-from centinela.models.trainers import DEFAULT_TRAINER, train  # noqa: E402
+from centinela.drift import (  # noqa: E402
+    ConceptMonitor,
+    DriftConfig,
+    PolicyConfig,
+    RetrainPolicy,
+    WindowSummary,
+    compute_drift,
+)
+from centinela.models.publishing import fit_and_profile  # noqa: E402
+from centinela.models.trainers import DEFAULT_TRAINER  # noqa: E402
 from producers.block import Block  # noqa: E402
 from producers.catalogue import EVENTS_PER_WINDOW, get_scenario  # noqa: E402
 from producers.scenario import ScenarioStream, pre_drift_frame  # noqa: E402
@@ -96,13 +103,11 @@ def champion(scenario_name: str, seed: int) -> tuple[Any, Any]:
     """The first champion and its profile, trained on pre-drift data as bootstrap does."""
     frame, labels = pre_drift_frame(get_scenario(scenario_name), 10_000, seed)
     split = len(frame) * 3 // 4
-    model = train(DEFAULT_TRAINER, {}, frame.iloc[:split], labels[:split])
-    validation = frame.iloc[split:]
-    profile = build_profile(
-        validation, model.predict(validation), classes=tuple(model.classes_),
-        labels=labels[split:], probabilities=model.predict_proba(validation),
+    trained = fit_and_profile(
+        DEFAULT_TRAINER, {}, frame.iloc[:split], labels[:split],
+        reference=(frame.iloc[split:], labels[split:]),
     )  # fmt: skip
-    return model, profile
+    return trained.model, trained.profile
 
 
 def ours(
@@ -121,7 +126,8 @@ def ours(
     sequential detector fired in the error stream (or at the window end for the windowed test).
     """
     monitor = ConceptMonitor(settings.concept_detector)
-    policy = RetrainPolicy(settings)
+    policy = RetrainPolicy(PolicyConfig.from_settings(settings))
+    drift_config = DriftConfig.from_settings(settings)
     outcome = Outcome([])
     for window_id, start in enumerate(range(0, len(features), EVENTS_PER_WINDOW)):
         end = min(start + EVENTS_PER_WINDOW, len(features))
@@ -137,7 +143,7 @@ def ours(
             ids, predictions[start:end], labels[start:end], probabilities[start:end],
             [0.0] * (end - start),
         )  # fmt: skip
-        report = compute_drift(summary, profile, settings, model_name="bench")
+        report = compute_drift(summary, profile, drift_config, model_name="bench")
         seen_before = len(monitor.detections)
         if monitor.update(outcome_errors(summary)):
             report = report.model_copy(update={"concept_drift": True})

@@ -35,8 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
-from centinela.contract.settings import Settings  # noqa: E402
-from centinela.drift import WindowSummary, compute_drift  # noqa: E402
+from centinela.drift import DriftConfig, WindowSummary, compute_drift  # noqa: E402
 from centinela.drift.ks import ks_pvalue, ks_pvalues_asymp, ks_statistics  # noqa: E402
 from centinela.models.profile import ReferenceProfile, build_profile  # noqa: E402
 
@@ -132,8 +131,8 @@ def run_case(label: str, shifted: int, repeats: int, rng: np.random.Generator) -
         np.stack([profile.sorted_samples[n] for n in profile.feature_names])
     )
     values = window.to_numpy()
-    asymp = Settings(drift_ks_method="asymp")
-    exact = Settings(drift_ks_method="exact")
+    asymp = DriftConfig(ks_method="asymp")
+    exact = DriftConfig(ks_method="exact")
     summary = merged_summary(profile, window)
     report = compute_drift(summary, profile, asymp, model_name="bench")
     slow = max(3, repeats // 20)

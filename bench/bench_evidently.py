@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.results import BenchResult, record  # noqa: E402
 from centinela.contract.settings import Settings  # noqa: E402
-from centinela.drift import WindowSummary, compute_drift  # noqa: E402
+from centinela.drift import DriftConfig, WindowSummary, compute_drift  # noqa: E402
 from centinela.models.profile import build_profile  # noqa: E402
 
 EVIDENTLY_PYTHON = ROOT / "bench" / ".evidently-venv" / "bin" / "python"
@@ -51,6 +51,7 @@ def run_ours(
 ) -> list[dict[str, object]]:
     predicted = (reference["x0"] > 0).astype(int).to_numpy()
     profile = build_profile(reference, predicted, classes=(0, 1), sample_size=N_REFERENCE)
+    config = DriftConfig.from_settings(settings)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     results = []
     for index, window in enumerate(windows):
@@ -65,7 +66,7 @@ def run_ours(
             exact_cap=settings.window_exact_cap,
         )
         summary.add_events(ids, window, (window["x0"] > 0).astype(int).to_numpy())
-        report = compute_drift(summary, profile, settings, model_name="bench")
+        report = compute_drift(summary, profile, config, model_name="bench")
         seconds = time.perf_counter() - started
         results.append(
             {

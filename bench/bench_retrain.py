@@ -33,8 +33,8 @@ from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import LabeledExample, ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics, create_topics
-from centinela.models.profile import build_profile
-from centinela.models.registry import CHAMPION, log_model_version
+from centinela.models.publishing import train_and_register
+from centinela.models.registry import CHAMPION
 from centinela.models.trainers import train
 from centinela.stack.kafka_broker import KafkaBroker
 from centinela.stack.mlflow_server import MlflowServer
@@ -63,16 +63,9 @@ def frame_and_labels(
 
 def register_champion(settings: Settings, features: int, trainer: str) -> str:
     frame, labels = frame_and_labels(10_000, features, seed=1, shift=0.0)
-    model = train(trainer, {}, frame, labels)
-    profile = build_profile(
-        frame, model.predict(frame), classes=list(model.classes_), labels=labels,
-        probabilities=model.predict_proba(frame),
-    )  # fmt: skip
-    return log_model_version(
-        settings, model, profile=profile, trainer=trainer, params={},
-        metrics=profile.baseline_metrics, train_frame=frame, labels=labels,
-        tags={"centinela.role": "bootstrap"}, run_name="bench-bootstrap",
-        experiment="bench-bootstrap", alias=CHAMPION,
+    return train_and_register(
+        settings, trainer, {}, frame, labels, tags={"centinela.role": "bootstrap"},
+        run_name="bench-bootstrap", experiment="bench-bootstrap", alias=CHAMPION,
     ).version  # fmt: skip
 
 

@@ -32,9 +32,9 @@ from centinela.contract.codec import feature_values, label_values, time_texts
 from centinela.contract.kafka_clients import aiokafka_config, kafka_python_config
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
-from centinela.models.profile import ReferenceProfile, build_profile
-from centinela.models.registry import log_model_version
-from centinela.models.trainers import train
+from centinela.models.profile import ReferenceProfile
+from centinela.models.publishing import fit_and_profile, train_and_register
+from centinela.models.registry import RegisteredModel
 from centinela.stack.kafka_broker import KafkaBroker
 from centinela.stack.mlflow_server import MlflowServer
 from centinela.stack.process import free_port
@@ -97,36 +97,30 @@ def truth(data: pd.DataFrame) -> np.ndarray:
     return (data["f0"] + data["f1"] - data["f2"] > 0).astype(int).to_numpy()
 
 
+def bench_data() -> tuple[pd.DataFrame, np.ndarray]:
+    """The benches' 5,000 training rows and their labels."""
+    data = frame(5000, seed=0)
+    return data, truth(data)
+
+
 def bench_model() -> tuple[Any, ReferenceProfile, pd.DataFrame, np.ndarray]:
     """The benches' 20-feature logistic regression, its profile, training rows and labels."""
-    data = frame(5000, seed=0)
-    labels = truth(data)
-    model = train("logistic_regression", {}, data, labels)
-    profile = build_profile(
-        data,
-        model.predict(data),
-        classes=list(model.classes_),
-        labels=labels,
-        probabilities=model.predict_proba(data),
-    )
-    return model, profile, data, labels
+    data, labels = bench_data()
+    trained = fit_and_profile("logistic_regression", {}, data, labels)
+    return trained.model, trained.profile, data, labels
 
 
-def register_champion(settings: Settings) -> Any:
+def register_champion(settings: Settings) -> RegisteredModel:
     """A 20-feature logistic regression registered as champion."""
-    model, profile, data, labels = bench_model()
-    return log_model_version(
+    data, labels = bench_data()
+    return train_and_register(
         settings,
-        model,
-        profile=profile,
-        trainer="logistic_regression",
-        params={},
-        metrics={},
-        train_frame=data,
-        labels=labels,
+        "logistic_regression",
+        {},
+        data,
+        labels,
         tags={"centinela.bench": "stream"},
         run_name="bench-champion",
-        experiment=settings.training_experiment,
         alias="champion",
     )
 

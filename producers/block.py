@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -65,11 +65,6 @@ class Block:
             event_time=_cut(self.event_time, begin, end),
             event_id=_cut(self.event_id, begin, end),
         )
-
-    def with_plan(
-        self, label_delay: np.ndarray, label_withheld: np.ndarray, jitter: np.ndarray
-    ) -> Block:
-        return replace(self, label_delay=label_delay, label_withheld=label_withheld, jitter=jitter)
 
     @staticmethod
     def concat(blocks: Sequence[Block]) -> Block:

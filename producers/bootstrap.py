@@ -13,12 +13,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from centinela.contract.settings import Settings
-from centinela.models.profile import build_profile
-from centinela.models.registry import CHAMPION, alias_version, log_model_version
-from centinela.models.trainers import DEFAULT_TRAINER, default_params, train
+from centinela.models.publishing import fit_and_profile, register
+from centinela.models.registry import CHAMPION, alias_version
+from centinela.models.trainers import DEFAULT_TRAINER, default_params
 from producers.exceptions import ProducerError
 from producers.scenario import Scenario, pre_drift_frame
 
@@ -74,27 +72,18 @@ def bootstrap(
     train_x, train_y = frame.iloc[:cut], labels[:cut]
     valid_x, valid_y = frame.iloc[cut:], labels[cut:]
     chosen = {**default_params(trainer), **(params or {})}
-    model = train(trainer, chosen, train_x, train_y)
-    probabilities = model.predict_proba(valid_x)
-    predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
-    profile = build_profile(
-        valid_x,
-        predicted,
-        classes=[c.item() if isinstance(c, np.generic) else c for c in model.classes_],
-        labels=valid_y,
-        probabilities=probabilities,
+    trained = fit_and_profile(
+        trainer,
+        chosen,
+        train_x,
+        train_y,
+        reference=(valid_x, valid_y),
         sample_size=settings.reference_sample_size,
         seed=seed,
     )
-    metrics = {f"val_{k}": v for k, v in profile.baseline_metrics.items()}
-    metrics["train_accuracy"] = float((model.predict(train_x) == train_y).mean())
-    registered = log_model_version(
+    registered = register(
         settings,
-        model,
-        profile=profile,
-        trainer=trainer,
-        params=chosen,
-        metrics=metrics,
+        trained,
         train_frame=train_x,
         labels=train_y,
         tags={
@@ -114,7 +103,7 @@ def bootstrap(
         registered.version,
         registered.run_id,
         existing,
-        metrics,
+        trained.metrics,
         len(train_x),
         len(valid_x),
     )

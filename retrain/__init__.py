@@ -2,7 +2,7 @@
 
 - :mod:`retrain.worker` consumes ``retrain-requests`` (``centinela retrain``) and runs
   :func:`retrain.job.run_request`: read the range of ``labeled`` (:mod:`retrain.data`), validate
-  it (:mod:`retrain.validation`), train with the champion's recipe (:mod:`retrain.training`),
+  it (:mod:`retrain.data_checks`), train with the champion's recipe (:mod:`retrain.training`),
   evaluate both models on the same hold-out (:mod:`retrain.evaluation`) and register the
   challenger (:mod:`retrain.registration`), announcing it on ``model-events``.
 - :mod:`retrain.review` is ``centinela models status|compare|promote|reject|rollback``, with the

@@ -1,16 +1,12 @@
 """Training data: the requested range of ``labeled``, by event time.
 
 A RetrainRequest's range is in event time (the stream's windows are event-time windows, and a
-producer may run a scenario clock far from the broker's). Kafka indexes records by the time they
-were written, which for a labeled example is never earlier than its event (a label follows its
-event), give or take clock skew. So each partition is read from ``offsets_for_times(train_from
-- skew)`` - everything written earlier holds only older events - up to the end offset taken when
-the read began (labels of events in the range may be written long after ``train_until``), and
-records are kept when their ``event_time`` falls in ``[train_from, train_until]``.
-
-When nothing was written to a partition since ``train_from`` by the broker's clock but its last
-record's event time is later than ``train_from``, the event clock runs ahead of the broker's (a
-scenario clock in the future): that partition is read from its beginning instead.
+producer may run a scenario clock far from the broker's). The stream writes every labeled
+example with its event time as the Kafka timestamp, so the broker's time index answers the
+question directly: each partition is read from ``offsets_for_times(train_from)`` (the first
+offset stamped at or after it; every earlier record is older) up to the end offset taken when
+the read began, and records are kept when their ``event_time`` falls in ``[train_from,
+train_until]`` (events arrive out of order, so later offsets may still hold older events).
 
 Duplicates of an ``event_id`` (at-least-once delivery) keep the last one written.
 """
@@ -18,9 +14,9 @@ Duplicates of an ``event_id`` (at-least-once delivery) keep the last one written
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,13 +28,13 @@ from centinela.contract.codec import decode
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import LabeledExample
 from centinela.contract.settings import Settings
+from centinela.contract.topic_reader import read_to_end_blocking
 from centinela.exceptions import BrokerUnavailableError, DecodeError
 from retrain.exceptions import RetrainError
 
 log = logging.getLogger(__name__)
 
 _STALL_SECONDS = 60.0  # no new record for this long while offsets remain: the broker is away
-CLOCK_SKEW_MS = 60_000  # how much earlier than its event a record may be stamped (clock skew)
 
 
 @dataclass(frozen=True)
@@ -93,8 +89,8 @@ def read_labeled(settings: Settings, topic: str, start: datetime, until: datetim
         return from_examples([], source)
     consumer = _open_consumer(settings)
     try:
-        ranges = _offset_ranges(consumer, topic, start)
-        examples, counts = _consume(consumer, ranges, start, until, settings)
+        firsts = _first_offsets(consumer, topic, start)
+        examples, counts = _consume(consumer, firsts, start, until, settings)
     except KafkaError as error:
         raise BrokerUnavailableError(f"reading {topic} failed: {error}") from None
     finally:
@@ -136,87 +132,38 @@ def _open_consumer(settings: Settings) -> KafkaConsumer:
         ) from None
 
 
-def _offset_ranges(
-    consumer: KafkaConsumer, topic: str, start: datetime
-) -> dict[TopicPartition, tuple[int, int]]:
+def _first_offsets(consumer: KafkaConsumer, topic: str, start: datetime) -> dict[Any, int]:
+    """Per partition, the first offset stamped at or after ``start``; partitions with none
+    are left out."""
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
         raise RetrainError(
             f"topic {topic} does not exist; create it with `centinela topics create`"
         )
     parts = [TopicPartition(topic, number) for number in sorted(partitions)]
-    firsts = consumer.offsets_for_times(dict.fromkeys(parts, _millis(start) - CLOCK_SKEW_MS))
-    begins = consumer.beginning_offsets(parts)
-    ends = consumer.end_offsets(parts)
-    ranges: dict[TopicPartition, tuple[int, int]] = {}
-    for part in parts:
-        if ends[part] <= begins[part]:
-            continue  # empty partition
-        first = firsts.get(part)
-        if first is not None:
-            ranges[part] = (first.offset, ends[part])
-        elif _event_clock_ahead(consumer, part, ends[part] - 1, start):
-            log.info("%s: event times run ahead of the broker's clock; reading it whole", part)
-            ranges[part] = (begins[part], ends[part])
-    return ranges
-
-
-def _event_clock_ahead(
-    consumer: KafkaConsumer, part: TopicPartition, last: int, start: datetime
-) -> bool:
-    """Whether the partition's last record has an event time at or after ``start``."""
-    consumer.assign([part])
-    consumer.seek(part, last)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for records in consumer.poll(timeout_ms=500, max_records=1).values():
-            try:
-                return decode(LabeledExample, records[0].value).event_time >= start
-            except DecodeError:
-                return False
-    return False
+    found = consumer.offsets_for_times(dict.fromkeys(parts, _millis(start)))
+    return {part: first.offset for part, first in found.items() if first is not None}
 
 
 def _consume(
     consumer: KafkaConsumer,
-    ranges: dict[TopicPartition, tuple[int, int]],
+    firsts: dict[Any, int],
     start: datetime,
     until: datetime,
     settings: Settings,
 ) -> tuple[list[LabeledExample], dict[str, int]]:
     examples: list[LabeledExample] = []
     counts = {"n_scanned": 0, "n_records": 0, "n_malformed": 0}
-    if not ranges:
-        return examples, counts
-    consumer.assign(list(ranges))
-    for part, (first, _) in ranges.items():
-        consumer.seek(part, first)
-    pending = dict(ranges)
-    last_progress = time.monotonic()
-    while pending:
-        batches = consumer.poll(timeout_ms=500, max_records=10_000)
-        for part, messages in batches.items():
-            if part not in pending:
-                continue
-            stop = pending[part][1]
-            for message in messages:
-                if message.offset >= stop:
-                    break
-                counts["n_scanned"] += 1
-                example = _decode(message.value, counts, settings)
-                if example is not None and start <= example.event_time <= until:
-                    counts["n_records"] += 1
-                    examples.append(example)
-            last_progress = time.monotonic()
-        for part in list(pending):
-            if consumer.position(part) >= pending[part][1]:
-                consumer.pause(part)
-                del pending[part]
-        if pending and time.monotonic() - last_progress > _STALL_SECONDS:
-            raise BrokerUnavailableError(
-                f"reading labeled examples stalled for {_STALL_SECONDS:.0f}s "
-                f"with {len(pending)} partition(s) unfinished"
-            )
+
+    def keep(_: Any, messages: list[Any]) -> None:
+        counts["n_scanned"] += len(messages)
+        for message in messages:
+            example = _decode(message.value, counts, settings)
+            if example is not None and start <= example.event_time <= until:
+                counts["n_records"] += 1
+                examples.append(example)
+
+    read_to_end_blocking(consumer, list(firsts), keep, starts=firsts, stall_seconds=_STALL_SECONDS)
     return examples, counts
 
 

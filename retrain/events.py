@@ -26,8 +26,11 @@ class ModelEventPublisher:
     and a review command reports success only once the event is on the topic.
     """
 
-    def __init__(self, settings: Settings, *, timeout_s: float = 30.0) -> None:
-        self.topic = Topics.from_settings(settings).model_events
+    def __init__(
+        self, settings: Settings, *, topics: Topics | None = None, timeout_s: float = 30.0
+    ) -> None:
+        self.topics = topics or Topics.from_settings(settings)
+        self.topic = self.topics.model_events
         self.timeout_s = timeout_s
         self._settings = settings
         self._producer: KafkaProducer | None = None
@@ -54,7 +57,7 @@ class ModelEventPublisher:
 
     def dead_letter(self, letter: DeadLetter) -> None:
         """Park an undecodable retrain request on ``dead-letter``, keyed by its source topic."""
-        topic = Topics.from_settings(self._settings).dead_letter
+        topic = self.topics.dead_letter
         try:
             self._open().send(topic, key=encode_key(letter.source_topic), value=encode(letter)).get(
                 timeout=self.timeout_s

@@ -16,6 +16,7 @@ from centinela.contract.topics import Topics
 from centinela.models.registry import LoadedModel, load_model
 from retrain.catalog import Catalog
 from retrain.data import TrainingData, read_labeled
+from retrain.data_checks import align_labels, check_features, require_classes, validate
 from retrain.evaluation import DECISION_METRIC, Comparison, compare, split_holdout
 from retrain.exceptions import TrainingDataError
 from retrain.lineage import LabeledTopicSource, read_training_data
@@ -31,7 +32,6 @@ from retrain.registration import (
 )
 from retrain.stages import StageClock
 from retrain.training import challenger_profile, champion_recipe, fit, mix_champion_data
-from retrain.validation import align_labels, check_features, require_classes, validate
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,11 @@ def settings_for(settings: Settings, model_name: str) -> Settings:
     return settings.model_copy(update={"model_name": model_name})
 
 
-def run_request(settings: Settings, request: RetrainRequest) -> Registered:
-    """Carry out ``request``; raise a CentinelaError (or a client error) if it cannot be done."""
+def run_request(
+    settings: Settings, request: RetrainRequest, topics: Topics | None = None
+) -> Registered:
+    """Carry out ``request``; raise a CentinelaError (or a client error) if it cannot be done.
+    The worker passes the topics it built; a one-off call may leave them to the settings."""
     settings = settings_for(settings, request.model_name)
     clock = StageClock(f"retrain {request.request_id}")
     catalog = Catalog(settings)
@@ -66,7 +69,7 @@ def run_request(settings: Settings, request: RetrainRequest) -> Registered:
         discard(catalog, str(leftover.version), leftover.run_id, "left by an interrupted attempt")
     champion = load_model(settings)
     recipe = champion_recipe(champion, catalog)
-    topic = Topics.from_settings(settings).labeled
+    topic = (topics or Topics.from_settings(settings)).labeled
     source = LabeledTopicSource(
         topic,
         request.train_from.isoformat(),

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from centinela.models import trainers
-from centinela.models.profile import ReferenceProfile, build_profile
+from centinela.models.profile import ReferenceProfile
+from centinela.models.publishing import profile_model
 from centinela.models.registry import LoadedModel
 from retrain.catalog import Catalog
 from retrain.data import TrainingData
@@ -105,12 +106,5 @@ def challenger_profile(
     are its hold-out metrics (validation data, as for every profile: docs/architecture.md,
     "Drift methodology"), not its fit on training data.
     """
-    probabilities = np.asarray(model.predict_proba(reference.features), dtype=np.float64)
-    predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
-    profile = build_profile(
-        reference.features,
-        predicted,
-        classes=list(model.classes_),
-        sample_size=sample_size,
-    )
+    profile = profile_model(model, reference.features, sample_size=sample_size)
     return replace(profile, baseline_metrics=dict(baseline))

@@ -14,6 +14,7 @@ loop hot; a request whose outcome cannot be recorded at all is simply read again
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -65,17 +66,18 @@ class RetrainWorker:
         *,
         attempts: int = 3,
         backoff_s: float = 5.0,
-        run: Callable[[Settings, RetrainRequest], Registered] = run_request,
+        run: Callable[[Settings, RetrainRequest], Registered] | None = None,
     ) -> None:
         self.settings = settings
-        self.topic = Topics.from_settings(settings).retrain_requests
+        self.topics = Topics.from_settings(settings)  # once for the whole worker
+        self.topic = self.topics.retrain_requests
         self.attempts = attempts
         self.backoff_s = backoff_s
         self.stop = threading.Event()
         self.ready = threading.Event()  # set once the group has assigned partitions
         self.handled = 0
-        self._run = run
-        self._publisher = ModelEventPublisher(settings)
+        self._run = run or functools.partial(run_request, topics=self.topics)
+        self._publisher = ModelEventPublisher(settings, topics=self.topics)
 
     def serve(self, *, max_requests: int | None = None) -> int:
         """Handle requests until :attr:`stop` is set (or ``max_requests`` are done)."""

@@ -32,7 +32,7 @@ from centinela.exceptions import DecodeError
 from centinela.models.profile import ReferenceProfile
 from stream.alerts import Webhook
 from stream.champion import ChampionHolder
-from stream.internal_topics import group_base
+from stream.internal_topics import InternalTopics, group_base
 from stream.merger_service import MergerService
 from stream.monitoring import MonitoringLogger
 from stream.prometheus import StreamMetrics
@@ -50,6 +50,8 @@ class StreamComponents:
     """Everything a worker runs, built once from settings (tests build it too)."""
 
     settings: Settings
+    topics: Topics
+    internal: InternalTopics
     holder: ChampionHolder
     metrics: StreamMetrics
     board: StatusBoard
@@ -77,15 +79,26 @@ def summary_maker(settings: Settings) -> Any:
 
 def build_components(settings: Settings, holder: ChampionHolder | None = None) -> StreamComponents:
     holder = holder or ChampionHolder(settings)
+    topics, internal = Topics.from_settings(settings), InternalTopics.from_settings(settings)
     metrics = StreamMetrics()
     board = StatusBoard()
     monitoring = MonitoringLogger(settings, metrics)
     webhook = Webhook(settings.alert_webhook_url, metrics) if settings.alert_webhook_url else None
-    scorer = ScoringService(settings, holder, metrics, summary_maker(settings))
+    scorer = ScoringService(settings, topics, internal, holder, metrics, summary_maker(settings))
     merger = MergerService(
-        settings, holder, metrics, board, monitoring, WindowSummary.from_dict, webhook
+        settings,
+        topics,
+        internal,
+        holder,
+        metrics,
+        board,
+        monitoring,
+        WindowSummary.from_dict,
+        webhook,
     )
-    return StreamComponents(settings, holder, metrics, board, monitoring, webhook, scorer, merger)
+    return StreamComponents(
+        settings, topics, internal, holder, metrics, board, monitoring, webhook, scorer, merger
+    )
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -119,7 +132,7 @@ def build_app(
     """The worker's Faust app with its services, agents, timers and views."""
     parts = parts or build_components(settings)
     app = faust_app(settings)
-    model_events = app.topic(Topics.from_settings(settings).model_events, value_type=bytes)
+    model_events = app.topic(parts.topics.model_events, value_type=bytes)
 
     @app.agent(model_events)
     async def watch_models(stream: Any) -> None:

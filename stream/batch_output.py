@@ -75,7 +75,9 @@ class BatchOutput:
     """What one batch asks the Kafka side to do, in this order: publish, log, commit."""
 
     predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
-    labeled: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    # Labeled rows carry their event time (ms) as the Kafka timestamp: the retrain worker
+    # selects its training rows by time with the broker's time index.
+    labeled: dict[int, list[tuple[bytes, bytes, int]]] = field(default_factory=dict)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     closes: list[ClosedWindows] = field(default_factory=list)
     changelog: dict[int, ChangelogGroup] = field(default_factory=dict)  # encoded by the sink

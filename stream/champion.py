@@ -173,9 +173,6 @@ class ChampionHolder:
             profile = await loop.run_in_executor(None, load_profile, self.settings, version)
             self._profiles[version] = profile
 
-    def add_profile(self, version: str, profile: ReferenceProfile) -> None:
-        self._profiles[version] = profile
-
     def _report(self, problem: str) -> None:
         if problem != self.problem:
             log.warning("%s", problem)

@@ -49,15 +49,18 @@ def changelog_retention_ms(settings: Settings) -> int:
     return int(max(2 * alive, 600.0) * 1000)
 
 
-def ensure_stream_topics(settings: Settings) -> None:
+def ensure_stream_topics(
+    settings: Settings, topics: Topics | None = None, internal: InternalTopics | None = None
+) -> None:
     """Create the public topics and the stream's internal ones (idempotent)."""
-    create_topics(settings)
-    topics = InternalTopics.from_settings(settings)
+    topics = topics or Topics.from_settings(settings)
+    internal = internal or InternalTopics.from_settings(settings)
+    create_topics(settings, topics)
     retention = changelog_retention_ms(settings)
     admin = open_admin(settings)
     try:
-        partitions = _partition_count(admin, Topics.from_settings(settings).features)
-        _create_missing(admin, _wanted(settings, topics, partitions, retention))
+        partitions = _partition_count(admin, topics.features)
+        _create_missing(admin, _wanted(settings, internal, partitions, retention))
     finally:
         admin.close()
 

@@ -23,6 +23,7 @@ from centinela.contract.codec import encode
 from centinela.contract.kafka_clients import aiokafka_config
 from centinela.contract.records import DriftReport
 from centinela.contract.settings import Settings
+from centinela.contract.topic_reader import read_to_end
 from centinela.contract.topics import Topics
 from stream import blob_json
 from stream.alerts import Webhook
@@ -58,6 +59,8 @@ class MergerService(Service):
     def __init__(
         self,
         settings: Settings,
+        topics: Topics,
+        internal: InternalTopics,
         holder: ChampionHolder,
         metrics: StreamMetrics,
         board: StatusBoard,
@@ -73,8 +76,8 @@ class MergerService(Service):
         self.board = board
         self.monitoring = monitoring
         self.webhook = webhook
-        self.topics = Topics.from_settings(settings)
-        self.internal = InternalTopics.from_settings(settings)
+        self.topics = topics
+        self.internal = internal
         self._from_dict = summary_from_dict
         self.grace = 3 * (settings.window_seconds + settings.allowed_lateness_seconds) + 10
         self.merger = self._new_merger()
@@ -195,24 +198,12 @@ class MergerService(Service):
             await reader.topics()  # fetches the cluster metadata
             partitions = reader.partitions_for_topic(self.topics.drift) or set()
             tps = [TopicPartition(self.topics.drift, p) for p in partitions]
-            if not tps:
-                return
-            reader.assign(tps)
-            ends = await reader.end_offsets(tps)
-            starts = await reader.beginning_offsets(tps)
-            remaining = set()
-            for tp in tps:
-                await reader.position(tp)  # let the assignment's reset finish before seeking
-                if ends[tp] > starts[tp]:
-                    reader.seek(tp, max(starts[tp], ends[tp] - TAIL))
-                    remaining.add(tp)
-            while remaining:
-                data = await reader.getmany(timeout_ms=1000)
-                for tp, messages in data.items():
-                    for message in messages:
-                        self._mark(message.value)
-                    if messages and messages[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+
+            def mark(_: TopicPartition, messages: list[Any]) -> None:
+                for message in messages:
+                    self._mark(message.value)
+
+            await read_to_end(reader, tps, mark, tail=TAIL)
         finally:
             await reader.stop()
 

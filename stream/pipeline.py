@@ -48,11 +48,12 @@ class Pipeline:
     def __init__(
         self,
         settings: Settings,
+        topics: Topics,
         profile_of: Callable[[str], ReferenceProfile],
         make_summary: Callable[[ReferenceProfile, str, int, float, float], Any],
     ) -> None:
         self.settings = settings
-        self.topics = Topics.from_settings(settings)
+        self.topics = topics
         self.profile_of = profile_of
         self._make_summary = make_summary
         self.states: dict[int, PartitionState] = {}
@@ -250,7 +251,9 @@ class Pipeline:
                     label_time=item.label.label_time,
                 )
                 # A copy of its own length: thousands wait to be published (stream.memory).
-                rows.append((item.event_id.encode(), right_sized(value)))
+                # The Kafka timestamp is the event time, for the retrain worker's time index.
+                moment = int(item.event.event_ts * 1000)
+                rows.append((item.event_id.encode(), right_sized(value), moment))
         for rejection in applied.label_rejections:
             self._reject_label(state.partition, rejection.label, rejection.rejected, out)
         out.stats.joined += len(applied.joined)

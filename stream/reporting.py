@@ -18,6 +18,7 @@ from centinela.contract.records import Alert, DriftReport, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.drift.calculator import compute_drift
 from centinela.drift.concept import ConceptMonitor
+from centinela.drift.config import DriftConfig, PolicyConfig
 from centinela.drift.policy import RetrainPolicy
 from centinela.models.profile import ReferenceProfile
 from stream.alerts import alerts_for
@@ -38,14 +39,15 @@ class WindowReporter:
 
     def __init__(self, settings: Settings, profile_of: Callable[[str], ReferenceProfile]) -> None:
         self.settings = settings
+        self.drift_config = DriftConfig.from_settings(settings)
         self.profile_of = profile_of
-        self.policy = RetrainPolicy(settings)
+        self.policy = RetrainPolicy(PolicyConfig.from_settings(settings))
         self._monitors: dict[str, ConceptMonitor] = {}
         self._episode_start: dict[str, datetime] = {}
 
     def report(self, window: MergedWindow) -> WindowResult:
         profile = self.profile_of(window.version)
-        report = compute_drift(window.summary, profile, self.settings, model_name=window.model)
+        report = compute_drift(window.summary, profile, self.drift_config, model_name=window.model)
         if self._sequential_drift(window.version, window.summary):
             report = report.model_copy(update={"concept_drift": True})
         labeled_from = self._labeled_from(report)

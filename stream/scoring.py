@@ -104,11 +104,6 @@ def arrays_from_dicts(rows: Sequence[dict[str, Any]], profile: ReferenceProfile)
     return feature_arrays(numeric, categorical, profile)
 
 
-def build_frame(events: Sequence[ValidEvent], profile: ReferenceProfile) -> pd.DataFrame:
-    """The batch as one frame: float64 numerics, object categoricals."""
-    return event_arrays(events, profile).frame(profile)
-
-
 def score(model: Any, frame: pd.DataFrame) -> ScoredBatch:
     """One vectorised call of ``model.predict`` (a
     :class:`~centinela.models.registry.LoadedModel`)."""

@@ -25,6 +25,7 @@ from mode import Service
 
 from centinela.contract.kafka_clients import aiokafka_config
 from centinela.contract.settings import Settings
+from centinela.contract.topic_reader import read_to_end
 from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput
@@ -71,6 +72,8 @@ class ScoringService(Service):
     def __init__(
         self,
         settings: Settings,
+        topics: Topics,
+        internal: InternalTopics,
         holder: ChampionHolder,
         metrics: StreamMetrics,
         make_summary: SummaryMaker,
@@ -80,9 +83,9 @@ class ScoringService(Service):
         self.settings = settings
         self.holder = holder
         self.metrics = metrics
-        self.topics = Topics.from_settings(settings)
-        self.internal = InternalTopics.from_settings(settings)
-        self.pipeline = Pipeline(settings, holder.profile_of, make_summary)
+        self.topics = topics
+        self.internal = internal
+        self.pipeline = Pipeline(settings, topics, holder.profile_of, make_summary)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
         self.sink: OutputSink | None = None
@@ -340,16 +343,12 @@ class ScoringService(Service):
         await reader.start()
         try:
             tps = [TopicPartition(self.internal.changelog, p) for p in partitions]
-            reader.assign(tps)
-            ends = await reader.end_offsets(tps)
             chunks: dict[int, list[bytes]] = {p: [] for p in partitions}
-            remaining = {tp for tp in tps if await reader.position(tp) < ends[tp]}
-            while remaining:
-                data = await reader.getmany(timeout_ms=1000)
-                for tp, messages in data.items():
-                    chunks[tp.partition].extend(m.value for m in messages)
-                    if messages and messages[-1].offset + 1 >= ends[tp]:
-                        remaining.discard(tp)
+
+            def keep(tp: TopicPartition, messages: list[Any]) -> None:
+                chunks[tp.partition].extend(m.value for m in messages)
+
+            await read_to_end(reader, tps, keep)
             return {p: list(read_groups(values)) for p, values in chunks.items()}
         finally:
             await reader.stop()

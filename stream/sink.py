@@ -38,15 +38,22 @@ class BatchSender:
         self.producer = producer
 
     async def send_rows(
-        self, topic: str, partition: int, rows: Sequence[tuple[bytes | None, bytes]]
+        self,
+        topic: str,
+        partition: int,
+        rows: Sequence[tuple[bytes | None, bytes]] | Sequence[tuple[bytes | None, bytes, int]],
     ) -> list[asyncio.Future[Any]]:
+        """Rows of (key, value) get the producer's clock as their timestamp; rows of (key,
+        value, milliseconds) carry their own."""
         futures = []
         batch = self.producer.create_batch()
-        for key, value in rows:
-            if batch.append(key=key, value=value, timestamp=None) is None:
+        for row in rows:
+            key, value = row[0], row[1]
+            timestamp = row[2] if len(row) > 2 else None  # no starred unpacking: one per event
+            if batch.append(key=key, value=value, timestamp=timestamp) is None:
                 futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                 batch = self.producer.create_batch()
-                if batch.append(key=key, value=value, timestamp=None) is None:
+                if batch.append(key=key, value=value, timestamp=timestamp) is None:
                     raise ValueError(f"a {len(value)}-byte message does not fit a batch of {topic}")
         if batch.record_count():
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
@@ -89,8 +96,8 @@ class OutputSink:
         futures = []
         for partition, rows in out.predictions.items():
             futures += await self.sender.send_rows(self.topics.predictions, partition, rows)
-        for partition, rows in out.labeled.items():
-            futures += await self.sender.send_rows(self.topics.labeled, partition, rows)
+        for partition, stamped in out.labeled.items():
+            futures += await self.sender.send_rows(self.topics.labeled, partition, stamped)
         for record in out.dead_letters:
             futures.append(
                 await self.producer.send(

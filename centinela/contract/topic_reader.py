@@ -97,6 +97,7 @@ def read_to_end_blocking(
     if not partitions:
         return {}
     consumer.assign(list(partitions))
+    consumer.resume(*partitions)  # a consumer read with before keeps its finished ones paused
     ends = consumer.end_offsets(list(partitions))
     begins = consumer.beginning_offsets(list(partitions))
     pending = set()

@@ -21,6 +21,15 @@ from centinela.exceptions import BrokerUnavailableError
 
 log = logging.getLogger(__name__)
 
+# ``labeled`` records carry their event time as the Kafka timestamp (the retrain worker reads by
+# it). Kafka 4 refuses timestamps more than an hour ahead of the broker's clock by default, and a
+# producer's scenario clock may run ahead: this topic takes any event time.
+_ANY_TIMESTAMP = {
+    "message.timestamp.type": "CreateTime",
+    "message.timestamp.after.max.ms": str(2**63 - 1),
+    "message.timestamp.before.max.ms": str(2**63 - 1),
+}
+
 
 @dataclass(frozen=True)
 class Topics:
@@ -44,6 +53,10 @@ class Topics:
     def names(self) -> list[str]:
         return [getattr(self, f.name) for f in fields(self)]
 
+    def configs(self, name: str) -> dict[str, str]:
+        """Topic-level settings a topic is created with (beyond partitions and replicas)."""
+        return dict(_ANY_TIMESTAMP) if name == self.labeled else {}
+
 
 @dataclass(frozen=True)
 class TopicsCreated:
@@ -51,20 +64,21 @@ class TopicsCreated:
     existing: list[str]
 
 
-def create_topics(settings: Settings) -> TopicsCreated:
+def create_topics(settings: Settings, topics: Topics | None = None) -> TopicsCreated:
     """Create every topic with the configured partitions; topics that exist are left alone.
 
     Features, labels and predictions share one partition count so that a label lands in the
-    partition that scored its event and the join stays local.
+    partition that scored its event and the join stays local. A process that has built its
+    :class:`Topics` passes them.
     """
-    topics = Topics.from_settings(settings)
+    topics = topics or Topics.from_settings(settings)
     admin = open_admin(settings)
     try:
         # Metadata can lag just after a creation, so "already exists" also counts as existing.
         listed = set(admin.list_topics())
         created, existing = [], []
         for name in topics.names():
-            if name in listed or not _create_one(admin, name, settings):
+            if name in listed or not _create_one(admin, name, settings, topics.configs(name)):
                 existing.append(name)
             else:
                 created.append(name)
@@ -74,12 +88,15 @@ def create_topics(settings: Settings) -> TopicsCreated:
         admin.close()
 
 
-def _create_one(admin: KafkaAdminClient, name: str, settings: Settings) -> bool:
+def _create_one(
+    admin: KafkaAdminClient, name: str, settings: Settings, configs: dict[str, str]
+) -> bool:
     """Create one topic; False if it already exists (another process may have won the race)."""
     topic = NewTopic(
         name,
         num_partitions=settings.topic_partitions,
         replication_factor=settings.topic_replication_factor,
+        topic_configs=configs,
     )
     try:
         admin.create_topics([topic])

@@ -6,6 +6,6 @@ each true change point beside the window where it was detected.
 """
 
 from centinela.demo.observer import DemoState, TopicObserver
-from centinela.demo.runner import DemoOptions, run_demo
+from centinela.demo.orchestration import DemoOptions, run_demo
 
 __all__ = ["DemoOptions", "DemoState", "TopicObserver", "run_demo"]

@@ -2,10 +2,12 @@
 
 - :mod:`~centinela.drift.summary`: :class:`WindowSummary`, the mergeable, deduplicated summary of
   one window of one model version (its cell codes: :mod:`~centinela.drift.layout`).
+- :mod:`~centinela.drift.config`: :class:`DriftConfig` (the tests, levels and thresholds) and
+  :class:`PolicyConfig` (the retrain policy), what the library is told; it never reads the
+  process's settings (``from_settings`` builds either from them).
 - :mod:`~centinela.drift.calculator`: :func:`compute_drift`, a window's :class:`DriftReport`.
 - :mod:`~centinela.drift.statistical_tests`: the tests by name (``ks``, ``psi``, ``wasserstein``,
-``js``,
-  ``chi2``), built on :mod:`~centinela.drift.ks` (with :mod:`~centinela.drift.kolmogorov`),
+  ``js``, ``chi2``), built on :mod:`~centinela.drift.ks` (with :mod:`~centinela.drift.kolmogorov`),
   :mod:`~centinela.drift.wasserstein`, :mod:`~centinela.drift.histogram`,
   :mod:`~centinela.drift.chi2`; :mod:`~centinela.drift.correction` (Bonferroni, Benjamini-Hochberg);
   :mod:`~centinela.drift.performance`.
@@ -15,6 +17,7 @@
 
 from centinela.drift.calculator import compute_drift
 from centinela.drift.concept import DETECTORS, ConceptMonitor
+from centinela.drift.config import DriftConfig, PolicyConfig
 from centinela.drift.correction import CORRECTIONS, reject
 from centinela.drift.exceptions import (
     DriftError,
@@ -32,8 +35,10 @@ __all__ = [
     "DETECTORS",
     "DRIFT_TESTS",
     "ConceptMonitor",
+    "DriftConfig",
     "DriftError",
     "KsResult",
+    "PolicyConfig",
     "RetrainPolicy",
     "SummaryMismatchError",
     "UnknownClassError",

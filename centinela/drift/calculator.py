@@ -1,10 +1,11 @@
 """Test one merged window against the reference profile: the window's :class:`DriftReport`.
 
-Per feature, the configured test decides (``drift_numeric_test``, ``drift_categorical_test``);
+Per feature, the configured test decides (:class:`~centinela.drift.config.DriftConfig`'s
+``numeric_test``, ``categorical_test``);
 PSI and a distance (Wasserstein for numerics, Jensen-Shannon for categoricals and predictions;
 JS for numerics too when that is the test) are reported alongside. Predictions get a chi-square
 test of their class counts against the reference's. The p-value tests of a window (features and
-prediction) form one family, corrected with ``drift_correction`` at ``drift_alpha``; threshold
+prediction) form one family, corrected with ``correction`` at ``alpha``; threshold
 tests decide alone.
 
 Concept drift here is the window's own significance test: the error rate of the labeled
@@ -25,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from centinela.contract.records import DriftReport, FeatureDrift
-from centinela.contract.settings import Settings
 from centinela.drift.chi2 import chi2_homogeneity
+from centinela.drift.config import DriftConfig
 from centinela.drift.correction import reject
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.histogram import js_distance, psi
@@ -78,7 +79,7 @@ def _reference_groups(profile: ReferenceProfile) -> list[_ReferenceGroup]:
 
 
 def compute_drift(
-    summary: WindowSummary, profile: ReferenceProfile, settings: Settings, *, model_name: str
+    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig, *, model_name: str
 ) -> DriftReport:
     """All the window's tests, corrected, with performance and label statistics."""
     layout = _layout(profile)
@@ -89,11 +90,11 @@ def compute_drift(
         )
     features: list[tuple[str, str, str, Outcome, float, float | None, int]] = []
     if summary.n_events:
-        features = _numeric(summary, profile, settings) + _categorical(summary, profile, settings)
+        features = _numeric(summary, profile, config) + _categorical(summary, profile, config)
         features.sort(key=lambda row: layout.names.index(row[0]))
     prediction = _prediction(summary, profile) if summary.n_events else None
     outcomes = [row[3] for row in features] + ([prediction[0]] if prediction else [])
-    decided = _decide(outcomes, settings)
+    decided = _decide(outcomes, config)
     drifts = [
         FeatureDrift(
             feature=name,
@@ -123,7 +124,7 @@ def compute_drift(
             distance=distance,
             drifted=decided[-1],
         )
-    metrics = _performance(summary, profile, settings)
+    metrics = _performance(summary, profile, config)
     drifted = tuple(d.feature for d in drifts if d.drifted)
     return DriftReport(
         model_name=model_name,
@@ -141,20 +142,20 @@ def compute_drift(
         drifted_features=drifted,
         data_drift=bool(drifted),
         concept_drift=metrics.get("performance_drop", 0.0) == 1.0,
-        correction=settings.drift_correction,
-        alpha=settings.drift_alpha,
+        correction=config.correction,
+        alpha=config.alpha,
     )
 
 
 _Row = tuple[str, str, str, Outcome, float, float | None, int]
 
 
-def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settings) -> list[_Row]:
+def _numeric(summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig) -> list[_Row]:
     layout = summary.layout
     numeric = layout.numeric
     if not numeric:
         return []
-    test = get_test(settings.drift_numeric_test, "numeric")
+    test = get_test(config.numeric_test, "numeric")
     window_values = summary.exact().columns[0]
     counts = summary.all_feature_counts()
     rows: list[_Row] = []
@@ -170,9 +171,9 @@ def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settin
             reference=group.matrix,
             window=window,
             reference_std=group.std,
-            ks_method=settings.drift_ks_method,
+            ks_method=config.ks_method,
         )
-        outcomes = test.run(batch, settings)
+        outcomes = test.run(batch, config)
         distances = batch.js if test.name == "js" else batch.wasserstein.tolist()
         for k, outcome in enumerate(outcomes):
             rows.append(
@@ -182,13 +183,13 @@ def _numeric(summary: WindowSummary, profile: ReferenceProfile, settings: Settin
 
 
 def _categorical(
-    summary: WindowSummary, profile: ReferenceProfile, settings: Settings
+    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig
 ) -> list[_Row]:
     layout = summary.layout
     positions = [i for i, kind in enumerate(layout.kinds) if kind == "categorical"]
     if not positions:
         return []
-    test = get_test(settings.drift_categorical_test, "categorical")
+    test = get_test(config.categorical_test, "categorical")
     all_counts = summary.all_feature_counts()
     window_counts = [all_counts[p] for p in positions]
     batch = HistogramBatch(
@@ -196,7 +197,7 @@ def _categorical(
         [np.append(profile.features[p].reference_counts, 0) for p in positions],  # unseen cell
         window_counts,
     )
-    outcomes = test.run(batch, settings)
+    outcomes = test.run(batch, config)
     return [
         (name, "categorical", test.name, outcome, batch.psi[k], batch.js[k], int(counts[-1]))
         for k, (name, outcome, counts) in enumerate(
@@ -215,13 +216,13 @@ def _prediction(
     return outcome, psi(reference, window), js_distance(reference, window)
 
 
-def _decide(outcomes: list[Outcome], settings: Settings) -> list[bool]:
+def _decide(outcomes: list[Outcome], config: DriftConfig) -> list[bool]:
     tested = [k for k, o in enumerate(outcomes) if o.p_value is not None]
     p_values = [outcomes[k].p_value for k in tested]
     rejected = reject(
         [p for p in p_values if p is not None],
-        alpha=settings.drift_alpha,
-        method=settings.drift_correction,
+        alpha=config.alpha,
+        method=config.correction,
     )
     decided = [o.over_threshold for o in outcomes]
     for k, flag in zip(tested, rejected, strict=True):
@@ -230,7 +231,7 @@ def _decide(outcomes: list[Outcome], settings: Settings) -> list[bool]:
 
 
 def _performance(
-    summary: WindowSummary, profile: ReferenceProfile, settings: Settings
+    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig
 ) -> dict[str, float]:
     if summary.n_labeled == 0:
         return {}
@@ -249,7 +250,7 @@ def _performance(
         p_value = error_rate_pvalue(errors=errors, n=labels.size, baseline_error=1.0 - baseline)
         result["baseline_accuracy"] = float(baseline)
         result["error_rate_p_value"] = p_value
-        result["performance_drop"] = float(p_value < settings.concept_alpha)
+        result["performance_drop"] = float(p_value < config.concept_alpha)
     return result
 
 

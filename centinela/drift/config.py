@@ -12,9 +12,9 @@ configure one window's tests without a whole :class:`~centinela.contract.setting
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-KsMethodName = Literal["asymp", "exact", "auto"]
+from centinela.drift.ks import KsMethod
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class DriftConfig:
     categorical_test: str = "chi2"
     alpha: float = 0.01  # the family-wise (Bonferroni) or false-discovery (BH) level
     correction: str = "bonferroni"
-    ks_method: KsMethodName = "asymp"
+    ks_method: KsMethod = "asymp"
     psi_threshold: float = 0.2
     js_threshold: float = 0.1  # Jensen-Shannon distance, base 2
     wasserstein_threshold: float = 0.1  # in reference standard deviations

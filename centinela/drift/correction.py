@@ -14,13 +14,11 @@ expected share of false discoveries (Benjamini-Hochberg) at ``alpha``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 
 from centinela.drift.exceptions import UnknownTestError
 
-Correction = Literal["bonferroni", "bh"]
 CORRECTIONS: tuple[str, ...] = ("bonferroni", "bh")
 
 

@@ -1,17 +1,18 @@
 """When to ask for a challenger: the retrain policy (docs/architecture.md, "Drift methodology").
 
-The policy reads the DriftReports of one model, window after window, and fires on
+The policy reads the DriftReports of one model, window after window, and fires (with the
+thresholds of its :class:`~centinela.drift.config.PolicyConfig`) on
 
 - concept drift (``report.concept_drift``: the sequential detector or the window's test),
 - a significant performance drop (``report.performance["performance_drop"]``), or
-- data drift in at least ``policy_min_drifted_features`` features in each of
-  ``policy_consecutive_windows`` consecutive windows,
+- data drift in at least ``min_drifted_features`` features in each of
+  ``consecutive_windows`` consecutive windows,
 
 once per drift episode: an episode is a run of consecutive windows that each show some drift,
 and its ``request_id`` is derived from (model, version, first window of the episode), so the
 same evidence always names the same request (the retrain worker dedupes on it). A request also
-needs ``policy_min_labeled`` labeled examples since ``labeled_from`` and waits out the cooldown,
-``policy_cooldown_seconds`` measured on window end times (event time, not wall clock, so that a
+needs ``min_labeled`` labeled examples since ``labeled_from`` and waits out the cooldown,
+``cooldown_seconds`` measured on window end times (event time, not wall clock, so that a
 replay decides the same); a trigger held back by either fires later in the same episode, once
 the condition clears. A new model version starts afresh, except for the cooldown.
 """
@@ -25,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from centinela.contract.records import DriftReport, RetrainRequest
-from centinela.contract.settings import Settings
+from centinela.drift.config import PolicyConfig
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,8 @@ class _Episode:
 class RetrainPolicy:
     """Stateful, deterministic decision over one model's window reports."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, config: PolicyConfig) -> None:
+        self.config = config
         self._version: str | None = None
         self._last_window_id: int | None = None
         self._streak: list[int] = []
@@ -72,12 +73,12 @@ class RetrainPolicy:
             log.info("retrain trigger %s held back by the cooldown", reason)
             return None
         labeled = self._labeled_since(labeled_from)
-        if labeled < self.settings.policy_min_labeled:
+        if labeled < self.config.min_labeled:
             log.info(
                 "retrain trigger %s waits for labels: %d of %d",
                 reason,
                 labeled,
-                self.settings.policy_min_labeled,
+                self.config.min_labeled,
             )
             return None
         episode.fired = True
@@ -92,7 +93,7 @@ class RetrainPolicy:
         self._labeled.clear()
 
     def _track_streak(self, report: DriftReport, consecutive: bool) -> None:
-        heavy = len(report.drifted_features) >= self.settings.policy_min_drifted_features
+        heavy = len(report.drifted_features) >= self.config.min_drifted_features
         if not heavy:
             self._streak = []
         elif consecutive and self._streak:
@@ -115,14 +116,14 @@ class RetrainPolicy:
             return "performance_drop"
         if report.concept_drift:
             return "concept_drift"
-        if len(self._streak) >= self.settings.policy_consecutive_windows:
+        if len(self._streak) >= self.config.consecutive_windows:
             return "data_drift"
         return None
 
     def _cooling_down(self, report: DriftReport) -> bool:
         if self._last_fired_end is None:
             return False
-        cooldown = timedelta(seconds=self.settings.policy_cooldown_seconds)
+        cooldown = timedelta(seconds=self.config.cooldown_seconds)
         return report.window_end < self._last_fired_end + cooldown
 
     def _labeled_since(self, labeled_from: datetime) -> int:
@@ -167,7 +168,7 @@ class RetrainPolicy:
             "prediction_drift": bool(report.prediction and report.prediction.drifted),
             "performance": dict(report.performance),
             "concept_drift": report.concept_drift,
-            "detector": self.settings.concept_detector,
+            "detector": self.config.concept_detector,
             "correction": report.correction,
             "alpha": report.alpha,
             "labeled_examples": labeled,

@@ -1,14 +1,15 @@
 """Drift tests registered by name, so that configuration can say ``"ks"`` or ``"psi"``.
 
 A test takes a batch (all numeric, or all categorical, features of one window against the
-reference) and returns one :class:`Outcome` per feature: a statistic and either a p-value (the
-window's multiple-testing correction then decides) or a threshold (the statistic above it is
-drift). Batches compute the shared, costly parts once (:class:`NumericBatch`).
+reference) and the :class:`~centinela.drift.config.DriftConfig` (its thresholds), and returns
+one :class:`Outcome` per feature: a statistic and either a p-value (the window's
+multiple-testing correction then decides) or a threshold (the statistic above it is drift).
+Batches compute the shared, costly parts once (:class:`NumericBatch`).
 
 ==============  ============  ===========================================================
 name            kinds         decides by
 ==============  ============  ===========================================================
-``ks``          numeric       two-sample Kolmogorov-Smirnov p-value (``drift_ks_method``)
+``ks``          numeric       two-sample Kolmogorov-Smirnov p-value (``ks_method``)
 ``wasserstein`` numeric       Wasserstein distance / reference std > ``wasserstein_threshold``
 ``psi``         both          population stability index > ``psi_threshold``
 ``js``          both          Jensen-Shannon distance (base 2) > ``js_threshold``
@@ -31,8 +32,8 @@ from functools import cached_property
 
 import numpy as np
 
-from centinela.contract.settings import Settings
 from centinela.drift.chi2 import chi2_homogeneity
+from centinela.drift.config import DriftConfig
 from centinela.drift.exceptions import UnknownTestError
 from centinela.drift.histogram import js_many, psi_many
 from centinela.drift.ks import KsMethod, ks_pvalue, ks_pvalues_asymp, ks_statistics
@@ -123,28 +124,28 @@ class NumericBatch(HistogramBatch):
         return wasserstein_many(self.reference, self.window, self._ks[2])
 
 
-def _ks_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
+def _ks_test(batch: HistogramBatch, config: DriftConfig) -> list[Outcome]:
     assert isinstance(batch, NumericBatch)
     pairs = zip(batch.ks_statistic.tolist(), batch.ks_pvalue.tolist(), strict=True)
     return [Outcome(statistic=d, p_value=p) for d, p in pairs]
 
 
-def _wasserstein_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
+def _wasserstein_test(batch: HistogramBatch, config: DriftConfig) -> list[Outcome]:
     assert isinstance(batch, NumericBatch)
     scale = np.where(batch.reference_std > 0, batch.reference_std, 1.0)
     relative = (batch.wasserstein / scale).tolist()
-    return [Outcome(statistic=v, threshold=settings.wasserstein_threshold) for v in relative]
+    return [Outcome(statistic=v, threshold=config.wasserstein_threshold) for v in relative]
 
 
-def _psi_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
-    return [Outcome(statistic=v, threshold=settings.psi_threshold) for v in batch.psi]
+def _psi_test(batch: HistogramBatch, config: DriftConfig) -> list[Outcome]:
+    return [Outcome(statistic=v, threshold=config.psi_threshold) for v in batch.psi]
 
 
-def _js_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
-    return [Outcome(statistic=v, threshold=settings.js_threshold) for v in batch.js]
+def _js_test(batch: HistogramBatch, config: DriftConfig) -> list[Outcome]:
+    return [Outcome(statistic=v, threshold=config.js_threshold) for v in batch.js]
 
 
-def _chi2_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
+def _chi2_test(batch: HistogramBatch, config: DriftConfig) -> list[Outcome]:
     outcomes = []
     for ref, win in zip(batch.reference_counts, batch.window_counts, strict=True):
         result = chi2_homogeneity(ref, win)
@@ -152,7 +153,7 @@ def _chi2_test(batch: HistogramBatch, settings: Settings) -> list[Outcome]:
     return outcomes
 
 
-TestFunction = Callable[[HistogramBatch, Settings], list[Outcome]]
+TestFunction = Callable[[HistogramBatch, DriftConfig], list[Outcome]]
 
 
 @dataclass(frozen=True)

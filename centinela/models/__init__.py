@@ -4,6 +4,8 @@
   registering a version.
 - :mod:`~centinela.models.trainers`: trainers registered by name (scikit-learn pipelines).
 - :mod:`~centinela.models.profile`: the reference profile a version carries for drift tests.
+- :mod:`~centinela.models.publishing`: the one path from labeled rows to a registered version
+  (train, profile, log, register).
 """
 
 __all__: list[str] = []

@@ -1,10 +1,11 @@
 """The one path from labeled rows to a registered version: train, profile, log and register.
 
 ``centinela bootstrap``, the tests and the benchmarks register their models through
-:func:`train_and_register`; the retrain worker trains and profiles its challenger its own way
-(the profile's reference is the data the challenger learned from, and it is compared with the
-champion before it is registered) and then registers through the same
-:func:`~centinela.models.registry.log_model_version`.
+:func:`train_and_register` (or :func:`fit_and_profile` then :func:`register`, to keep the
+metrics); the retrain worker trains its challenger its own way (the profile's reference is the
+data the challenger learned from, its baseline the hold-out metrics, and it is compared with
+the champion before it is registered), profiles it with :func:`profile_model` and registers
+it through the same :func:`~centinela.models.registry.log_model_version`.
 
 The reference profile is built on the reference rows (by default the training rows) with the
 model's own predictions and probabilities, so its baseline metrics are the model's metrics on
@@ -37,6 +38,31 @@ class TrainedModel:
     metrics: dict[str, float]
 
 
+def profile_model(
+    model: Any,
+    features: pd.DataFrame,
+    labels: Sequence[Any] | np.ndarray | None = None,
+    *,
+    sample_size: int | None = None,
+    seed: int = 0,
+) -> ReferenceProfile:
+    """The reference profile of a fitted classifier on ``features``: its predictions (the most
+    probable class) and probabilities, and given ``labels``, its baseline metrics on them."""
+    probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
+    classes = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
+    predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
+    sizing = {} if sample_size is None else {"sample_size": sample_size}
+    return build_profile(
+        features,
+        predicted,
+        classes=classes,
+        labels=labels,
+        probabilities=probabilities,
+        seed=seed,
+        **sizing,
+    )
+
+
 def fit_and_profile(
     trainer: str,
     params: dict[str, Any],
@@ -51,19 +77,7 @@ def fit_and_profile(
     training rows). Metrics: the profile's baseline as ``val_*`` and ``train_accuracy``."""
     model = train(trainer, params, features, labels)
     ref_features, ref_labels = reference if reference is not None else (features, labels)
-    probabilities = np.asarray(model.predict_proba(ref_features), dtype=np.float64)
-    classes = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
-    predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
-    sizing = {} if sample_size is None else {"sample_size": sample_size}
-    profile = build_profile(
-        ref_features,
-        predicted,
-        classes=classes,
-        labels=ref_labels,
-        probabilities=probabilities,
-        seed=seed,
-        **sizing,
-    )
+    profile = profile_model(model, ref_features, ref_labels, sample_size=sample_size, seed=seed)
     metrics = {f"val_{name}": value for name, value in profile.baseline_metrics.items()}
     metrics["train_accuracy"] = float((model.predict(features) == np.asarray(labels)).mean())
     return TrainedModel(model, profile, trainer, dict(params), metrics)

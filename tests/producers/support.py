@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.settings import Settings
+from centinela.contract.topic_reader import read_to_end_blocking
 
 
 @dataclass
@@ -43,31 +45,24 @@ class Received:
 def read_topic(
     settings: Settings, topic: str, expected: int, timeout: float = 60.0
 ) -> list[Received]:
-    """Every message of ``topic`` (from the start), once ``expected`` have arrived or the
-    topic's end offsets are reached."""
-    consumer = KafkaConsumer(
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **kafka_python_config(settings),
-    )
+    """Every message of ``topic`` (from the start), read to its end offsets again and again
+    until ``expected`` have arrived or ``timeout`` passes."""
+    consumer = KafkaConsumer(enable_auto_commit=False, **kafka_python_config(settings))
+    received: list[Received] = []
+
+    def keep(part: TopicPartition, records: list[Any]) -> None:
+        received.extend(
+            Received(r.key, orjson.loads(r.value), part.partition, r.offset) for r in records
+        )
+
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        received: list[Received] = []
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for part, records in consumer.poll(timeout_ms=500, max_records=50_000).items():
-                received += [
-                    Received(r.key, orjson.loads(r.value), part.partition, r.offset)
-                    for r in records
-                ]
-            done = all(consumer.position(p) >= ends[p] for p in partitions)
-            if len(received) >= expected and done:
-                break
-            if done:
-                ends = consumer.end_offsets(partitions)
-        return received
+        read_up_to: dict[TopicPartition, int] = {}
+        while True:
+            read_up_to = read_to_end_blocking(consumer, partitions, keep, starts=read_up_to)
+            if len(received) >= expected or time.monotonic() > deadline:
+                return received
+            time.sleep(0.2)
     finally:
         consumer.close()

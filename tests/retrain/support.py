@@ -23,9 +23,8 @@ from centinela.contract.records import (
 )
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
-from centinela.models.profile import build_profile
-from centinela.models.registry import CHAMPION, log_model_version
-from centinela.models.trainers import train
+from centinela.models.publishing import train_and_register
+from centinela.models.registry import CHAMPION
 
 R = TypeVar("R", bound=Record)
 COLOURS = ("red", "green", "blue")
@@ -90,13 +89,13 @@ def produce(
 def write_labeled(
     settings: Settings, rows: list[LabeledExample], *, timestamp: datetime | None = None
 ) -> int:
-    """Write LabeledExamples to ``labeled``; the Kafka timestamp is ``timestamp`` or the label
-    time (what the stream's join would stamp)."""
+    """Write LabeledExamples to ``labeled``; the Kafka timestamp is ``timestamp`` or the event
+    time (what the stream stamps)."""
     topic = Topics.from_settings(settings).labeled
     return produce(
         settings,
         topic,
-        ((row.event_id, encode(row), _millis(timestamp or row.label_time)) for row in rows),
+        ((row.event_id, encode(row), _millis(timestamp or row.event_time)) for row in rows),
     )
 
 
@@ -130,29 +129,17 @@ def register_champion(
 ) -> str:
     """Train and register a champion on pre-drift data, as bootstrap would."""
     frame, labels = labeled_frame(n, seed=seed, categorical=categorical)
-    params = params or {}
-    model = train(trainer, params, frame, labels)
-    profile = build_profile(
-        frame,
-        model.predict(frame),
-        classes=list(model.classes_),
-        labels=labels,
-        probabilities=model.predict_proba(frame),
-        sample_size=500,
-    )
-    return log_model_version(
+    return train_and_register(
         settings,
-        model,
-        profile=profile,
-        trainer=trainer,
-        params=params,
-        metrics=profile.baseline_metrics,
-        train_frame=frame,
-        labels=labels,
+        trainer,
+        params or {},
+        frame,
+        labels,
         tags={"centinela.role": "bootstrap"},
         run_name="bootstrap",
         experiment="centinela-bootstrap",
         alias=CHAMPION,
+        sample_size=500,
     ).version
 
 

@@ -15,6 +15,7 @@ from centinela.models.registry import LoadedModel
 from centinela.models.trainers import train
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+PROFILE_SAMPLE_SIZE = 2000  # the reference sample of the test profiles: every row up to 2,000
 
 
 def seeded_frame(n: int, *, seed: int = 0, numeric: int = 3, shift: float = 0.0) -> pd.DataFrame:
@@ -46,7 +47,7 @@ def profile_for(model: Any, frame: pd.DataFrame, labels: np.ndarray) -> Referenc
         classes=list(model.classes_),
         labels=labels,
         probabilities=model.predict_proba(frame),
-        sample_size=2000,
+        sample_size=PROFILE_SAMPLE_SIZE,
     )
 
 

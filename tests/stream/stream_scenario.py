@@ -10,14 +10,14 @@ import numpy as np
 
 from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
-from centinela.models.registry import RegisteredModel, log_model_version
-from centinela.models.trainers import train
+from centinela.models.publishing import train_and_register
+from centinela.models.registry import RegisteredModel
 from tests.stream.stream_data import (
+    PROFILE_SAMPLE_SIZE,
     T0,
     event_bytes,
     label_bytes,
     labels_for,
-    profile_for,
     rows,
     seeded_frame,
 )
@@ -26,23 +26,19 @@ from tests.stream.stream_data import (
 def register_champion(
     settings: Settings, *, seed: int = 0, alias: str | None = "champion"
 ) -> RegisteredModel:
-    """Train on a seeded frame and register the version (as `centinela bootstrap` would)."""
+    """Train on a seeded frame and register the version (as `centinela bootstrap` would); its
+    profile is :func:`~tests.stream.stream_data.profile_for`'s (all 1,500 rows, their labels)."""
     frame = seeded_frame(1500, seed=seed)
-    labels = labels_for(frame)
-    model = train("logistic_regression", {"C": 1.0 + seed}, frame, labels)
-    return log_model_version(
+    return train_and_register(
         settings,
-        model,
-        profile=profile_for(model, frame, labels),
-        trainer="logistic_regression",
-        params={"C": 1.0 + seed},
-        metrics={},
-        train_frame=frame,
-        labels=labels,
+        "logistic_regression",
+        {"C": 1.0 + seed},
+        frame,
+        labels_for(frame),
         tags={"centinela.test": "stream"},
         run_name=f"stream-test-{seed}",
-        experiment=settings.training_experiment,
         alias=alias,
+        sample_size=PROFILE_SAMPLE_SIZE,
     )
 
 

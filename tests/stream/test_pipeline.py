@@ -13,6 +13,7 @@ import pytest
 from centinela.contract.codec import decode
 from centinela.contract.records import DeadLetter, LabeledExample, Prediction
 from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
 from stream import blob_json
 from stream.app import summary_maker
 from stream.batch_output import BatchOutput
@@ -49,7 +50,9 @@ def new_pipeline(
     champion: Champion, partitions: Iterable[int] = (0, 1, 2), settings: Settings = SETTINGS
 ) -> Pipeline:
     profiles = {champion.version: champion.profile}
-    pipeline = Pipeline(settings, profiles.__getitem__, summary_maker(settings))
+    pipeline = Pipeline(
+        settings, Topics.from_settings(settings), profiles.__getitem__, summary_maker(settings)
+    )
     pipeline.n_partitions = len(list(partitions))
     for partition in partitions:
         pipeline.assign(partition)
@@ -126,7 +129,7 @@ def test_labels_join_in_either_order_and_windows_count_outcomes(champion):
         for i, (e, t, _) in enumerate(batch[5:], start=5)
     ]
     out = run(pipeline, champion, {0: feats}, {0: late})
-    joined = [decode(LabeledExample, v) for _, v in out.labeled[0]]
+    joined = [decode(LabeledExample, v) for _, v, _ in out.labeled[0]]
     # The join keeps the events packed: the examples still carry them as they were sent.
     assert {j.event_id: (j.event_time, j.features) for j in joined} == {
         e: (at(t), f) for e, t, f in batch
@@ -230,8 +233,11 @@ def test_replaying_the_changelog_rebuilds_the_same_state(champion):
             ]
         },
     )
-    [(key, value)] = out.labeled[0]
-    assert (key, decode(LabeledExample, value).features) == (e.encode(), batch[1][2])
+    [(key, value, timestamp_ms)] = out.labeled[0]
+    example = decode(LabeledExample, value)
+    assert (key, example.features) == (e.encode(), batch[1][2])
+    # The labeled record's Kafka timestamp is its event time, to the millisecond.
+    assert timestamp_ms == int(example.event_time.timestamp() * 1000)
 
 
 def drive(

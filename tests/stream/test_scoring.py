@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stream.scoring import build_frame, score
+from stream.scoring import event_arrays, score
 from stream.validation import FeatureValidator, ValidEvent
 from tests.stream.stream_data import at, event_bytes, rows, seeded_frame, trained_model
 
@@ -38,7 +38,7 @@ def events(n: int) -> list[ValidEvent]:
 def test_a_batch_is_one_frame_and_one_predict():
     model = trained_model()
     batch = events(500)
-    frame = build_frame(batch, model.profile)
+    frame = event_arrays(batch, model.profile).frame(model.profile)
     assert list(frame.columns) == list(model.profile.feature_names)
     assert frame["x0"].dtype == np.float64
     assert pd.api.types.is_string_dtype(frame["colour"])

@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 from sklearn import metrics as sk
 
-from centinela.contract.settings import Settings
 from centinela.drift.calculator import compute_drift
+from centinela.drift.config import DriftConfig
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.summary import WindowSummary
 from centinela.models.profile import ReferenceProfile
@@ -25,7 +25,7 @@ def test_report_of_a_stable_window(make_profile: MakeProfile, make_summary: Make
     profile = make_profile(5)
     frame = gaussian_frame(2000, 5, seed=101)
     summary = make_summary(profile, frame, window_id=3)
-    report = compute_drift(summary, profile, Settings(), model_name="churn")
+    report = compute_drift(summary, profile, DriftConfig(), model_name="churn")
     assert (report.model_name, report.model_version, report.window_id) == ("churn", "1", 3)
     assert report.n_events == 2000 and report.n_labeled == 0
     assert [f.feature for f in report.features] == ["x0", "x1", "x2", "x3", "x4", "colour"]
@@ -51,7 +51,7 @@ def test_half_sd_mean_shift_in_one_feature_is_detected_alone(
 ) -> None:
     profile = make_profile(20, n=10_000)
     frame = gaussian_frame(2000, 20, seed=202, shift={7: 0.5})
-    report = compute_drift(make_summary(profile, frame), profile, Settings(), model_name="m")
+    report = compute_drift(make_summary(profile, frame), profile, DriftConfig(), model_name="m")
     assert report.drifted_features == ("x7",)
     assert report.data_drift
     x7 = next(f for f in report.features if f.feature == "x7")
@@ -66,7 +66,7 @@ def test_unseen_categories_and_prediction_drift(
     frame = gaussian_frame(1000, 2, seed=303)
     frame.loc[:99, "colour"] = "purple"
     frame["x0"] = np.abs(frame["x0"])  # the model now says 1 for everyone
-    report = compute_drift(make_summary(profile, frame), profile, Settings(), model_name="m")
+    report = compute_drift(make_summary(profile, frame), profile, DriftConfig(), model_name="m")
     colour = next(f for f in report.features if f.feature == "colour")
     assert colour.unseen_categories == 100 and colour.drifted
     assert report.prediction is not None and report.prediction.drifted
@@ -96,7 +96,7 @@ def test_performance_metrics_and_no_drop_at_baseline(
     summary, labels, predicted, proba = _labeled_summary(
         profile, make_summary, error_rate=0.1, seed=404
     )
-    report = compute_drift(summary, profile, Settings(), model_name="m")
+    report = compute_drift(summary, profile, DriftConfig(), model_name="m")
     perf = report.performance
     assert perf["accuracy"] == pytest.approx(sk.accuracy_score(labels, predicted))
     assert perf["f1"] == pytest.approx(sk.f1_score(labels, predicted))
@@ -113,7 +113,7 @@ def test_error_rate_jump_is_a_performance_drop(
 ) -> None:
     profile = make_profile(3, accuracy=0.9)
     summary, *_ = _labeled_summary(profile, make_summary, error_rate=0.3, seed=505)
-    report = compute_drift(summary, profile, Settings(), model_name="m")
+    report = compute_drift(summary, profile, DriftConfig(), model_name="m")
     assert report.performance["performance_drop"] == 1.0
     assert report.performance["error_rate_p_value"] < 1e-20
     assert report.concept_drift
@@ -130,10 +130,10 @@ def test_threshold_tests_by_name(
     categorical: str,
     psi_of_x3: bool,
 ) -> None:
-    settings = Settings(drift_numeric_test=numeric, drift_categorical_test=categorical)
+    config = DriftConfig(numeric_test=numeric, categorical_test=categorical)
     profile = make_profile(4, n=6000)
     frame = gaussian_frame(2000, 4, seed=606, shift={3: 1.0})
-    report = compute_drift(make_summary(profile, frame), profile, settings, model_name="m")
+    report = compute_drift(make_summary(profile, frame), profile, config, model_name="m")
     assert {f.test for f in report.features if f.kind == "numeric"} == {numeric}
     assert {f.test for f in report.features if f.kind == "categorical"} == {categorical}
     assert "x3" in report.drifted_features
@@ -149,8 +149,8 @@ def test_exact_ks_method_matches_scipy_exact(
 ) -> None:
     profile = make_profile(2, n=1500)
     frame = gaussian_frame(400, 2, seed=707)
-    settings = Settings(drift_ks_method="exact")
-    report = compute_drift(make_summary(profile, frame), profile, settings, model_name="m")
+    config = DriftConfig(ks_method="exact")
+    report = compute_drift(make_summary(profile, frame), profile, config, model_name="m")
     expected = stats.ks_2samp(profile.reference_sample["x1"], frame["x1"], method="exact")
     x1 = report.features[1]
     assert x1.statistic == expected.statistic
@@ -161,11 +161,11 @@ def test_empty_window_and_foreign_profile(
     make_profile: MakeProfile, make_summary: MakeSummary
 ) -> None:
     profile = make_profile(2)
-    report = compute_drift(make_summary(profile), profile, Settings(), model_name="m")
+    report = compute_drift(make_summary(profile), profile, DriftConfig(), model_name="m")
     assert report.n_events == 0 and report.features == () and report.prediction is None
     assert report.label_coverage is None and not report.data_drift
     with pytest.raises(SummaryMismatchError, match="another reference profile"):
-        compute_drift(make_summary(profile), make_profile(3), Settings(), model_name="m")
+        compute_drift(make_summary(profile), make_profile(3), DriftConfig(), model_name="m")
 
 
 @pytest.mark.parametrize("correction", ["bonferroni", "bh"])
@@ -175,7 +175,7 @@ def test_no_drift_false_alarm_rate_is_the_configured_one(
     """200 stable windows of 10 numeric features + colour + prediction: a window raises a
     false alarm with probability <= alpha (family-wise), not ~1 - (1 - alpha)**12."""
     alpha = 0.05
-    settings = Settings(drift_alpha=alpha, drift_correction=correction)
+    config = DriftConfig(alpha=alpha, correction=correction)
     profile = make_profile(10, n=4000)
     rng = np.random.default_rng(808)
     alarms, raw_alarms = 0, 0
@@ -191,7 +191,7 @@ def test_no_drift_false_alarm_rate_is_the_configured_one(
             exact_cap=1000,
         )
         summary.add_events([f"w{window_id}-{i}" for i in range(300)], frame, predictions_for(frame))
-        report = compute_drift(summary, profile, settings, model_name="m")
+        report = compute_drift(summary, profile, config, model_name="m")
         assert report.prediction is not None
         flagged = report.data_drift or report.prediction.drifted
         alarms += flagged

@@ -8,22 +8,22 @@ from typing import Any
 import pytest
 
 from centinela.contract.records import DriftReport, FeatureDrift
-from centinela.contract.settings import Settings
+from centinela.drift.config import PolicyConfig
 from centinela.drift.policy import RetrainPolicy
 from tests.centinela.drift.factories import T0, WINDOW
 
 FEATURES = ("a", "b", "c")
 
 
-def _settings(**overrides: Any) -> Settings:
+def _config(**overrides: Any) -> PolicyConfig:
     values: dict[str, Any] = {
-        "policy_min_drifted_features": 2,
-        "policy_consecutive_windows": 2,
-        "policy_cooldown_seconds": 300.0,
-        "policy_min_labeled": 100,
+        "min_drifted_features": 2,
+        "consecutive_windows": 2,
+        "cooldown_seconds": 300.0,
+        "min_labeled": 100,
         **overrides,
     }
-    return Settings(**values)
+    return PolicyConfig(**values)
 
 
 def _report(
@@ -70,7 +70,7 @@ def _run(policy: RetrainPolicy, reports: list[DriftReport], labeled_from: dateti
 
 
 def test_data_drift_needs_k_features_in_m_consecutive_windows_and_fires_once() -> None:
-    policy = RetrainPolicy(_settings())
+    policy = RetrainPolicy(_config())
     reports = [
         _report(0),
         _report(1, drifted=("a",)),  # one feature: not enough
@@ -96,13 +96,13 @@ def test_data_drift_needs_k_features_in_m_consecutive_windows_and_fires_once() -
 
 
 def test_a_gap_breaks_the_streak() -> None:
-    policy = RetrainPolicy(_settings())
+    policy = RetrainPolicy(_config())
     requests = _run(
         policy,
         [_report(0, drifted=("a", "b")), _report(1), _report(2, drifted=("a", "b"))],
     )
     assert requests == [None, None, None]
-    missing_window = RetrainPolicy(_settings())  # window 1 never reported: not consecutive
+    missing_window = RetrainPolicy(_config())  # window 1 never reported: not consecutive
     assert _run(
         missing_window, [_report(0, drifted=("a", "b")), _report(2, drifted=("a", "b"))]
     ) == [
@@ -112,11 +112,11 @@ def test_a_gap_breaks_the_streak() -> None:
 
 
 def test_concept_drift_and_performance_drop_fire_at_once() -> None:
-    policy = RetrainPolicy(_settings())
+    policy = RetrainPolicy(_config())
     requests = _run(policy, [_report(0), _report(1), _report(2, concept=True)])
     assert requests[2] is not None and requests[2].reason == "concept_drift"
     assert requests[2].request_id == "churn-v3-w2"
-    other = RetrainPolicy(_settings())
+    other = RetrainPolicy(_config())
     (request,) = _run(other, [_report(7, drop=True, n_labeled=100)])
     assert request is not None and request.reason == "performance_drop"
     assert request.evidence["performance"]["performance_drop"] == 1.0
@@ -124,7 +124,7 @@ def test_concept_drift_and_performance_drop_fire_at_once() -> None:
 
 def test_cooldown_is_measured_on_window_end_times() -> None:
     # five windows of 20 s
-    policy = RetrainPolicy(_settings(policy_cooldown_seconds=100.0, policy_min_labeled=0))
+    policy = RetrainPolicy(_config(cooldown_seconds=100.0, min_labeled=0))
     first = _run(policy, [_report(0, concept=True)])
     assert first[0] is not None
     # a new episode (window 2) inside the cooldown is held back while it lasts...
@@ -137,7 +137,7 @@ def test_cooldown_is_measured_on_window_end_times() -> None:
 
 
 def test_minimum_labeled_examples_holds_the_request_until_enough_labels() -> None:
-    policy = RetrainPolicy(_settings(policy_min_labeled=150))
+    policy = RetrainPolicy(_config(min_labeled=150))
     labeled_from = T0 + 2 * WINDOW  # labels count from window 2 on
     requests = _run(
         policy,
@@ -161,16 +161,16 @@ def test_same_evidence_same_request_id_and_replays_are_ignored() -> None:
     reports = [_report(k, drifted=("a", "b")) for k in range(4)]
     ids = []
     for _ in range(2):  # e.g. a restarted worker re-reading the same windows
-        policy = RetrainPolicy(_settings())
+        policy = RetrainPolicy(_config())
         ids.append([r.request_id for r in _run(policy, reports) if r is not None])
     assert ids == [["churn-v3-w0"], ["churn-v3-w0"]]
-    policy = RetrainPolicy(_settings())
+    policy = RetrainPolicy(_config())
     _run(policy, reports[:2])
     assert policy.observe(reports[1], labeled_from=T0) is None  # the same window again
 
 
 def test_a_new_version_starts_afresh_but_keeps_the_cooldown() -> None:
-    policy = RetrainPolicy(_settings(policy_cooldown_seconds=30.0, policy_min_labeled=0))
+    policy = RetrainPolicy(_config(cooldown_seconds=30.0, min_labeled=0))
     assert _run(policy, [_report(0, concept=True)])[0] is not None
     # version 4 starts its own windows (ids may restart) and its own episodes
     fresh = _run(
@@ -183,12 +183,12 @@ def test_a_new_version_starts_afresh_but_keeps_the_cooldown() -> None:
 
 @pytest.mark.parametrize("reason_flags", [{"drifted": ("a",)}, {}])
 def test_weak_or_no_evidence_never_fires(reason_flags: dict[str, Any]) -> None:
-    policy = RetrainPolicy(_settings(policy_consecutive_windows=1))
+    policy = RetrainPolicy(_config(consecutive_windows=1))
     assert _run(policy, [_report(k, **reason_flags) for k in range(20)]) == [None] * 20
 
 
 def test_cooldown_zero_and_min_labeled_zero() -> None:
-    policy = RetrainPolicy(_settings(policy_cooldown_seconds=0.0, policy_min_labeled=0))
+    policy = RetrainPolicy(_config(cooldown_seconds=0.0, min_labeled=0))
     requests = _run(
         policy,
         [_report(0, concept=True, n_labeled=0), _report(1), _report(2, concept=True, n_labeled=0)],

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from centinela.contract.settings import Settings
 from centinela.drift.calculator import compute_drift
+from centinela.drift.config import DriftConfig
 from centinela.drift.exceptions import DriftError, SummaryMismatchError, UnknownClassError
 from centinela.drift.summary import WindowSummary
 from centinela.models.profile import ReferenceProfile
@@ -44,7 +44,7 @@ def _fill(summary: WindowSummary, frame: pd.DataFrame, rows: np.ndarray) -> None
 
 
 def _report(summary: WindowSummary, profile: ReferenceProfile) -> dict[str, object]:
-    report = compute_drift(summary, profile, Settings(), model_name="m")
+    report = compute_drift(summary, profile, DriftConfig(), model_name="m")
     return report.model_dump(exclude={"created_at"})
 
 

@@ -10,9 +10,14 @@ import pytest
 
 from centinela.contract.settings import Settings
 from centinela.exceptions import CentinelaError, ChampionMissingError, RegistryUnavailableError
-from centinela.models.profile import ReferenceProfile, build_profile
-from centinela.models.registry import CHAMPION, alias_version, load_model, log_model_version
-from centinela.models.trainers import train
+from centinela.models.publishing import TrainedModel, fit_and_profile, register
+from centinela.models.registry import (
+    CHAMPION,
+    alias_version,
+    client,
+    ensure_experiment,
+    load_model,
+)
 from centinela.stack.process import free_port
 
 pytestmark = pytest.mark.integration
@@ -27,47 +32,37 @@ def _data(n: int = 600) -> tuple[pd.DataFrame, np.ndarray]:
 
 def _register(
     settings: Settings, alias: str | None, run_name: str = "test"
-) -> tuple[str, ReferenceProfile]:
+) -> tuple[str, TrainedModel]:
     frame, labels = _data()
-    model = train("logistic_regression", {"C": 0.5}, frame, labels)
-    profile = build_profile(
-        frame,
-        model.predict(frame),
-        classes=list(model.classes_),
-        labels=labels,
-        probabilities=model.predict_proba(frame),
-        sample_size=200,
-    )
-    registered = log_model_version(
+    trained = fit_and_profile("logistic_regression", {"C": 0.5}, frame, labels, sample_size=200)
+    registered = register(
         settings,
-        model,
-        profile=profile,
-        trainer="logistic_regression",
-        params={"C": 0.5},
-        metrics={"accuracy": 0.99},
+        trained,
         train_frame=frame,
         labels=labels,
         tags={"centinela.source": "test"},
         run_name=run_name,
-        experiment=settings.training_experiment,
         alias=alias,
     )
-    return registered.version, profile
+    return registered.version, trained
 
 
 def test_a_logged_version_loads_back_with_profile_trainer_and_params(
     make_settings: Callable[..., Settings], mlflow_store: str
 ) -> None:
     settings = make_settings(mlflow_tracking_uri=mlflow_store, model_name="reg-test")
-    version, profile = _register(settings, alias=CHAMPION)
+    version, trained = _register(settings, alias=CHAMPION)
     assert alias_version(settings, CHAMPION) == version
 
     loaded = load_model(settings)
     assert (loaded.name, loaded.version) == ("reg-test", version)
     assert loaded.trainer == "logistic_regression"
     assert loaded.params == {"C": 0.5}
-    assert loaded.profile.feature_names == profile.feature_names
-    assert loaded.profile.to_json() == profile.to_json()
+    assert loaded.profile.feature_names == trained.profile.feature_names
+    assert loaded.profile.to_json() == trained.profile.to_json()
+    run = client(settings).get_run(loaded.run_id)
+    assert run.data.metrics == pytest.approx(trained.metrics)
+    assert run.info.experiment_id == ensure_experiment(settings, settings.training_experiment)
 
     frame, labels = _data()
     shuffled = frame[list(reversed(frame.columns))]  # column order must not matter

@@ -8,7 +8,7 @@ from rich.console import Console
 
 from centinela.cli import Subcommands
 from centinela.contract.settings import Settings
-from centinela.demo.runner import DemoOptions, run_demo
+from centinela.demo.orchestration import DemoOptions, run_demo
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from centinela.contract.records import DriftReport
+from centinela.demo.closing_summary import match_detections, read_manifest, scenario_end
 from centinela.demo.observer import DemoState
-from centinela.demo.runner import _caught_up
-from centinela.demo.summary import match_detections, read_manifest, scenario_end
+from centinela.demo.orchestration import _caught_up
 
 T0 = datetime(2026, 1, 1, 7, tzinfo=UTC)
 WINDOW = timedelta(seconds=20)

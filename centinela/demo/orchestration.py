@@ -16,9 +16,9 @@ from rich.live import Live
 
 from centinela.contract.settings import Settings
 from centinela.contract.topics import create_topics
+from centinela.demo.closing_summary import print_summary, scenario_end
 from centinela.demo.observer import DemoState, TopicObserver
 from centinela.demo.processes import Worker
-from centinela.demo.summary import print_summary, scenario_end
 from centinela.demo.view import render
 from centinela.exceptions import CentinelaError
 from centinela.stack import KafkaBroker, MlflowServer

@@ -21,13 +21,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: `centinela --help` must not pay for Faust, MLflow and scikit-learn.
     from faust.worker import Worker
 
-    from stream.app import build_app
+    from stream.app import build_app, build_components
     from stream.internal_topics import ensure_stream_topics
     from stream.memory import tune_malloc
 
     tune_malloc()
-    ensure_stream_topics(settings)
-    app, _ = build_app(settings)
+    parts = build_components(settings)  # the topic names too, once for the whole worker
+    ensure_stream_topics(settings, parts.topics, parts.internal)
+    app, _ = build_app(settings, parts)
     tune_garbage_collector()
     log.info(
         "stream worker %s: topics %s*, web on :%d, MLflow %s",

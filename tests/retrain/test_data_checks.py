@@ -8,8 +8,8 @@ import pytest
 
 from centinela.models.profile import ReferenceProfile, build_profile
 from retrain.data import TrainingData
+from retrain.data_checks import validate
 from retrain.exceptions import TrainingDataError
-from retrain.validation import validate
 
 
 def _profile() -> ReferenceProfile:
