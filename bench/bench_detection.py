@@ -145,8 +145,9 @@ def ours(
         )  # fmt: skip
         report = compute_drift(summary, profile, drift_config, model_name="bench")
         seen_before = len(monitor.detections)
-        if monitor.update(outcome_errors(summary)):
-            report = report.model_copy(update={"concept_drift": True})
+        if monitor.update(outcome_errors(summary)):  # as stream/reporting.py records it
+            performance = {**report.performance, "sequential_drift": 1.0}
+            report = report.model_copy(update={"concept_drift": True, "performance": performance})
         if concept and len(monitor.detections) > seen_before:
             outcome.detections.append(start + monitor.detections[seen_before] % EVENTS_PER_WINDOW)
         elif report.concept_drift or report.data_drift:

@@ -26,6 +26,7 @@ BENCHMARKS = [
     "bench/bench_retrain.py",
     "bench/bench_memory.py",
     "bench/bench_detection.py",
+    "bench/bench_concept_calibration.py",
 ]
 
 

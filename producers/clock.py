@@ -42,7 +42,9 @@ class EventClock:
         epoch: datetime | None = None,
     ) -> EventClock:
         if epoch is None:
-            epoch = BASE_EPOCH + timedelta(hours=seed % 100_000)
+            # Within 1,000 hours of the base, whatever the seed: always in the past, so that the
+            # stream's default time bounds (an hour ahead of its clock at most) accept it.
+            epoch = BASE_EPOCH + timedelta(hours=seed % 1_000)
         return cls("scenario", align(epoch, window_seconds), nominal_rate)
 
     def times(self, indices: np.ndarray, *, rate: float = 0.0) -> np.ndarray:

@@ -1,10 +1,9 @@
 """The registered model as the retrain worker and the review flow see it.
 
 A thin layer over :class:`mlflow.tracking.MlflowClient` for what :mod:`centinela.models.registry`
-does not
-cover: aliases, version and model tags, the alias history, run metrics and parameters, and the
-versions that belong to a retrain request. MLflow's exceptions become Centinela's own, with the
-registry address in the message.
+does not cover: aliases, version and model tags, the alias history (its ledger is
+:mod:`retrain.ledger`), run metrics and parameters, and the versions that belong to a retrain
+request. MLflow's exceptions become Centinela's own, with the registry address in the message.
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from centinela.contract.settings import Settings
 from centinela.exceptions import RegistryError, RegistryUnavailableError
 from centinela.models import registry
 from retrain.exceptions import ReviewError, UnknownModelError
-from retrain.history import HISTORY_TAG, HistoryEntry, dump_history, parse_history
+from retrain.history import HistoryEntry
+from retrain.ledger import AliasMoves, MlflowLedger
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class Catalog:
         self.settings = settings
         self.name = settings.model_name
         self.client = registry.client(settings)  # fails fast if MLflow does not answer
+        self._moves: AliasMoves | None = None
 
     # --- the model and its aliases -----------------------------------------------------------
     def require_model(self) -> None:
@@ -140,20 +141,31 @@ class Catalog:
         self._call(lambda: self.client.set_tag(run_id, key, value))
 
     # --- the alias history -------------------------------------------------------------------
-    def history(self) -> list[HistoryEntry]:
-        model = self._call(lambda: self.client.get_registered_model(self.name))
-        return parse_history((model.tags or {}).get(HISTORY_TAG))
+    @property
+    def moves(self) -> AliasMoves:
+        """Alias moves as a compare-and-set on the model's ledger (:mod:`retrain.ledger`)."""
+        if self._moves is None:
+            self._moves = AliasMoves(MlflowLedger(self))
+        return self._moves
 
-    def record(self, entry: HistoryEntry) -> None:
-        """Append one move to the history (read-modify-write of a single tag)."""
-        entries = [*self.history(), entry]
-        self._call(
-            lambda: self.client.set_registered_model_tag(
-                self.name, HISTORY_TAG, dump_history(entries)
-            )
-        )
+    def history(self) -> list[HistoryEntry]:
+        """Every recorded alias move, oldest first (the ledger, else the old history tag)."""
+        return self.moves.history()
+
+    def record(self, entry: HistoryEntry) -> HistoryEntry:
+        """Append a move that depends on no other (a challenger registered): it takes the
+        next free number, whatever moved meanwhile. Moves that depend on the champion go
+        through :meth:`AliasMoves.move` with ``conflicts``."""
+        return self.moves.move(lambda snapshot: entry)
 
     # --- errors ------------------------------------------------------------------------------
+    def call(self, action: Callable[[], T]) -> T:
+        """Run ``action``; an MLflow error becomes Centinela's own."""
+        return self._call(action)
+
+    def translate(self, error: MlflowException) -> RegistryError:
+        return self._translate(error)
+
     def _call(self, action: Callable[[], T]) -> T:
         try:
             return action()

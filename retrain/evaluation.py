@@ -1,10 +1,17 @@
-"""Challenger against champion on the same, most recent hold-out slice.
+"""Challenger against champion on the same, most recent hold-out slice; the challenger's
+baseline on rows of that slice the comparison did not see.
 
 The hold-out is the latest ``retrain_holdout_share`` of the requested range by event time:
-the data closest to what the model will see next. Both models are scored on exactly those rows
-with the metrics the stream uses for its baseline
-(:func:`centinela.models.profile.baseline_metrics`), so
-figures are comparable across the registry, the drift reports and this comparison.
+the data closest to what the model will see next. :func:`split_baseline` deals its rows, in
+event-time order, alternately to a comparison part and a baseline part, so both span the same
+recent period. Both models are scored on exactly the comparison rows with the metrics the
+stream uses for its baseline (:func:`centinela.models.profile.baseline_metrics`), so figures
+are comparable across the registry, the drift reports and this comparison. The challenger's
+baseline for the stream's error-rate test (:func:`measure_baseline`: metrics, rows, errors) is
+measured on the baseline rows only: the comparison is what a challenger is selected on (by a
+person or by auto-promotion), and a baseline measured on the rows that selected it would be
+biased in its favour, the performance-drop test then firing on a model that merely regressed to
+its true accuracy.
 
 >>> comparison = Comparison({"accuracy": 0.9, "log_loss": 0.30},
 ...                         {"accuracy": 0.8, "log_loss": 0.45}, n_holdout=1000)
@@ -25,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from centinela.models.profile import baseline_metrics
+from centinela.models.profile import baseline_metrics, count_errors
 from retrain.data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -100,15 +107,58 @@ def split_holdout(data: TrainingData, share: float) -> tuple[TrainingData, Train
     return data.take(order[:-n_holdout]), data.take(order[-n_holdout:])
 
 
+def split_baseline(holdout: TrainingData) -> tuple[TrainingData, TrainingData]:
+    """The hold-out's comparison part and baseline part: its rows in event-time order (ties by
+    event id), dealt alternately, the first to the comparison (which gets the odd row).
+
+    >>> import numpy as np, pandas as pd
+    >>> rows = TrainingData(pd.DataFrame({"x": np.arange(5.0)}), np.zeros(5, dtype=int),
+    ...                     np.arange(5).astype("datetime64[s]").astype("datetime64[ns]"),
+    ...                     np.asarray([f"e{i}" for i in range(5)], dtype=object), "test")
+    >>> compared, baseline = split_baseline(rows)
+    >>> list(compared.event_ids), list(baseline.event_ids)
+    (['e0', 'e2', 'e4'], ['e1', 'e3'])
+    """
+    order = np.lexsort((holdout.event_ids.astype(str), holdout.event_times))
+    return holdout.take(order[0::2]), holdout.take(order[1::2])
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A model's metrics on labeled rows it was neither trained nor selected on, with the
+    counts the stream's error-rate test needs."""
+
+    metrics: dict[str, float]
+    rows: int
+    errors: int
+
+
+def measure_baseline(model: Any, data: TrainingData) -> Baseline:
+    """The baseline of a fitted classifier on ``data`` (:func:`score`, plus rows and errors)."""
+    if len(data) == 0:
+        return Baseline(metrics={}, rows=0, errors=0)
+    predicted, probabilities = _predict(model, data.features)
+    classes = tuple(_plain(value) for value in model.classes_)
+    return Baseline(
+        metrics=baseline_metrics(data.labels, predicted, probabilities, classes),
+        rows=len(data),
+        errors=count_errors(data.labels, predicted),
+    )
+
+
 def score(model: Any, features: pd.DataFrame, labels: np.ndarray) -> dict[str, float]:
     """The baseline metrics of a fitted classifier (``predict_proba``) on ``features``."""
     classes = tuple(_plain(value) for value in model.classes_)
+    predicted, probabilities = _predict(model, features)
+    return baseline_metrics(labels, predicted, probabilities, classes)
+
+
+def _predict(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predicted classes (the most probable, as the stream scores) and probabilities."""
     if hasattr(model, "predict_proba"):
         probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
-        predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
-    else:
-        probabilities, predicted = None, np.asarray(model.predict(features))
-    return baseline_metrics(labels, predicted, probabilities, classes)
+        return np.asarray(model.classes_)[probabilities.argmax(axis=1)], probabilities
+    return np.asarray(model.predict(features)), None
 
 
 def compare(
@@ -144,7 +194,7 @@ def plot_comparison(comparison: Comparison, path: Path) -> Path:
                 f"{comparison.deltas()[name]:+.3f}", (position, top), ha="center", va="bottom"
             )
         axes.set_xticks(positions, [_axis_name(name) for name in names])
-        axes.set_title(f"hold-out of {comparison.n_holdout:,} most recent labeled examples")
+        axes.set_title(f"{comparison.n_holdout:,} of the most recent labeled examples (hold-out)")
         axes.legend(loc="lower right")
         figure.tight_layout()
         figure.savefig(path)

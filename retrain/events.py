@@ -13,7 +13,7 @@ from centinela.contract.codec import encode, encode_key
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import DeadLetter, ModelEvent
 from centinela.contract.settings import Settings
-from centinela.contract.topics import Topics
+from centinela.contract.topics import Topics, dead_letter_max_bytes
 from centinela.exceptions import BrokerUnavailableError
 
 log = logging.getLogger(__name__)
@@ -89,6 +89,7 @@ class ModelEventPublisher:
                     client_id="centinela-model-events",
                     acks="all",
                     retries=5,
+                    max_request_size=dead_letter_max_bytes(self._settings),
                     **kafka_python_config(self._settings),
                 )
             except (NoBrokersAvailable, KafkaError) as error:

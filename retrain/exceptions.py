@@ -7,7 +7,13 @@ and exits 2 instead of showing a traceback. The worker turns the permanent ones 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Self
+
 from centinela.exceptions import CentinelaError
+
+if TYPE_CHECKING:
+    from retrain.history import HistoryEntry
 
 
 class RetrainError(CentinelaError):
@@ -34,3 +40,42 @@ class UnknownModelError(RetrainError):
 
 class ReviewError(CentinelaError):
     """A review move (promote, reject, rollback) is not possible; the message says why."""
+
+
+class AliasMoveConflictError(ReviewError):
+    """Another move of the alias happened first; this one changed nothing.
+
+    ``champion`` is the champion now, as far as the alias history knows.
+    """
+
+    def __init__(self, message: str, *, champion: str | None) -> None:
+        self.champion = champion
+        super().__init__(message)
+
+    @classmethod
+    def after(
+        cls, entry: HistoryEntry, newer: Sequence[HistoryEntry], champion: str | None
+    ) -> Self:
+        """``entry`` lost to the moves in ``newer``, recorded after what it decided on."""
+        first = newer[0]
+        others = f" (and {len(newer) - 1} more)" if len(newer) > 1 else ""
+        return cls(
+            f"another move happened first: {first.actor} did {first.action} of {first.alias} "
+            f"to v{first.version} (move {first.seq}){others}; the champion is now "
+            f"{_version(champion)}. Your {entry.action} of v{entry.version} was not recorded "
+            "and nothing changed; see `centinela models status` and try again",
+            champion=champion,
+        )
+
+    @classmethod
+    def unexpected(cls, action: str, expected: str, champion: str | None) -> Self:
+        """The champion is not the version the move was told to expect."""
+        return cls(
+            f"the champion is {_version(champion)}, not v{expected} as expected; the {action} "
+            "was not recorded and nothing changed; see `centinela models status`",
+            champion=champion,
+        )
+
+
+def _version(version: str | None) -> str:
+    return f"v{version}" if version else "unset"

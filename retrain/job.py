@@ -17,7 +17,14 @@ from centinela.models.registry import LoadedModel, load_model
 from retrain.catalog import Catalog
 from retrain.data import TrainingData, read_labeled
 from retrain.data_checks import align_labels, check_features, require_classes, validate
-from retrain.evaluation import DECISION_METRIC, Comparison, compare, split_holdout
+from retrain.evaluation import (
+    DECISION_METRIC,
+    Comparison,
+    compare,
+    measure_baseline,
+    split_baseline,
+    split_holdout,
+)
 from retrain.exceptions import TrainingDataError
 from retrain.lineage import LabeledTopicSource, read_training_data
 from retrain.registration import (
@@ -89,11 +96,13 @@ def run_request(
     with clock.stage("train"):
         model = fit(recipe, train)
     with clock.stage("evaluate"):
+        compared, baseline_part = split_baseline(holdout)
         comparison = compare(
-            model, champion.model, holdout, champion_columns=list(champion.profile.feature_names)
+            model, champion.model, compared, champion_columns=list(champion.profile.feature_names)
         )
+        baseline = measure_baseline(model, baseline_part)
         profile = challenger_profile(
-            model, train, comparison.challenger, sample_size=settings.reference_sample_size
+            model, train, baseline, sample_size=settings.reference_sample_size
         )
     tags = lineage_tags(
         request_id=request.request_id,
@@ -108,6 +117,8 @@ def run_request(
         "rows_duplicate": float(data.n_duplicates),
         "rows_malformed": float(data.n_malformed),
         "rows_train": float(len(train)),
+        "rows_compared": float(len(compared)),
+        "rows_baseline": float(len(baseline_part)),
         **clock.as_metrics(),
     }
     candidate = Candidate(model, profile, recipe, train, holdout, comparison, source, metrics, tags)

@@ -54,7 +54,7 @@ def render_comparison(champion: VersionInfo | None, challenger: VersionInfo) -> 
             f"{label:<26}{comparison.champion[name]:>14.4f}"
             f"{comparison.challenger[name]:>16.4f}{comparison.deltas()[name]:>+10.4f}"
         )
-    rows.append(f"hold-out: {comparison.n_holdout:,} most recent labeled examples")
+    rows.append(f"hold-out: {comparison.n_holdout:,} of the most recent labeled examples")
     if challenger.request_id:
         rows.append(f"trained for retrain request {challenger.request_id}")
     if champion is not None and champion.version != compared_with:

@@ -20,6 +20,7 @@ from centinela.models.publishing import profile_model
 from centinela.models.registry import LoadedModel
 from retrain.catalog import Catalog
 from retrain.data import TrainingData
+from retrain.evaluation import Baseline
 from retrain.exceptions import RetrainError
 
 log = logging.getLogger(__name__)
@@ -96,15 +97,25 @@ def mix_champion_data(
 def challenger_profile(
     model: Any,
     reference: TrainingData,
-    baseline: dict[str, float],
+    baseline: Baseline,
     *,
     sample_size: int,
 ) -> ReferenceProfile:
     """The profile the stream will watch the challenger with.
 
     The reference distribution is the data the challenger learned from; the baseline metrics
-    are its hold-out metrics (validation data, as for every profile: docs/architecture.md,
-    "Drift methodology"), not its fit on training data.
+    and counts are measured on the hold-out's baseline part (validation data, as for every
+    profile: docs/architecture.md, "Drift methodology"), neither its fit on training data nor
+    the comparison rows it was selected on (:func:`retrain.evaluation.split_baseline`). An
+    empty baseline part leaves the profile without a baseline (no performance-drop test).
     """
     profile = profile_model(model, reference.features, sample_size=sample_size)
-    return replace(profile, baseline_metrics=dict(baseline))
+    if baseline.rows == 0:
+        log.warning("no hold-out rows left for the challenger's baseline; it gets none")
+        return replace(profile, baseline_metrics={}, baseline_rows=None, baseline_errors=None)
+    return replace(
+        profile,
+        baseline_metrics=dict(baseline.metrics),
+        baseline_rows=baseline.rows,
+        baseline_errors=baseline.errors,
+    )

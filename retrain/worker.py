@@ -138,6 +138,7 @@ class RetrainWorker:
                     key=record.key,
                     partition=record.partition,
                     offset=record.offset,
+                    keep_bytes=self.settings.max_message_bytes,
                 )
             )
             return None, None

@@ -21,6 +21,7 @@ from centinela.contract.settings import Settings
 from centinela.exceptions import CentinelaError, ChampionMissingError, RegistryUnavailableError
 from centinela.models.profile import PROFILE_ARTIFACT, ReferenceProfile
 from centinela.models.registry import CHAMPION, LoadedModel, alias_version, client, load_model
+from stream.time_bounds import TimeBounds
 from stream.validation import FeatureValidator, LabelValidator
 
 log = logging.getLogger(__name__)
@@ -50,11 +51,13 @@ class Champion:
     @classmethod
     def from_model(cls, model: LoadedModel, settings: Settings) -> Champion:
         profile = model.profile
-        limit = settings.max_message_bytes
+        limit, bounds = settings.max_message_bytes, TimeBounds.from_settings(settings)
         return cls(
             model=model,
-            features=FeatureValidator(profile, max_bytes=limit),
-            labels=LabelValidator(profile, max_bytes=limit),
+            features=FeatureValidator(
+                profile, max_bytes=limit, bounds=bounds, max_abs=settings.feature_max_abs
+            ),
+            labels=LabelValidator(profile, max_bytes=limit, bounds=bounds),
             encoder=PredictionEncoder(model.name, model.version, profile.classes),
             class_keys=tuple(str(c) for c in profile.classes),
         )

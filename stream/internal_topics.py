@@ -19,6 +19,7 @@ from kafka.errors import TopicAlreadyExistsError
 
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics, create_topics, open_admin
+from centinela.exceptions import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,14 @@ def ensure_stream_topics(
     admin = open_admin(settings)
     try:
         partitions = _partition_count(admin, topics.features)
+        label_partitions = _partition_count(admin, topics.labels)
+        if label_partitions != partitions:
+            raise ConfigError(
+                f"{topics.features} has {partitions} partitions and {topics.labels} has "
+                f"{label_partitions}: a label must land in the partition number of its event "
+                "(same key, same partition count, Kafka's default murmur2 partitioner), or no "
+                "label can ever join. Recreate one of them with the other's partition count."
+            )
         _create_missing(admin, _wanted(settings, internal, partitions, retention))
     finally:
         admin.close()

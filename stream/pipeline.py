@@ -26,6 +26,7 @@ from stream.changelog import ChangelogGroup, EventEntry
 from stream.join import DUPLICATE_EVENT, Scored
 from stream.memory import right_sized
 from stream.packed import Layout, event_fields, kept_records
+from stream.quarantine import INTERNAL_ERROR, drop_unscorable, quarantined
 from stream.scoring import FeatureArrays, event_arrays, score, with_numeric
 from stream.state import (
     Applied,
@@ -104,7 +105,17 @@ class Pipeline:
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
         arrays = self._arrays(champion, touched, accepted, matrices, everything)
-        scored = score(champion.model, arrays.frame(champion.profile))
+        try:
+            scored = score(champion.model, arrays.frame(champion.profile))
+        except Exception:
+            log.exception("the model raised on a batch; scoring its events one by one")
+            detail = "the model raised on this event alone (the worker log has why)"
+            for message in drop_unscorable(champion, arrays, accepted, matrices, features):
+                failure = Rejected(INTERNAL_ERROR, detail)
+                self._dead_letter(self.topics.features, message, failure, out)
+            everything = [event for p in touched for event in accepted.get(p, [])]
+            arrays = self._arrays(champion, touched, accepted, matrices, everything)
+            scored = score(champion.model, arrays.frame(champion.profile))
         latency_ms = (time.monotonic() - received_at) * 1000.0
         scored_at = datetime.now(UTC).isoformat()
         values = champion.encoder.encode(
@@ -148,6 +159,23 @@ class Pipeline:
             self._advance(partition, features.get(partition, ()), labels.get(partition, ()), out)
             self._log(state, entries, [label for label, r in verdicts if r is None], out)
         out.stats.scored = len(everything)
+        return out
+
+    def quarantine(
+        self,
+        features: Mapping[int, Sequence[Message]],
+        labels: Mapping[int, Sequence[Message]],
+        error: BaseException,
+    ) -> BatchOutput:
+        """The batch's records as ``internal_error`` dead letters, its offsets moved past them."""
+        out = quarantined((self.topics.features, self.topics.labels), features, labels, error)
+        for partition in sorted(set(features) | set(labels)):
+            state = self.states.get(partition)
+            if state is not None:
+                self._advance(
+                    partition, features.get(partition, ()), labels.get(partition, ()), out
+                )
+                self._log(state, [], [], out)
         return out
 
     @staticmethod
@@ -221,7 +249,7 @@ class Pipeline:
     ) -> list[ValidLabel]:
         good = []
         for message in messages:
-            result = champion.labels.validate(message.value)
+            result = champion.labels.validate(message.value, offset=message.offset)
             if isinstance(result, Rejected):
                 self._dead_letter(self.topics.labels, message, result, out)
             else:
@@ -344,6 +372,8 @@ class Pipeline:
                 rejected.detail,
                 key=label.event_id.encode(),
                 partition=partition,
+                offset=label.offset,
+                keep_bytes=self.settings.max_message_bytes,
             )
         )
         out.stats.dead_letters[rejected.reason] += 1
@@ -360,6 +390,7 @@ class Pipeline:
                 key=message.key,
                 partition=message.partition,
                 offset=message.offset,
+                keep_bytes=self.settings.max_message_bytes,
             )
         )
         out.stats.dead_letters[rejected.reason] += 1

@@ -2,7 +2,8 @@
 
 The statistics are :func:`centinela.drift.calculator.compute_drift`'s; the sequential concept
 detector (:class:`~centinela.drift.concept.ConceptMonitor`, one per model version) reads the
-window's labeled outcomes in a fixed order, and the :class:`~centinela.drift.policy.RetrainPolicy`
+window's labeled outcomes in a fixed order (a detection sets ``concept_drift`` and
+``performance["sequential_drift"]``), and the :class:`~centinela.drift.policy.RetrainPolicy`
 decides whether the evidence asks for a challenger.
 """
 
@@ -49,7 +50,8 @@ class WindowReporter:
         profile = self.profile_of(window.version)
         report = compute_drift(window.summary, profile, self.drift_config, model_name=window.model)
         if self._sequential_drift(window.version, window.summary):
-            report = report.model_copy(update={"concept_drift": True})
+            performance = {**report.performance, "sequential_drift": 1.0}
+            report = report.model_copy(update={"concept_drift": True, "performance": performance})
         labeled_from = self._labeled_from(report)
         request = self.policy.observe(report, labeled_from=labeled_from)
         if not window.complete:
@@ -71,10 +73,13 @@ class WindowReporter:
         return bool(monitor.update(errors))
 
     def _labeled_from(self, report: DriftReport) -> datetime:
-        """Train on labels since the first window of the current drift episode."""
+        """Train on labels since the first window of the current drift episode (a window
+        without a data-drift verdict neither starts nor ends one, as for the policy)."""
         version = report.model_version
         if report.data_drift or report.concept_drift:
             return self._episode_start.setdefault(version, report.window_start)
+        if "data" in report.verdicts_withheld:
+            return self._episode_start.get(version, report.window_start)
         self._episode_start.pop(version, None)
         return report.window_start
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +39,8 @@ from stream.prometheus import StreamMetrics
 from stream.sink import InFlight, OutputSink
 
 log = logging.getLogger(__name__)
+
+LATE_MIN_EVENTS = 20  # fewer events in a batch say too little about lateness
 
 TICK_SECONDS = 0.25
 TRIM_SECONDS = 0.5  # malloc_trim: a few ms; more often than this gained nothing measurable
@@ -98,6 +101,10 @@ class ScoringService(Service):
         self._next_offset: dict[TopicPartition, int] = {}
         self.consuming = False
         self.last_batch_at: datetime | None = None
+        self.late_events_total = 0
+        self.late_share = 0.0
+        self.late_warning: str | None = None
+        self._last_late_warning = -math.inf
         self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
         # How far (event time) one topic of a partition may run ahead of the other on a backlog.
         self.skew = max(60.0, 2 * self.idle_seconds)
@@ -186,13 +193,17 @@ class ScoringService(Service):
             target[tp.partition] = messages
             self._next_offset[tp] = messages[-1].offset + 1
         if features or labels:
-            out = self.pipeline.process(
-                champion,
-                features,
-                labels,
-                labels_caught_up=self._labels_caught_up,
-                received_at=received,
-            )
+            try:
+                out = self.pipeline.process(
+                    champion,
+                    features,
+                    labels,
+                    labels_caught_up=self._labels_caught_up,
+                    received_at=received,
+                )
+            except Exception as error:  # a bug or an unforeseen value: never a crash loop
+                log.exception("a batch raised; its records go to dead-letter as internal_error")
+                out = self.pipeline.quarantine(features, labels, error)
             self._observe(out, features, received)
             await self._enqueue(out)
         if received - self._last_tick >= TICK_SECONDS:
@@ -219,6 +230,7 @@ class ScoringService(Service):
             self.last_batch_at = datetime.now(UTC)
         m.events.labels(outcome="scored").inc(stats.scored)
         m.events.labels(outcome="late").inc(stats.late_events)
+        self._watch_lateness(stats.events, stats.late_events)
         m.labels.labels(outcome="joined").inc(stats.joined)
         m.labels.labels(outcome="read").inc(stats.labels)
         m.windows_closed.inc(stats.windows_closed)
@@ -231,6 +243,27 @@ class ScoringService(Service):
                 m.event_lag.observe(max(now_ms - message.timestamp, 0.0) / 1000.0)
         m.join_pending_events.set(sum(s.join.pending_events for s in self.pipeline.states.values()))
         m.join_pending_labels.set(sum(s.join.pending_labels for s in self.pipeline.states.values()))
+
+    def _watch_lateness(self, events: int, late: int) -> None:
+        """Say so, loudly, when most of a batch is older than the windows already closed."""
+        self.late_events_total += late
+        if events < LATE_MIN_EVENTS:
+            return
+        self.late_share = late / events
+        if self.late_share <= 0.5:
+            self.late_warning = None
+            return
+        self.late_warning = (
+            f"{late} of {events} events in the last batch are older than the windows already "
+            "closed: they are scored but counted in no window, so no drift can be seen in "
+            "them. Likely cause: older event times replayed on topics that saw later ones "
+            "(say, a second `centinela produce` on the same topics). Fix: a new "
+            "CENTINELA_TOPIC_PREFIX for a replay, or a larger CENTINELA_ALLOWED_LATENESS_SECONDS."
+        )
+        now = time.monotonic()
+        if now - self._last_late_warning >= 60.0:
+            self._last_late_warning = now
+            log.warning("%s", self.late_warning)
 
     def _flow_control(self) -> None:
         """While catching up, keep the two topics of a partition near each other in event time.
@@ -312,10 +345,16 @@ class ScoringService(Service):
                 self._next_offset[tp] = starts[tp] if offset is None else offset
                 self.consumer.seek(tp, self._next_offset[tp])
         restored = sum(len(g) for g in groups.values())
-        log.info("assigned partitions %s (%d changelog groups replayed)", partitions, restored)
+        log.info(
+            "assigned partitions %s (%d changelog groups replayed), reading from %s",
+            partitions,
+            restored,
+            {f"{tp.topic}-{tp.partition}": offset for tp, offset in self._next_offset.items()},
+        )
 
     async def _start_offsets(self, partitions: list[int]) -> dict[TopicPartition, int]:
-        """Where a partition without changelog starts: its committed offset, else its beginning."""
+        """Where a partition without changelog starts: its committed offset, else its beginning
+        (or its end, with CENTINELA_START_FROM=latest)."""
         assert self.consumer is not None
         tps = [
             TopicPartition(topic, p)
@@ -323,10 +362,14 @@ class ScoringService(Service):
             for topic in (self.topics.features, self.topics.labels)
         ]
         beginnings = await self.consumer.beginning_offsets(tps)
+        # A group's first start: its whole history, or only what comes from now on.
+        firsts = beginnings
+        if self.settings.start_from == "latest":
+            firsts = await self.consumer.end_offsets(tps)
         starts = {}
         for tp in tps:
             committed = await self.consumer.committed(tp)
-            starts[tp] = beginnings[tp] if committed is None else max(committed, beginnings[tp])
+            starts[tp] = firsts[tp] if committed is None else max(committed, beginnings[tp])
         return starts
 
     async def _read_changelog(self, partitions: list[int]) -> dict[int, list[ChangelogGroup]]:

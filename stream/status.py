@@ -57,6 +57,7 @@ class StatusBoard:
                 "concept_drift": report.concept_drift,
                 "drifted_features": list(report.drifted_features),
                 "performance": dict(report.performance),
+                "verdicts_withheld": list(report.verdicts_withheld),
             }
         )
         for (version, kind), _ in list(self._open.items()):

@@ -44,6 +44,7 @@ from centinela.contract.codec import (
 from centinela.contract.records import FeatureEvent, LabelEvent
 from centinela.exceptions import DecodeError
 from centinela.models.profile import ReferenceProfile
+from stream.time_bounds import TIME_OUT_OF_RANGE, TimeBounds
 
 # Reasons raised here, beside the codec's (malformed_json, invalid_record, naive_timestamp,
 # non_finite, oversized, unsupported_schema) and the join's (see stream.join).
@@ -51,10 +52,11 @@ MISSING_FEATURE = "missing_feature"
 EXTRA_FEATURE = "extra_feature"
 WRONG_TYPE = "wrong_type"
 UNKNOWN_CLASS = "unknown_class"
+OUT_OF_RANGE = "out_of_range"
+DEFAULT_MAX_ABS = 1e15  # as CENTINELA_FEATURE_MAX_ABS
 
 _NUMBER_TYPES = frozenset({float, int})  # orjson never yields NaN or infinity
 _TEXT_TYPE = frozenset({str})
-_BIG = 2.0**63
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,13 +99,23 @@ class ValidLabel:
     label_ts: float
     label_time: str
     raw: bytes
+    offset: int | None = None  # in the labels topic, so that a later rejection can name it
 
 
 class FeatureValidator:
     """Accepts feature events whose features are exactly the profile's, with the right kinds."""
 
-    def __init__(self, profile: ReferenceProfile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        profile: ReferenceProfile,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        bounds: TimeBounds | None = None,
+        max_abs: float = DEFAULT_MAX_ABS,
+    ) -> None:
         self.max_bytes = max_bytes
+        self.bounds = bounds or TimeBounds()
+        self.max_abs = max_abs
         self._names = frozenset(profile.feature_names)
         self._numeric = profile.numeric_names
         self._categorical = profile.categorical_names
@@ -115,7 +127,10 @@ class FeatureValidator:
         if raw is not None and len(raw) <= self.max_bytes:
             fast = self._fast(raw)
             if fast is not None and self._kinds_ok(fast):
-                return fast
+                lo, hi = self.bounds.limits()
+                if lo <= fast.event_ts <= hi:
+                    return fast
+                return self._out_of_time(fast.event_ts, lo, hi)
         return self._careful(raw)
 
     def validate_many(self, raws: Sequence[bytes | None]) -> ValidatedBatch:
@@ -126,10 +141,14 @@ class FeatureValidator:
         fast: list[ValidEvent] = []
         rows: list[int | None] = []
         limit, parse, careful = self.max_bytes, self._fast, self._careful
+        lo, hi = self.bounds.limits()
         for raw in raws:
             event = parse(raw) if raw is not None and len(raw) <= limit else None
             if event is None:
                 results.append(careful(raw))
+                rows.append(None)
+            elif not lo <= event.event_ts <= hi:
+                results.append(self._out_of_time(event.event_ts, lo, hi))
                 rows.append(None)
             else:
                 rows.append(len(fast))
@@ -151,9 +170,16 @@ class FeatureValidator:
         list, a huge int or an all-bool batch gives another dtype.
         """
         width = len(self._numeric)
-        inferred = np.array([e.numeric for e in events]) if width else np.empty((len(events), 0))
+        try:
+            inferred = np.array([e.numeric for e in events]) if width else np.empty((0, 0))
+        except (ValueError, TypeError, OverflowError):  # a list or a dict where a number belongs
+            return None
+        if not width:
+            inferred = np.empty((len(events), 0))
         if inferred.dtype.kind not in "fi" or inferred.shape != (len(events), width):
             return None
+        if width and len(events) and float(np.abs(inferred).max()) > self.max_abs:
+            return None  # the careful path says which event, as out_of_range
         if self._categorical and not all(
             set(map(type, e.categorical)) <= _TEXT_TYPE for e in events
         ):
@@ -164,7 +190,7 @@ class FeatureValidator:
         kinds = set(map(type, event.numeric))
         if not kinds <= _NUMBER_TYPES or not set(map(type, event.categorical)) <= _TEXT_TYPE:
             return False  # bools, text in numbers, numbers in categories: the careful path
-        return int not in kinds or all(abs(v) < _BIG for v in event.numeric)
+        return all(abs(v) <= self.max_abs for v in event.numeric)
 
     def _careful(self, raw: bytes | None) -> ValidEvent | Rejected:
         try:
@@ -174,6 +200,9 @@ class FeatureValidator:
         problem = self._check_features(event.features)
         if problem is not None:
             return problem
+        lo, hi = self.bounds.limits()
+        if not lo <= event.event_time.timestamp() <= hi:
+            return self._out_of_time(event.event_time.timestamp(), lo, hi)
         moment = event.event_time
         features = dict(event.features)
         return ValidEvent(
@@ -186,8 +215,13 @@ class FeatureValidator:
             tuple(self._categorical_of(features)),
         )
 
+    def _out_of_time(self, moment: float, lo: float, hi: float) -> Rejected:
+        return Rejected(TIME_OUT_OF_RANGE, self.bounds.problem(moment, lo, hi) or "")
+
     def _fast(self, raw: bytes) -> ValidEvent | None:
         """The well-formed case without pydantic; None means "take the careful path"."""
+        if b"true" in raw or b"false" in raw:
+            return None  # numpy would read a boolean among numbers as 1.0: pydantic refuses it
         fields = feature_event_fields(raw)
         if fields is None:
             return None
@@ -213,6 +247,11 @@ class FeatureValidator:
             value = features[name]
             if isinstance(value, str):
                 return Rejected(WRONG_TYPE, f"{name}: numeric feature got text {value[:40]!r}")
+            if not abs(value) <= self.max_abs:
+                return Rejected(
+                    OUT_OF_RANGE,
+                    f"{name}: |{value:.6g}| exceeds {self.max_abs:g} (CENTINELA_FEATURE_MAX_ABS)",
+                )
         for name in self._categorical:
             value = features[name]
             if not isinstance(value, str):
@@ -223,11 +262,18 @@ class FeatureValidator:
 class LabelValidator:
     """Accepts labels whose class is one of the profile's classes (matched as text)."""
 
-    def __init__(self, profile: ReferenceProfile, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self,
+        profile: ReferenceProfile,
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        bounds: TimeBounds | None = None,
+    ) -> None:
         self.max_bytes = max_bytes
+        self.bounds = bounds or TimeBounds()
         self._classes = {str(c): c for c in profile.classes}
 
-    def validate(self, raw: bytes | None) -> ValidLabel | Rejected:
+    def validate(self, raw: bytes | None, *, offset: int | None = None) -> ValidLabel | Rejected:
         parsed = label_event_fields(raw) if raw is not None and len(raw) <= self.max_bytes else None
         if parsed is None:
             try:
@@ -236,10 +282,14 @@ class LabelValidator:
                 return Rejected(error.reason, error.detail)
             parsed = (event.event_id, event.label, event.label_time)
         event_id, label, moment = parsed
+        lo, hi = self.bounds.limits()
+        moment_ts = moment.timestamp()
+        if not lo <= moment_ts <= hi:
+            return Rejected(TIME_OUT_OF_RANGE, self.bounds.problem(moment_ts, lo, hi) or "")
         known = self._classes.get(str(label))
         if known is None:
             return Rejected(UNKNOWN_CLASS, f"label {label!r} is not one of {list(self._classes)}")
-        return ValidLabel(event_id, known, moment.timestamp(), moment.isoformat(), raw or b"")
+        return ValidLabel(event_id, known, moment_ts, moment.isoformat(), raw or b"", offset)
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:

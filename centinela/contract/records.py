@@ -17,7 +17,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 SCHEMA_VERSION = 1
 EVENT_ID_MAX_LENGTH = 256  # an event id is 1 to this many characters
@@ -30,6 +41,12 @@ def _as_utc(moment: datetime) -> datetime:
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
 FeatureValue = float | int | str
 ClassLabel = int | str
+# What producers send is read strictly: a time is an ISO 8601 text (not a number), a feature is
+# a number or a text (never `true`), a label an integer or a text. Loose coercions would let a
+# wrong producer pass unannounced.
+InputTime = Annotated[AwareDatetime, Strict(), AfterValidator(_as_utc)]
+InputFeatureValue = StrictFloat | StrictInt | StrictStr
+InputLabel = StrictInt | StrictStr
 
 
 def utc_now() -> datetime:
@@ -43,21 +60,28 @@ class Record(BaseModel):
 
     schema_version: Literal[1] = 1  # bump with SCHEMA_VERSION when the contract changes
 
+    @field_validator("schema_version", mode="before")
+    @classmethod
+    def _an_integer_version(cls, value: Any) -> Any:
+        if type(value) is not int:  # a Literal alone takes 1.0 and True for 1
+            raise ValueError(f"schema_version must be the integer {SCHEMA_VERSION}")
+        return value
+
 
 class FeatureEvent(Record):
     """One model input, keyed by ``event_id`` on the ``features`` topic."""
 
     event_id: str = Field(min_length=1, max_length=EVENT_ID_MAX_LENGTH)
-    event_time: UtcDatetime
-    features: dict[str, FeatureValue]
+    event_time: InputTime
+    features: dict[str, InputFeatureValue]
 
 
 class LabelEvent(Record):
     """The ground truth of an earlier FeatureEvent, keyed by the same ``event_id``."""
 
     event_id: str = Field(min_length=1, max_length=EVENT_ID_MAX_LENGTH)
-    label: ClassLabel
-    label_time: UtcDatetime
+    label: InputLabel
+    label_time: InputTime
 
 
 class Prediction(Record):
@@ -124,6 +148,12 @@ class DriftReport(Record):
     correction: str = "bonferroni"
     alpha: float = 0.01
     created_at: UtcDatetime = Field(default_factory=utc_now)
+    # Verdicts the window had too little evidence for (docs/architecture.md, "Drift
+    # methodology"): "data" (fewer events than CENTINELA_DRIFT_MIN_EVENTS: no data- or
+    # prediction-drift test ran) and "performance" (fewer labeled outcomes than
+    # CENTINELA_CONCEPT_MIN_LABELS: no performance-drop test ran). A withheld verdict is not
+    # drift: no flag, alert or retrain request comes from it.
+    verdicts_withheld: tuple[Literal["data", "performance"], ...] = ()
 
 
 class Alert(Record):
@@ -177,6 +207,11 @@ class DeadLetter(Record):
     original: str = Field(description="the original message value, base64-encoded")
     reason: str
     detail: str = ""
+    # Set when ``original`` holds only the first bytes of a larger message (so that the letter
+    # always fits the dead-letter topic): the whole message's length and SHA-256.
+    truncated: bool = False
+    original_length: int | None = None
+    original_sha256: str | None = None
     created_at: UtcDatetime = Field(default_factory=utc_now)
 
 

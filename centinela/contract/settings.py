@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     """Replication factor on `centinela topics create`."""
     max_message_bytes: int = Field(1_000_000, ge=1024)
     """Messages larger than this go to dead-letter as `oversized`."""
+    event_time_max_ahead_seconds: float = Field(3600.0, ge=0)
+    """Events and labels stamped further ahead of the worker's clock go to dead-letter as
+    `time_out_of_range` (one far-future time would otherwise close every window)."""
+    event_time_max_age_seconds: float = Field(10 * 365 * 86400.0, gt=0)
+    """Events and labels older than this (default ten years) go to dead-letter as
+    `time_out_of_range`; raise it to replay older datasets."""
+    feature_max_abs: float = Field(1e15, gt=0, le=1e18)  # ints stay within 64 bits
+    """Numeric features with a larger magnitude go to dead-letter as `out_of_range`: such
+    values overflow the model's and the drift tests' arithmetic."""
+    start_from: Literal["earliest", "latest"] = "earliest"
+    """Where a stream worker group starts on topics it has never read: `earliest` scores their
+    whole history, `latest` only what arrives from now on. Later starts resume where it left."""
 
     # --- MLflow ------------------------------------------------------------------------------
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
@@ -133,7 +145,14 @@ class Settings(BaseSettings):
     concept_detector: Literal["adwin", "ddm", "page_hinkley", "kswin"] = "adwin"
     """Sequential detector on the error stream: adwin, ddm, page_hinkley or kswin."""
     concept_alpha: float = Field(0.001, gt=0, lt=1)
-    """Significance of the windowed performance-drop test against the baseline."""
+    """Significance of the windowed performance-drop test: the window's errors against the
+    baseline's (a one-sided Fisher exact test on both counts)."""
+    drift_min_events: int = Field(100, ge=0)
+    """Fewest events a window needs for a data- and prediction-drift verdict; below, those
+    tests are not run and the report says the verdict was withheld."""
+    concept_min_labels: int = Field(100, ge=0)
+    """Fewest labeled outcomes a window needs for a performance-drop verdict; below, the test
+    is not run and the report says the verdict was withheld."""
     report_every_windows: int = Field(10, ge=1)
     """Every this many windows, a drift report to MLflow: those windows (JSON), last 500 (PNG)."""
     metrics_queue_size: int = Field(10_000, ge=1)
@@ -143,13 +162,18 @@ class Settings(BaseSettings):
 
     # --- Retrain policy ----------------------------------------------------------------------
     policy_min_drifted_features: int = Field(2, ge=1)
-    """Data drift asks for retraining when at least this many features drift..."""
+    """Data drift is a retrain trigger (with `CENTINELA_POLICY_RETRAIN_ON_DATA_DRIFT`) when at
+    least this many features drift..."""
     policy_consecutive_windows: int = Field(2, ge=1)
     """...for this many consecutive windows."""
     policy_cooldown_seconds: float = Field(3600.0, ge=0)
-    """After a retrain request, no other for this long (event time)."""
+    """After a retrain request, no other for this long (event time), unless a stronger trigger
+    (data drift < performance drop < concept drift) supersedes it."""
     policy_min_labeled: int = Field(500, ge=0)
     """No retrain request before this many labeled examples were seen."""
+    policy_retrain_on_data_drift: bool = False
+    """Let data drift alone (the features above, no realised performance drop) ask for a
+    challenger, as before; off, it raises alerts only."""
     retrain_group_id: str = "centinela-retrain"
     """Consumer group of the retrain workers."""
     retrain_min_rows: int = Field(500, ge=10)

@@ -53,9 +53,19 @@ class Topics:
     def names(self) -> list[str]:
         return [getattr(self, f.name) for f in fields(self)]
 
-    def configs(self, name: str) -> dict[str, str]:
+    def configs(self, name: str, settings: Settings) -> dict[str, str]:
         """Topic-level settings a topic is created with (beyond partitions and replicas)."""
-        return dict(_ANY_TIMESTAMP) if name == self.labeled else {}
+        if name == self.labeled:
+            return dict(_ANY_TIMESTAMP)
+        if name == self.dead_letter:
+            return {"max.message.bytes": str(dead_letter_max_bytes(settings))}
+        return {}
+
+
+def dead_letter_max_bytes(settings: Settings) -> int:
+    """The largest dead letter: an original of ``max_message_bytes`` (longer ones are cut to
+    that, with their length and hash) in base64, with room for the letter's other fields."""
+    return 2 * settings.max_message_bytes + 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -78,7 +88,9 @@ def create_topics(settings: Settings, topics: Topics | None = None) -> TopicsCre
         listed = set(admin.list_topics())
         created, existing = [], []
         for name in topics.names():
-            if name in listed or not _create_one(admin, name, settings, topics.configs(name)):
+            if name in listed or not _create_one(
+                admin, name, settings, topics.configs(name, settings)
+            ):
                 existing.append(name)
             else:
                 created.append(name)

@@ -1,4 +1,5 @@
-"""The end-of-demo summary: what was scored, what was detected where, what the retrain made."""
+"""The end-of-demo summary: what was scored, what was detected where, what the loop did about
+each change (an alert, a retrain request), and what the retrain made."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from centinela.contract.records import DriftReport
+from centinela.contract.records import Alert, DriftReport, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.demo.observer import DemoState
 
@@ -81,6 +82,49 @@ def scenario_end(path: Path) -> datetime | None:
     return datetime.fromisoformat(clock["epoch"]) + timedelta(seconds=last)
 
 
+@dataclass(frozen=True)
+class Response:
+    """What the loop did about one true drift: alerted or not, and the retrain requests that
+    followed it (those whose triggering window ended after it began and before the next one)."""
+
+    detection: Detection
+    alerted: bool
+    requests: tuple[RetrainRequest, ...]
+
+    @property
+    def concept(self) -> bool:
+        return any(word in self.detection.drift.kind for word in CONCEPT_KINDS)
+
+    def describe(self) -> str:
+        if self.requests:
+            return "; ".join(f"retrain {r.request_id} ({r.reason})" for r in self.requests)
+        if self.detection.report is None:
+            return "-"
+        return "alerted, no retrain" if self.alerted else "flagged, no retrain"
+
+
+def match_responses(
+    detections: list[Detection], requests: list[RetrainRequest], alerts: list[Alert]
+) -> list[Response]:
+    """Each true drift with its alert and the retrain requests it led to: a request belongs to
+    the latest drift that began before its triggering window ended."""
+    by_start = sorted(detections, key=lambda d: d.drift.start_time)
+    owned: dict[int, list[RetrainRequest]] = {id(d): [] for d in detections}
+    for request in requests:
+        before = [d for d in by_start if d.drift.start_time < request.train_until]
+        if before:
+            owned[id(before[-1])].append(request)
+    responses = []
+    for detection in detections:
+        report = detection.report
+        alerted = report is not None and any(
+            alert.window_id == report.window_id and alert.model_version == report.model_version
+            for alert in alerts
+        )
+        responses.append(Response(detection, alerted, tuple(owned[id(detection)])))
+    return responses
+
+
 def match_detections(drifts: list[TrueDrift], reports: list[DriftReport]) -> list[Detection]:
     """For each true drift, the first window at or after its start that flags that kind."""
     ordered = sorted(reports, key=lambda r: r.window_start)
@@ -113,18 +157,24 @@ def print_summary(
             f"scoring latency p99 {_ms(state.latency_percentile(99))}"
         )
         console.print(f"average scoring throughput: {state.average_rate():,.0f} events/s")
-        console.print(_detections_table(match_detections(read_manifest(manifest), reports)))
+        detections = match_detections(read_manifest(manifest), reports)
+        responses = match_responses(detections, state.retrain_requests, state.alerts)
+        console.print(_detections_table(responses))
+        for line in _alerted_without_retrain(responses, settings):
+            console.print(line)
         _print_retrain(console, state, settings)
     console.print(f"MLflow UI: {settings.mlflow_tracking_uri} (experiments "
                   f"'{settings.monitoring_experiment}' and '{settings.training_experiment}', "
                   f"model '{settings.model_name}')")  # fmt: skip
 
 
-def _detections_table(detections: list[Detection]) -> Table:
-    table = Table(title="true change points and their detection")
-    for column in ("drift", "starts at event", "event time", "detected in window", "delay"):
+def _detections_table(responses: list[Response]) -> Table:
+    table = Table(title="true change points, their detection and the response")
+    columns = ("drift", "starts at event", "event time", "detected in window", "delay", "response")
+    for column in columns:
         table.add_column(column)
-    for d in detections:
+    for response in responses:
+        d = response.detection
         window = "not detected" if d.report is None else f"{d.report.window_id}"
         if d.report is not None:
             window += f" ({d.report.window_start:%H:%M:%S}-{d.report.window_end:%H:%M:%S})"
@@ -135,18 +185,43 @@ def _detections_table(detections: list[Detection]) -> Table:
             f"{d.drift.start_time:%H:%M:%S}",
             window,
             delay,
+            response.describe(),
         )
-    if not detections:
-        table.add_row("(no manifest)", "-", "-", "-", "-")
+    if not responses:
+        table.add_row("(no manifest)", "-", "-", "-", "-", "-")
     return table
+
+
+def _alerted_without_retrain(responses: list[Response], settings: Settings) -> list[str]:
+    """One line per input change that was alerted but asked for no challenger, and why."""
+    lines = []
+    for response in responses:
+        if response.concept or response.requests or response.detection.report is None:
+            continue
+        drift = response.detection.drift
+        why = (
+            "data drift alone asks for none, a challenger needs a performance drop or concept "
+            "drift (CENTINELA_POLICY_RETRAIN_ON_DATA_DRIFT is off)"
+            if not settings.policy_retrain_on_data_drift
+            else "the policy's data-drift trigger did not fire (too few drifted features or "
+            "windows, a cooldown, or too few labels)"
+        )
+        lines.append(
+            f"the {drift.kind} change at event {drift.start_index:,} was "
+            f"{'alerted' if response.alerted else 'flagged'} as data drift in window "
+            f"{response.detection.report.window_id} without a retrain request: {why}"
+        )
+    return lines
 
 
 def _print_retrain(console: Console, state: DemoState, settings: Settings) -> None:
     for request in state.retrain_requests:
+        supersedes = request.evidence.get("supersedes")
         console.print(
             f"retrain request {request.request_id}: {request.reason}, champion "
             f"v{request.champion_version}, data {request.train_from:%H:%M:%S}-"
             f"{request.train_until:%H:%M:%S}"
+            + (f", superseding {supersedes}" if supersedes else "")
         )
     registered = [e for e in state.model_events if e.event_type == "registered"]
     for event in state.model_events:

@@ -64,6 +64,8 @@ def _window(report: DriftReport | None) -> Panel:
         flags.append("[red]DATA DRIFT[/red]")
     if report.concept_drift:
         flags.append("[red]CONCEPT DRIFT[/red]")
+    if "data" in report.verdicts_withheld:
+        flags.append("[dim]too few events for a verdict[/dim]")
     title = (
         f"window {report.window_id} (model v{report.model_version}, {report.n_events:,} events, "
         f"{report.n_labeled:,} labeled) {' '.join(flags) or '[green]no drift[/green]'}"

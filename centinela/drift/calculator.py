@@ -8,10 +8,18 @@ test of their class counts against the reference's. The p-value tests of a windo
 prediction) form one family, corrected with ``correction`` at ``alpha``; threshold
 tests decide alone.
 
-Concept drift here is the window's own significance test: the error rate of the labeled
-outcomes against the baseline accuracy (one-sided exact binomial, ``concept_alpha``), reported
-as ``performance["performance_drop"]``. The sequential detector (:class:`ConceptMonitor`) lives
-across windows and belongs to the caller, which may set ``concept_drift`` too.
+Concept drift here is the window's own significance test: the errors of the labeled outcomes
+against the baseline's errors on the profile's validation rows (a one-sided Fisher exact test,
+so the baseline counts as the estimate it is, at ``concept_alpha``), reported as
+``performance["performance_drop"]``. A profile without the baseline's counts (written before
+they existed) is tested against its baseline accuracy as if it were exact, with a warning. The
+sequential detector (:class:`ConceptMonitor`) lives across windows and belongs to the caller,
+which may set ``concept_drift`` too.
+
+A window too small for a test to mean anything gets no verdict from it: with fewer than
+``min_events`` events the data- and prediction-drift tests are not run, with fewer than
+``min_labels`` labeled outcomes the performance-drop test is not run, and the report names the
+withheld verdicts in ``verdicts_withheld`` ("data", "performance"); its flags stay False.
 
 Histograms use every event of the window; KS and Wasserstein use the exact subsample (all
 events up to ``window_exact_cap``).
@@ -22,6 +30,7 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -32,7 +41,11 @@ from centinela.drift.correction import reject
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.histogram import js_distance, psi
 from centinela.drift.layout import SummaryLayout
-from centinela.drift.performance import error_rate_pvalue, performance
+from centinela.drift.performance import (
+    error_rate_pvalue,
+    error_rate_vs_baseline_pvalue,
+    performance,
+)
 from centinela.drift.statistical_tests import HistogramBatch, NumericBatch, Outcome, get_test
 from centinela.drift.summary import WindowSummary
 from centinela.models.profile import ReferenceProfile
@@ -50,6 +63,7 @@ class _ReferenceGroup:
 
 
 _REFERENCE_CACHE: dict[int, tuple[SummaryLayout, list[_ReferenceGroup]]] = {}
+_WARNED_EXACT_BASELINE: set[int] = set()  # profiles already warned about (by id, while alive)
 
 
 def _layout(profile: ReferenceProfile) -> SummaryLayout:
@@ -88,11 +102,17 @@ def compute_drift(
             f"window {summary.window_id} of version {summary.model_version} was summarised "
             "with another reference profile"
         )
+    withheld: list[Literal["data", "performance"]] = []
+    if summary.n_events < config.min_events:
+        withheld.append("data")
+    if summary.n_labeled < config.min_labels:
+        withheld.append("performance")
+    tested = summary.n_events > 0 and "data" not in withheld
     features: list[tuple[str, str, str, Outcome, float, float | None, int]] = []
-    if summary.n_events:
+    if tested:
         features = _numeric(summary, profile, config) + _categorical(summary, profile, config)
         features.sort(key=lambda row: layout.names.index(row[0]))
-    prediction = _prediction(summary, profile) if summary.n_events else None
+    prediction = _prediction(summary, profile) if tested else None
     outcomes = [row[3] for row in features] + ([prediction[0]] if prediction else [])
     decided = _decide(outcomes, config)
     drifts = [
@@ -124,7 +144,7 @@ def compute_drift(
             distance=distance,
             drifted=decided[-1],
         )
-    metrics = _performance(summary, profile, config)
+    metrics = _performance(summary, profile, config, test="performance" not in withheld)
     drifted = tuple(d.feature for d in drifts if d.drifted)
     return DriftReport(
         model_name=model_name,
@@ -144,6 +164,7 @@ def compute_drift(
         concept_drift=metrics.get("performance_drop", 0.0) == 1.0,
         correction=config.correction,
         alpha=config.alpha,
+        verdicts_withheld=tuple(withheld),
     )
 
 
@@ -231,8 +252,9 @@ def _decide(outcomes: list[Outcome], config: DriftConfig) -> list[bool]:
 
 
 def _performance(
-    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig
+    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig, *, test: bool
 ) -> dict[str, float]:
+    """The window's metrics; with ``test``, the error-rate test against the baseline too."""
     if summary.n_labeled == 0:
         return {}
     outcomes = summary.outcomes()
@@ -246,12 +268,42 @@ def _performance(
     errors = int(np.count_nonzero(labels != predicted))
     result["error_rate"] = errors / labels.size
     baseline = profile.baseline_metrics.get("accuracy")
-    if baseline is not None:
-        p_value = error_rate_pvalue(errors=errors, n=labels.size, baseline_error=1.0 - baseline)
-        result["baseline_accuracy"] = float(baseline)
-        result["error_rate_p_value"] = p_value
-        result["performance_drop"] = float(p_value < config.concept_alpha)
+    if baseline is None:
+        return result
+    result["baseline_accuracy"] = float(baseline)
+    if profile.baseline_rows is not None and profile.baseline_errors is not None:
+        result["baseline_rows"] = float(profile.baseline_rows)
+    if not test:
+        return result
+    result["error_rate_p_value"] = _error_rate_p_value(profile, errors, labels.size, baseline)
+    result["performance_drop"] = float(result["error_rate_p_value"] < config.concept_alpha)
     return result
+
+
+def _error_rate_p_value(
+    profile: ReferenceProfile, errors: int, n: int, baseline_accuracy: float
+) -> float:
+    """Fisher's test against the baseline's counts; the exact-baseline binomial test (with one
+    warning per profile) for a profile written without them."""
+    if profile.baseline_rows is not None and profile.baseline_errors is not None:
+        return error_rate_vs_baseline_pvalue(
+            errors=errors,
+            n=n,
+            baseline_errors=profile.baseline_errors,
+            baseline_n=profile.baseline_rows,
+        )
+    key = id(profile)
+    if key not in _WARNED_EXACT_BASELINE:
+        _WARNED_EXACT_BASELINE.add(key)
+        weakref.finalize(profile, _WARNED_EXACT_BASELINE.discard, key)
+        log.warning(
+            "the reference profile has no baseline row and error counts (written before they "
+            "existed): its baseline accuracy %.4f is treated as exact, which raises more false "
+            "performance-drop alarms than the level says; retrain or re-profile the model to "
+            "record them",
+            baseline_accuracy,
+        )
+    return error_rate_pvalue(errors=errors, n=n, baseline_error=1.0 - baseline_accuracy)
 
 
 def _coverage(summary: WindowSummary) -> float | None:

@@ -30,6 +30,8 @@ class DriftConfig:
     js_threshold: float = 0.1  # Jensen-Shannon distance, base 2
     wasserstein_threshold: float = 0.1  # in reference standard deviations
     concept_alpha: float = 0.001  # the error-rate test against the baseline
+    min_events: int = 100  # fewer events: no data- or prediction-drift verdict
+    min_labels: int = 100  # fewer labeled outcomes: no performance-drop verdict
 
     @classmethod
     def from_settings(cls, settings: Any) -> DriftConfig:
@@ -43,6 +45,8 @@ class DriftConfig:
             js_threshold=settings.js_threshold,
             wasserstein_threshold=settings.wasserstein_threshold,
             concept_alpha=settings.concept_alpha,
+            min_events=settings.drift_min_events,
+            min_labels=settings.concept_min_labels,
         )
 
 
@@ -55,6 +59,7 @@ class PolicyConfig:
     cooldown_seconds: float = 3600.0
     min_labeled: int = 500
     concept_detector: str = "adwin"
+    retrain_on_data_drift: bool = False  # data drift alone alerts; it asks for no challenger
 
     @classmethod
     def from_settings(cls, settings: Any) -> PolicyConfig:
@@ -64,4 +69,5 @@ class PolicyConfig:
             cooldown_seconds=settings.policy_cooldown_seconds,
             min_labeled=settings.policy_min_labeled,
             concept_detector=settings.concept_detector,
+            retrain_on_data_drift=settings.policy_retrain_on_data_drift,
         )

@@ -1,20 +1,36 @@
 """When to ask for a challenger: the retrain policy (docs/architecture.md, "Drift methodology").
 
-The policy reads the DriftReports of one model, window after window, and fires (with the
-thresholds of its :class:`~centinela.drift.config.PolicyConfig`) on
+The policy reads the DriftReports of one model, window after window. A retrain request needs
+evidence that the model's performance suffered; drift in the inputs alone raises alerts (the
+stream's, not the policy's) but asks for no challenger. The triggers, from weakest to strongest:
 
-- concept drift (``report.concept_drift``: the sequential detector or the window's test),
-- a significant performance drop (``report.performance["performance_drop"]``), or
-- data drift in at least ``min_drifted_features`` features in each of
-  ``consecutive_windows`` consecutive windows,
+1. ``data_drift``: data drift in at least ``min_drifted_features`` features in each of
+   ``consecutive_windows`` consecutive windows; a trigger only with ``retrain_on_data_drift``
+   (off by default);
+2. ``performance_drop``: the window's error-rate test against the baseline
+   (``report.performance["performance_drop"]``);
+3. ``concept_drift``: the sequential detector on the error stream
+   (``report.performance["sequential_drift"]``, or ``report.concept_drift`` without a
+   performance drop).
 
-once per drift episode: an episode is a run of consecutive windows that each show some drift,
-and its ``request_id`` is derived from (model, version, first window of the episode), so the
-same evidence always names the same request (the retrain worker dedupes on it). A request also
-needs ``min_labeled`` labeled examples since ``labeled_from`` and waits out the cooldown,
-``cooldown_seconds`` measured on window end times (event time, not wall clock, so that a
-replay decides the same); a trigger held back by either fires later in the same episode, once
-the condition clears. A new model version starts afresh, except for the cooldown.
+A window's trigger is the strongest it shows. The policy fires once per drift episode (a run
+of consecutive windows that each show some drift); a later window of the same episode asks
+again only when the episode's request was on data drift and the window shows a realised
+performance problem (a performance drop or concept drift). Within an episode, the sequential
+detector firing after the window's test is the same change in the error rate, confirmed: it
+asks for nothing more. A request also needs ``min_labeled`` labeled examples since
+``labeled_from`` and waits out the cooldown, ``cooldown_seconds`` after the last request,
+measured on window end times (event time, not wall clock, so that a replay decides the same),
+unless its trigger is stronger than the one that started the cooldown: such a request fires at
+once, names the request it supersedes in ``evidence["supersedes"]``, and starts a new cooldown;
+equal or weaker triggers wait. A trigger held back fires later in the same episode, once the
+condition clears.
+
+The ``request_id`` is derived from the evidence, so the same windows always name the same
+request (the retrain worker dedupes on it): ``<model>-v<version>-w<first window of the
+episode>``, and for a stronger trigger later in the same episode ``...-<trigger>``. Windows
+whose data-drift verdict was withheld (too few events) neither extend nor end an episode or a
+data-drift streak. A new model version starts afresh, except for the cooldown.
 """
 
 from __future__ import annotations
@@ -23,7 +39,7 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from centinela.contract.records import DriftReport, RetrainRequest
 from centinela.drift.config import PolicyConfig
@@ -32,12 +48,25 @@ log = logging.getLogger(__name__)
 
 _LABEL_HISTORY = 100_000  # windows remembered for the labeled-example count
 
+Trigger = Literal["data_drift", "performance_drop", "concept_drift"]
+TRIGGERS: tuple[Trigger, ...] = ("data_drift", "performance_drop", "concept_drift")  # weak first
+_RANK = {trigger: rank for rank, trigger in enumerate(TRIGGERS)}
+
 
 @dataclass
 class _Episode:
     first_window_id: int
     window_ids: list[int] = field(default_factory=list)
-    fired: bool = False
+    fired: Trigger | None = None  # the strongest trigger requested in this episode
+
+
+@dataclass(frozen=True)
+class _Fired:
+    """The last request: what started the cooldown."""
+
+    request_id: str
+    trigger: Trigger
+    window_end: datetime
 
 
 class RetrainPolicy:
@@ -50,7 +79,7 @@ class RetrainPolicy:
         self._streak: list[int] = []
         self._episode: _Episode | None = None
         self._labeled: deque[tuple[datetime, int]] = deque(maxlen=_LABEL_HISTORY)
-        self._last_fired_end: datetime | None = None
+        self._last_fired: _Fired | None = None
 
     def observe(self, report: DriftReport, *, labeled_from: datetime) -> RetrainRequest | None:
         """Take the next window's report; return a request when the policy fires."""
@@ -62,16 +91,30 @@ class RetrainPolicy:
         consecutive = self._last_window_id == report.window_id - 1
         self._last_window_id = report.window_id
         self._labeled.append((report.window_start, report.n_labeled))
+        if _no_verdict(report):
+            log.info("window %d has no data-drift verdict; the policy skips it", report.window_id)
+            return None
         self._track_streak(report, consecutive)
         if not self._track_episode(report, consecutive):
             return None
         reason = self._reason(report)
         episode = self._episode
-        if reason is None or episode is None or episode.fired:
+        if reason is None or episode is None:
             return None
-        if self._cooling_down(report):
-            log.info("retrain trigger %s held back by the cooldown", reason)
+        if episode.fired is not None and not _escalates(episode.fired, reason, same_episode=True):
             return None
+        supersedes = None
+        last = self._last_fired
+        if last is not None and self._cooling_down(report, last):
+            if not _escalates(last.trigger, reason, same_episode=False):
+                log.info(
+                    "retrain trigger %s held back by the cooldown of %s (%s)",
+                    reason,
+                    last.request_id,
+                    last.trigger,
+                )
+                return None
+            supersedes = last.request_id
         labeled = self._labeled_since(labeled_from)
         if labeled < self.config.min_labeled:
             log.info(
@@ -81,9 +124,10 @@ class RetrainPolicy:
                 self.config.min_labeled,
             )
             return None
-        episode.fired = True
-        self._last_fired_end = report.window_end
-        return self._request(report, reason, labeled_from, labeled)
+        request = self._request(report, reason, labeled_from, labeled, supersedes)
+        episode.fired = reason
+        self._last_fired = _Fired(request.request_id, reason, report.window_end)
+        return request
 
     def _start_version(self, version: str) -> None:
         self._version = version
@@ -111,37 +155,53 @@ class RetrainPolicy:
         self._episode.window_ids.append(report.window_id)
         return True
 
-    def _reason(self, report: DriftReport) -> str | None:
+    def _reason(self, report: DriftReport) -> Trigger | None:
+        """The strongest trigger the window shows."""
+        if _sequential_drift(report):
+            return "concept_drift"
         if _performance_drop(report):
             return "performance_drop"
-        if report.concept_drift:
-            return "concept_drift"
-        if len(self._streak) >= self.config.consecutive_windows:
+        if (
+            self.config.retrain_on_data_drift
+            and len(self._streak) >= self.config.consecutive_windows
+        ):
             return "data_drift"
         return None
 
-    def _cooling_down(self, report: DriftReport) -> bool:
-        if self._last_fired_end is None:
-            return False
+    def _cooling_down(self, report: DriftReport, last: _Fired) -> bool:
         cooldown = timedelta(seconds=self.config.cooldown_seconds)
-        return report.window_end < self._last_fired_end + cooldown
+        return report.window_end < last.window_end + cooldown
 
     def _labeled_since(self, labeled_from: datetime) -> int:
         return sum(n for start, n in self._labeled if start >= labeled_from)
 
     def _request(
-        self, report: DriftReport, reason: str, labeled_from: datetime, labeled: int
+        self,
+        report: DriftReport,
+        reason: Trigger,
+        labeled_from: datetime,
+        labeled: int,
+        supersedes: str | None,
     ) -> RetrainRequest:
         episode = self._episode
         assert episode is not None
         request_id = f"{report.model_name}-v{report.model_version}-w{episode.first_window_id}"
-        log.warning("retrain policy fires: %s (%s)", request_id, reason)
+        if episode.fired is not None:  # a stronger trigger later in the same episode
+            request_id += f"-{reason}"
+        evidence = self._evidence(report, reason, labeled)
+        if supersedes is not None:
+            evidence["supersedes"] = supersedes
+            log.warning(
+                "retrain policy fires: %s (%s), superseding %s", request_id, reason, supersedes
+            )
+        else:
+            log.warning("retrain policy fires: %s (%s)", request_id, reason)
         return RetrainRequest(
             request_id=request_id,
             model_name=report.model_name,
             champion_version=report.model_version,
             reason=reason,
-            evidence=self._evidence(report, reason, labeled),
+            evidence=evidence,
             train_from=labeled_from,
             train_until=report.window_end,
         )
@@ -168,6 +228,7 @@ class RetrainPolicy:
             "prediction_drift": bool(report.prediction and report.prediction.drifted),
             "performance": dict(report.performance),
             "concept_drift": report.concept_drift,
+            "sequential_drift": _sequential_drift(report),
             "detector": self.config.concept_detector,
             "correction": report.correction,
             "alpha": report.alpha,
@@ -177,5 +238,31 @@ class RetrainPolicy:
         }
 
 
+def _escalates(previous: Trigger, trigger: Trigger, *, same_episode: bool) -> bool:
+    """Whether ``trigger`` may ask again after a request on ``previous``: only a stronger one,
+    and within one episode only on top of data drift (the sequential detector firing after the
+    window's test is the same change in the error rate, confirmed, not a new one)."""
+    if _RANK[trigger] <= _RANK[previous]:
+        return False
+    return not same_episode or previous == "data_drift"
+
+
 def _performance_drop(report: DriftReport) -> bool:
     return report.performance.get("performance_drop", 0.0) == 1.0
+
+
+def _sequential_drift(report: DriftReport) -> bool:
+    """The sequential detector fired in this window (the stream records it in the performance
+    metrics; a concept-drift flag that the window's own test does not explain counts too)."""
+    if report.performance.get("sequential_drift", 0.0) == 1.0:
+        return True
+    return report.concept_drift and not _performance_drop(report)
+
+
+def _no_verdict(report: DriftReport) -> bool:
+    """Too few events for a data-drift verdict and no concept evidence: a neutral window."""
+    return (
+        "data" in report.verdicts_withheld
+        and not report.concept_drift
+        and not _performance_drop(report)
+    )

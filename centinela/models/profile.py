@@ -5,7 +5,10 @@ Built once when a model is trained, logged as the artifact :data:`PROFILE_ARTIFA
 model's run, and loaded by the stream with the model. It holds, per feature, the kind, the
 quantile bin edges (numeric) or the category set (categorical) with the reference histogram on
 them, a fixed-size reference sample for the exact tests (KS, Wasserstein), the distribution of
-predicted classes, and the baseline metrics on validation data.
+predicted classes, and the baseline metrics on validation data with the counts they come from
+(``baseline_rows`` labeled rows, ``baseline_errors`` of them misclassified), so that the
+stream's error-rate test can treat the baseline as the estimate it is. A profile written before
+the counts existed reads with both ``None``.
 
 Numeric bins are ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` for the inner edges ``e``: a value
 ``x`` falls in bin ``searchsorted(edges, x, side="left")``.
@@ -17,6 +20,8 @@ Numeric bins are ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` for the inner edge
 ((1.5,), (2, 2))
 >>> profile.spec("colour").categories, profile.spec("colour").reference_counts
 (('blue', 'red'), (1, 3))
+>>> profile.baseline_rows, profile.baseline_errors  # no labels given: no baseline
+(None, None)
 >>> ReferenceProfile.from_json(profile.to_json()) == profile
 True
 """
@@ -71,12 +76,22 @@ class ReferenceProfile:
     prediction_counts: dict[str, int]
     baseline_metrics: dict[str, float]
     n_rows: int
+    baseline_rows: int | None = None  # labeled rows the baseline metrics were measured on
+    baseline_errors: int | None = None  # how many of them the model got wrong
     _index: dict[str, FeatureSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_index", {spec.name: spec for spec in self.features})
         if len(self._index) != len(self.features):
             raise ProfileError("feature names in a profile must be unique")
+        if (self.baseline_rows is None) != (self.baseline_errors is None):
+            raise ProfileError("a profile's baseline rows and errors come together")
+        if self.baseline_rows is not None and not (
+            0 <= (self.baseline_errors or 0) <= self.baseline_rows
+        ):
+            raise ProfileError(
+                f"baseline errors {self.baseline_errors} out of {self.baseline_rows} rows"
+            )
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -123,6 +138,8 @@ class ReferenceProfile:
                 "reference_sample": self.reference_sample,
                 "prediction_counts": self.prediction_counts,
                 "baseline_metrics": self.baseline_metrics,
+                "baseline_rows": self.baseline_rows,
+                "baseline_errors": self.baseline_errors,
             },
             allow_nan=False,
         )
@@ -142,11 +159,17 @@ class ReferenceProfile:
                 prediction_counts={str(k): int(v) for k, v in data["prediction_counts"].items()},
                 baseline_metrics={str(k): float(v) for k, v in data["baseline_metrics"].items()},
                 n_rows=int(data["n_rows"]),
+                baseline_rows=_optional_int(data.get("baseline_rows")),
+                baseline_errors=_optional_int(data.get("baseline_errors")),
             )
         except ProfileError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ProfileError(f"malformed reference profile: {error!r}") from error
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 def _spec_from_dict(item: Mapping[str, Any]) -> FeatureSpec:
@@ -181,7 +204,8 @@ def build_profile(
     n_bins: int = 10,
     seed: int = 0,
 ) -> ReferenceProfile:
-    """Profile reference data (and, given labels, the model's baseline metrics on it).
+    """Profile reference data (and, given labels, the model's baseline metrics on it, with
+    ``baseline_rows`` and ``baseline_errors``).
 
     ``probabilities`` has one column per class in ``classes`` order (``predict_proba``).
     The reference sample keeps the same ``sample_size`` rows for every feature, drawn with
@@ -216,6 +240,8 @@ def build_profile(
         prediction_counts=_prediction_counts(predicted_arr, class_values),
         baseline_metrics=baseline_metrics(labels, predicted_arr, probabilities, class_values),
         n_rows=n_rows,
+        baseline_rows=None if labels is None else n_rows,
+        baseline_errors=None if labels is None else count_errors(labels, predicted_arr),
     )
 
 
@@ -263,6 +289,15 @@ def _prediction_counts(predicted: np.ndarray, classes: tuple[ClassValue, ...]) -
             raise ProfileError(f"predicted class {key!r} is not one of the classes {classes}")
         counts[key] = int(tally)
     return counts
+
+
+def count_errors(labels: Sequence[Any] | np.ndarray, predicted: Sequence[Any] | np.ndarray) -> int:
+    """How many predictions differ from their labels (compared as plain values)."""
+    y_true = [_plain(v) for v in labels]
+    y_pred = [_plain(v) for v in predicted]
+    if len(y_true) != len(y_pred):
+        raise ProfileError(f"{len(y_pred)} predictions for {len(y_true)} labels")
+    return sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != p)
 
 
 def baseline_metrics(

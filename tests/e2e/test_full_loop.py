@@ -1,7 +1,8 @@
 """The whole loop with every part as its own process, on a real broker and a real MLflow server:
 
-drift scenario -> alert -> one retrain request -> one challenger (alias) -> `models promote`
--> predictions carry the new version; no event unscored, none scored twice after dedup.
+concept change -> alert -> one retrain request -> one challenger (alias) -> `models promote`
+-> predictions carry the new version; no event unscored, none scored twice after dedup. The
+scenario is a concept change (``concept-sudden``): data drift alone asks for no challenger.
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ def test_drift_to_promoted_challenger(
 
         assert any(a.kind in ("concept_drift", "performance_drop") for a in seen.alerts)
         assert len(seen.requests) == 1, [r.request_id for r in seen.requests]
+        assert seen.requests[0].reason in ("concept_drift", "performance_drop")
         (registered,) = seen.registered()
         assert registered.request_id == seen.requests[0].request_id
         challenger = alias_version(settings, "challenger")

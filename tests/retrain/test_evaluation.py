@@ -9,8 +9,16 @@ import pytest
 
 from centinela.models.trainers import train
 from retrain.data import TrainingData
-from retrain.evaluation import Comparison, compare, plot_comparison, split_holdout
-from retrain.training import mix_champion_data
+from retrain.evaluation import (
+    Comparison,
+    compare,
+    measure_baseline,
+    plot_comparison,
+    score,
+    split_baseline,
+    split_holdout,
+)
+from retrain.training import challenger_profile, mix_champion_data
 from tests.retrain.support import labeled_frame
 
 
@@ -33,6 +41,44 @@ def test_the_holdout_is_the_most_recent_share_by_event_time() -> None:
     assert (len(train_part), len(holdout)) == (800, 200)
     assert train_part.event_times.max() < holdout.event_times.min()
     assert set(train_part.event_ids) | set(holdout.event_ids) == set(data.event_ids)
+
+
+def test_the_holdout_is_dealt_into_a_comparison_part_and_a_baseline_part() -> None:
+    data = _data(1000, seed=5)
+    train_part, holdout = split_holdout(data, 0.2)
+    compared, baseline = split_baseline(holdout)
+    assert (len(compared), len(baseline)) == (100, 100)
+    assert set(compared.event_ids).isdisjoint(baseline.event_ids)
+    assert set(compared.event_ids) | set(baseline.event_ids) == set(holdout.event_ids)
+    # both parts span the same, most recent period: their rows alternate in event time
+    a, b = np.sort(compared.event_times), np.sort(baseline.event_times)
+    assert (a <= b).all() and (b[:-1] <= a[1:]).all()
+    assert train_part.event_times.max() < baseline.event_times.min()
+    assert split_baseline(holdout)[1].event_ids.tolist() == baseline.event_ids.tolist()
+    odd, none = split_baseline(holdout.take(np.arange(1)))
+    assert (len(odd), len(none)) == (1, 0)
+
+
+def test_the_challengers_baseline_is_measured_on_the_rows_it_was_not_compared_on() -> None:
+    data = _data(2000, seed=6)
+    train_part, holdout = split_holdout(data, 0.25)
+    compared, baseline_part = split_baseline(holdout)
+    model = train("logistic_regression", {}, train_part.features, list(train_part.labels))
+    baseline = measure_baseline(model, baseline_part)
+    assert baseline.rows == 250
+    assert baseline.errors == int(
+        (model.predict(baseline_part.features) != baseline_part.labels).sum()
+    )
+    assert baseline.metrics == score(model, baseline_part.features, baseline_part.labels)
+    assert baseline.metrics["accuracy"] == pytest.approx(1 - baseline.errors / 250)
+    profile = challenger_profile(model, train_part, baseline, sample_size=100)
+    assert (profile.baseline_rows, profile.baseline_errors) == (250, baseline.errors)
+    assert profile.baseline_metrics == baseline.metrics
+    assert profile.baseline_metrics != score(model, compared.features, compared.labels)
+    assert profile.n_rows == len(train_part)  # the reference is still the training data
+    empty = measure_baseline(model, baseline_part.take(np.arange(0)))
+    bare = challenger_profile(model, train_part, empty, sample_size=100)
+    assert bare.baseline_metrics == {} and bare.baseline_rows is None
 
 
 def test_both_models_are_scored_on_the_same_rows() -> None:

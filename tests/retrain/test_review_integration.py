@@ -16,7 +16,6 @@ from centinela.contract.topics import Topics
 from centinela.models.registry import CHALLENGER, CHAMPION
 from centinela.stack.process import free_port
 from retrain.catalog import Catalog
-from retrain.history import HISTORY_TAG, parse_history
 from retrain.job import run_request
 from tests.retrain.support import (
     examples,
@@ -63,7 +62,7 @@ def test_promote_moves_the_champion_and_rollback_restores_it(
     status = json.loads(capsys.readouterr().out)
     assert status["champion"]["version"] == "1"
     assert status["challenger"]["version"] == "2"
-    assert status["challenger"]["comparison"]["n_holdout"] == 160
+    assert status["challenger"]["comparison"]["n_holdout"] == 80  # half of the 160 held out
     assert set(status["challenger"]["metrics"]) == {"accuracy", "f1", "roc_auc", "log_loss"}
 
     assert main(["models", "compare"]) == 0
@@ -92,10 +91,7 @@ def test_promote_moves_the_champion_and_rollback_restores_it(
     ]
     assert "delta_f1" in events[0].metrics and events[1].reason == "latency regression"
 
-    model_tags = catalog.client.get_registered_model(settings.model_name).tags
-    moves = [
-        (m.action, m.alias, m.version, m.actor) for m in parse_history(model_tags[HISTORY_TAG])
-    ]
+    moves = [(m.action, m.alias, m.version, m.actor) for m in catalog.history()]
     assert moves == [
         ("register", CHALLENGER, "2", "centinela-retrain"),
         ("promote", CHAMPION, "2", "ana"),

@@ -18,7 +18,6 @@ from centinela.models.registry import CHALLENGER, CHAMPION, load_model
 from centinela.stack.process import free_port
 from retrain.catalog import Catalog
 from retrain.evaluation import Comparison
-from retrain.history import HISTORY_TAG
 from retrain.lineage import TRAINING_DATA_ARTIFACT
 from retrain.registration import COMPARISON_TAG, COMPLETE, STATE_TAG
 from retrain.worker import RetrainWorker
@@ -74,7 +73,8 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
     event = events[0]
     assert event.version == "2" and event.previous_version == "1"
     assert {"challenger_f1", "champion_f1", "delta_f1", "holdout_rows"} <= set(event.metrics)
-    assert event.metrics["holdout_rows"] == 240  # 20% of the 1,200 rows in range
+    # the hold-out is 20% of the 1,200 rows in range: half compared, half the baseline
+    assert event.metrics["holdout_rows"] == 120
 
     catalog = Catalog(settings)
     assert catalog.aliases() == {CHAMPION: "1", CHALLENGER: "2"}
@@ -87,7 +87,7 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
     assert tags["centinela.trigger"] == "data_drift"
     assert float(tags["centinela.delta_f1"]) == pytest.approx(event.metrics["delta_f1"])
     comparison = Comparison.from_json(tags[COMPARISON_TAG])
-    assert comparison.n_holdout == 240 and comparison.champion_version == "1"
+    assert comparison.n_holdout == 120 and comparison.champion_version == "1"
     assert set(comparison.deltas()) == {"accuracy", "f1", "roc_auc", "log_loss"}
 
     client = MlflowClient(settings.mlflow_tracking_uri)
@@ -98,6 +98,7 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
     assert run.data.tags["centinela.data.topic"].endswith("labeled")
     assert run.data.metrics["rows_read"] == 1200  # the 100 older rows were not read
     assert run.data.metrics["rows_train"] == 960
+    assert run.data.metrics["rows_compared"] == 120 and run.data.metrics["rows_baseline"] == 120
     assert {"stage_read_s", "stage_train_s", "challenger_accuracy"} <= set(run.data.metrics)
     contexts = sorted(
         tag.value
@@ -122,13 +123,15 @@ def test_a_request_yields_one_challenger_with_lineage_and_comparison(
             client.download_artifacts(run.info.run_id, PROFILE_ARTIFACT, str(tmp_path))
         ).read_text()
     )
-    assert profile.baseline_metrics == comparison.challenger
+    # the baseline is measured on the hold-out rows the comparison did not use
+    assert profile.baseline_rows == 120 and profile.baseline_errors is not None
+    assert profile.baseline_metrics["accuracy"] == pytest.approx(1 - profile.baseline_errors / 120)
+    assert profile.baseline_metrics != comparison.challenger
     assert profile.n_rows == 960
 
     challenger = load_model(settings, alias=CHALLENGER)
     assert challenger.trainer == "logistic_regression"
-    history = json.loads(client.get_registered_model(settings.model_name).tags[HISTORY_TAG])
-    assert [(h["action"], h["version"]) for h in history] == [("register", "2")]
+    assert [(h.action, h.version, h.seq) for h in catalog.history()] == [("register", "2", 1)]
 
 
 def test_invalid_data_yields_a_failed_event_and_the_worker_moves_on(

@@ -47,17 +47,13 @@ def test_an_event_with_an_integer_feature_keeps_its_json():
 def test_an_event_whose_time_text_is_too_long_to_pack_keeps_its_json():
     documents = rows(seeded_frame(3, seed=4))
     batch = FeatureValidator(PROFILE).validate_many(
-        [
-            event_bytes("e-0", at(0), documents[0]),
-            # Python reads any number of fractional digits: a valid time of 320 characters.
-            event_bytes("e-1", at(1), documents[1]).replace(
-                b"01+00:00", b"01." + b"0" * 300 + b"+00:00"
-            ),
-            event_bytes("e-2", at(2), documents[2]),
-        ]
+        [event_bytes(f"e-{i}", at(i), document) for i, document in enumerate(documents)]
     )
     events = [r for r in batch.results if isinstance(r, ValidEvent)]
-    assert len(events) == 3 and len(events[1].event_time) > 300
+    assert len(events) == 3 and batch.numeric is not None
+    # Validation's fast path takes only short RFC 3339 texts; the packer still refuses a long
+    # one on its own (its layout has room for short ASCII texts only).
+    events[1].event_time = "2026-01-01T00:00:01." + "0" * 300 + "+00:00"
     records = kept_records(events, batch.numeric)
     assert [record[:1] == MARK for record in records] == [True, False, True]
     assert [event_fields(r, LAYOUT)[1] for r in records] == documents

@@ -2,7 +2,8 @@
 `centinela stream` worker, on the producers' scenarios with known change points.
 
 - ``stable``: no retrain request;
-- ``covariate-sudden``: data drift flagged within one window of the change point;
+- ``covariate-sudden``: data drift flagged within one window of the change point and alerted,
+  but no retrain request (data drift alone asks for none: the model's errors did not rise);
 - ``concept-sudden``: concept drift flagged, and exactly one RetrainRequest.
 
 Each test prints the detection delay it measured (windows, and labeled events up to the end of
@@ -46,7 +47,9 @@ def run_scenario(
     tmp_path: Path,
     scenario: str,
     events: int,
-) -> tuple[Settings, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+) -> tuple[
+    Settings, dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]
+]:
     settings = make_settings(
         mlflow_tracking_uri=mlflow_store,
         window_seconds=10.0,
@@ -89,7 +92,8 @@ def run_scenario(
         time.sleep(3)  # a late retrain request would show now
         reports = sorted(values(settings, topics.drift), key=lambda r: r["window_id"])
         requests = values(settings, topics.retrain_requests)
-        return settings, truth, reports, requests
+        alerts = values(settings, topics.alerts)
+        return settings, truth, reports, requests, alerts
     finally:
         worker.stop()
 
@@ -105,17 +109,19 @@ def change_window(truth: dict[str, Any], reports: list[dict[str, Any]]) -> int:
 
 
 def test_a_stable_stream_raises_no_retrain_request(make_settings, mlflow_store, tmp_path):
-    _, _, reports, requests = run_scenario(make_settings, mlflow_store, tmp_path, "stable", 30_000)
+    _, _, reports, requests, _ = run_scenario(
+        make_settings, mlflow_store, tmp_path, "stable", 30_000
+    )
     assert len(reports) >= 14
     assert requests == []
     flagged = [r["window_id"] for r in reports if r["data_drift"] or r["concept_drift"]]
     print(f"\nstable: {len(reports)} windows, {len(flagged)} flagged, no retrain request")
 
 
-def test_a_sudden_covariate_shift_is_flagged_within_one_window(
+def test_a_sudden_covariate_shift_is_flagged_within_one_window_and_alerted_without_a_retrain(
     make_settings, mlflow_store, tmp_path
 ):
-    _, truth, reports, _ = run_scenario(
+    _, truth, reports, requests, alerts = run_scenario(
         make_settings, mlflow_store, tmp_path, "covariate-sudden", 40_000
     )
     change = change_window(truth, reports)
@@ -123,16 +129,18 @@ def test_a_sudden_covariate_shift_is_flagged_within_one_window(
     assert before and not any(r["data_drift"] for r in before[1:])
     first = next(r["window_id"] for r in reports if r["data_drift"] and r["window_id"] >= change)
     assert first - change <= 1
+    assert any(a["kind"] == "data_drift" and a["window_id"] == first for a in alerts)
+    assert requests == []  # P(y|x) is unchanged: no realised performance drop, no challenger
     print(
         f"\ncovariate-sudden: change in window {change}, flagged in window {first} "
-        f"(delay {first - change} windows)"
+        f"(delay {first - change} windows), alerted, no retrain request"
     )
 
 
 def test_a_sudden_concept_change_is_detected_and_asks_for_one_retrain(
     make_settings, mlflow_store, tmp_path
 ):
-    _, truth, reports, requests = run_scenario(
+    _, truth, reports, requests, _ = run_scenario(
         make_settings, mlflow_store, tmp_path, "concept-sudden", 40_000
     )
     change = change_window(truth, reports)

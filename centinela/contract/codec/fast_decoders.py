@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, cast
 
@@ -88,8 +89,23 @@ def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
     return None if moment is None else (event_id, cast(int | str, label), moment)
 
 
+# The common RFC 3339 forms, which pydantic reads to the same instant. ``fromisoformat`` alone
+# reads more (basic format, week dates, an hour alone) that pydantic refuses: such texts leave
+# the fast path, and the careful one decides.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
+
+
 def aware_time(text: str) -> datetime | None:
-    """The timezone-aware time of an ISO 8601 text; None when it is naive or not a time."""
+    """The timezone-aware time of an RFC 3339 text; None when it is naive, not a time, or in a
+    form the fast path leaves to pydantic.
+
+    >>> aware_time("2026-01-01T01:00:00+01:00").isoformat()
+    '2026-01-01T01:00:00+01:00'
+    >>> aware_time("20260101T000000Z") is None, aware_time("2026-01-01T00:00:00") is None
+    (True, True)
+    """
+    if _RFC3339.fullmatch(text) is None:
+        return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:

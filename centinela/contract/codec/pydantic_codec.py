@@ -16,6 +16,7 @@ centinela.exceptions.DecodeError: cannot decode message as LabelEvent: malformed
 from __future__ import annotations
 
 import base64
+import hashlib
 from typing import TypeVar
 
 from pydantic import ValidationError
@@ -78,14 +79,29 @@ def dead_letter(
     key: bytes | None = None,
     partition: int | None = None,
     offset: int | None = None,
+    keep_bytes: int = DEFAULT_MAX_BYTES,
 ) -> DeadLetter:
-    """Wrap rejected bytes with why they were rejected; nothing accepted is dropped silently."""
+    """Wrap rejected bytes with why they were rejected; nothing accepted is dropped silently.
+
+    A letter must always fit the dead-letter topic (see
+    :func:`centinela.contract.topics.dead_letter_max_bytes`): an original longer than
+    ``keep_bytes`` keeps its first ``keep_bytes`` bytes, with its whole length and SHA-256.
+
+    >>> letter = dead_letter("t", b"x" * 10, "oversized", keep_bytes=4)
+    >>> letter.original, letter.truncated, letter.original_length
+    ('eHh4eA==', True, 10)
+    """
+    original = value or b""
+    truncated = len(original) > keep_bytes
     return DeadLetter(
         source_topic=source_topic,
         partition=partition,
         offset=offset,
-        key=None if key is None else key.decode(errors="replace"),
-        original=base64.b64encode(value or b"").decode(),
+        key=None if key is None else key[:1024].decode(errors="replace"),
+        original=base64.b64encode(original[:keep_bytes]).decode(),
         reason=reason,
-        detail=detail,
+        detail=detail[:2000],
+        truncated=truncated,
+        original_length=len(original) if truncated else None,
+        original_sha256=hashlib.sha256(original).hexdigest() if truncated else None,
     )

@@ -1,11 +1,21 @@
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from centinela.contract.records import DriftReport
-from centinela.demo.closing_summary import match_detections, read_manifest, scenario_end
+from rich.console import Console
+
+from centinela.contract.records import Alert, DriftReport, RetrainRequest
+from centinela.contract.settings import Settings
+from centinela.demo.closing_summary import (
+    match_detections,
+    match_responses,
+    print_summary,
+    read_manifest,
+    scenario_end,
+)
 from centinela.demo.observer import DemoState
 from centinela.demo.orchestration import _caught_up
 
@@ -82,3 +92,50 @@ def test_the_demo_drains_until_the_last_events_window_is_reported() -> None:
     state.reports.append(_report(4))
     assert _caught_up(state, last_event)
     assert _caught_up(DemoState(sent=2, scored_ids={"a", "b"}), None)  # wall clock: no wait
+
+
+def _alert(window: int, kind: str = "data_drift") -> Alert:
+    return Alert(
+        alert_id=f"m:1:{window}:{kind}", model_name="m", model_version="1", kind=kind,  # type: ignore[arg-type]
+        message="...", window_id=window,
+    )  # fmt: skip
+
+
+def _request(window: int, reason: str) -> RetrainRequest:
+    return RetrainRequest(
+        request_id=f"m-v1-w{window}", model_name="m", champion_version="1",
+        reason=reason, train_from=T0 + WINDOW, train_until=T0 + (window + 1) * WINDOW,  # type: ignore[arg-type]
+        evidence={"trigger_window_id": window},
+    )  # fmt: skip
+
+
+def test_the_covariate_jump_is_alerted_without_a_retrain_and_the_concept_change_retrains(
+    tmp_path: Path,
+) -> None:
+    manifest = _manifest(tmp_path)
+    reports = [_report(1), _report(2, data=True), _report(3, data=True),
+               _report(4, data=True, concept=True)]  # fmt: skip
+    alerts = [_alert(2), _alert(3), _alert(4), _alert(4, "concept_drift")]
+    requests = [_request(4, "performance_drop")]
+    covariate, concept = match_responses(
+        match_detections(read_manifest(manifest), reports), requests, alerts
+    )
+    assert covariate.alerted and covariate.requests == ()
+    assert covariate.describe() == "alerted, no retrain"
+    assert [r.request_id for r in concept.requests] == ["m-v1-w4"]
+    assert concept.describe() == "retrain m-v1-w4 (performance_drop)"
+
+    state = DemoState(sent=8001, scored_ids={"a"})
+    state.reports.extend(reports)
+    state.alerts.extend(alerts)
+    state.retrain_requests.extend(requests)
+    out = io.StringIO()
+    console = Console(file=out, width=250, color_system=None)
+    print_summary(console, state, manifest, Settings(_env_file=None), producer_rc=0)  # type: ignore[call-arg]
+    text = " ".join(out.getvalue().split())
+    assert (
+        "the covariate change at event 2,000 was alerted as data drift in window 2 without a "
+        "retrain request: data drift alone asks for none" in text
+    )
+    assert "retrain request m-v1-w4: performance_drop" in text
+    assert "the concept change" not in text

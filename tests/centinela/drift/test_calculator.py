@@ -10,11 +10,13 @@ import pytest
 from scipy import stats
 from sklearn import metrics as sk
 
+from centinela.contract.records import DriftReport
 from centinela.drift.calculator import compute_drift
 from centinela.drift.config import DriftConfig
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.summary import WindowSummary
 from centinela.models.profile import ReferenceProfile
+from stream.alerts import alerts_for
 from tests.centinela.drift.factories import T0, gaussian_frame, predictions_for
 
 MakeSummary = Callable[..., WindowSummary]
@@ -199,3 +201,60 @@ def test_no_drift_false_alarm_rate_is_the_configured_one(
         raw_alarms += any(p is not None and p <= alpha for p in p_values)
     assert alarms <= 3 * alpha * 200  # <= 30 of 200; expected <= 10
     assert raw_alarms > 0.25 * 200  # uncorrected, a third of the windows would alarm
+
+
+def test_a_two_event_window_that_would_be_flagged_gets_no_verdict_and_says_why(
+    make_profile: MakeProfile, make_summary: MakeSummary
+) -> None:
+    """Two events with an unseen category, both labeled and both wrong: with no minimum the
+    window is flagged for data drift and (at a 0.05 level) a performance drop; with the default
+    minimums (100 events, 100 labels) neither test runs, nothing is flagged or alerted, and the
+    report names the withheld verdicts."""
+    profile = make_profile(2, accuracy=0.9)
+    frame = gaussian_frame(2, 2, seed=909)
+    frame["colour"] = "purple"
+    summary = make_summary(profile, frame)
+    predicted = predictions_for(frame)
+    summary.add_outcomes(["e0", "e1"], predicted, 1 - predicted, None, [1.0, 1.0])
+
+    eager = DriftConfig(concept_alpha=0.05, min_events=0, min_labels=0)
+    flagged = compute_drift(summary, profile, eager, model_name="m")
+    assert flagged.data_drift and "colour" in flagged.drifted_features
+    assert flagged.performance["performance_drop"] == 1.0 and flagged.concept_drift
+    assert flagged.verdicts_withheld == ()
+
+    report = compute_drift(summary, profile, DriftConfig(concept_alpha=0.05), model_name="m")
+    assert report.verdicts_withheld == ("data", "performance")
+    assert not report.data_drift and not report.concept_drift
+    assert report.drifted_features == () and report.features == () and report.prediction is None
+    assert "performance_drop" not in report.performance
+    assert "error_rate_p_value" not in report.performance
+    assert report.performance["accuracy"] == 0.0  # still described, not tested
+    assert report.n_events == 2 and report.n_labeled == 2
+    assert alerts_for(report) == []
+    # the report survives the wire with its reason
+    decoded = DriftReport.model_validate_json(report.model_dump_json())
+    assert decoded.verdicts_withheld == ("data", "performance")
+
+
+def test_each_minimum_withholds_only_its_own_verdict(
+    make_profile: MakeProfile, make_summary: MakeSummary
+) -> None:
+    profile = make_profile(3, accuracy=0.9)
+    summary, *_ = _labeled_summary(profile, make_summary, error_rate=0.3, seed=606)  # 1,000 / 800
+    few_labels = compute_drift(summary, profile, DriftConfig(min_labels=801), model_name="m")
+    assert few_labels.verdicts_withheld == ("performance",)
+    assert few_labels.features and not few_labels.concept_drift
+    few_events = compute_drift(summary, profile, DriftConfig(min_events=1001), model_name="m")
+    assert few_events.verdicts_withheld == ("data",) and few_events.features == ()
+    assert few_events.performance["performance_drop"] == 1.0 and few_events.concept_drift
+
+
+def test_an_old_report_without_the_field_still_decodes() -> None:
+    old = {
+        "schema_version": 1, "model_name": "m", "model_version": "1", "window_id": 4,
+        "window_start": "2026-01-01T00:00:00Z", "window_end": "2026-01-01T00:00:20Z",
+        "n_events": 2000, "n_labeled": 0, "data_drift": True, "drifted_features": ["x0"],
+    }  # fmt: skip
+    report = DriftReport.model_validate(old)
+    assert report.verdicts_withheld == () and report.data_drift

@@ -42,11 +42,14 @@ def test_from_settings_carries_every_changed_value() -> None:
         js_threshold=0.2,
         wasserstein_threshold=0.4,
         concept_alpha=0.01,
+        drift_min_events=50,
+        concept_min_labels=30,
         policy_min_drifted_features=3,
         policy_consecutive_windows=4,
         policy_cooldown_seconds=60.0,
         policy_min_labeled=10,
         concept_detector="ddm",
+        policy_retrain_on_data_drift=True,
     )
     assert DriftConfig.from_settings(settings) == DriftConfig(
         numeric_test="psi",
@@ -58,6 +61,8 @@ def test_from_settings_carries_every_changed_value() -> None:
         js_threshold=0.2,
         wasserstein_threshold=0.4,
         concept_alpha=0.01,
+        min_events=50,
+        min_labels=30,
     )
     assert PolicyConfig.from_settings(settings) == PolicyConfig(
         min_drifted_features=3,
@@ -65,6 +70,7 @@ def test_from_settings_carries_every_changed_value() -> None:
         cooldown_seconds=60.0,
         min_labeled=10,
         concept_detector="ddm",
+        retrain_on_data_drift=True,
     )
 
 

@@ -1,4 +1,5 @@
-"""RetrainPolicy: one request per episode, cooldown on event time, minimum labels, evidence."""
+"""RetrainPolicy: triggers on impact, one request per episode and trigger, cooldown on event time
+with stronger triggers superseding, minimum labels, evidence."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 from centinela.contract.records import DriftReport, FeatureDrift
 from centinela.drift.config import PolicyConfig
-from centinela.drift.policy import RetrainPolicy
+from centinela.drift.policy import TRIGGERS, RetrainPolicy
+from stream.alerts import alerts_for
 from tests.centinela.drift.factories import T0, WINDOW
 
 FEATURES = ("a", "b", "c")
@@ -32,8 +34,10 @@ def _report(
     drifted: tuple[str, ...] = (),
     concept: bool = False,
     drop: bool = False,
+    sequential: bool = False,
     n_labeled: int = 60,
     version: str = "3",
+    withheld: tuple[str, ...] = (),
 ) -> DriftReport:
     features = tuple(
         FeatureDrift(
@@ -49,6 +53,8 @@ def _report(
         for name in FEATURES
     )
     performance = {"accuracy": 0.7 if drop else 0.9, "performance_drop": float(drop)}
+    if sequential:
+        performance["sequential_drift"] = 1.0
     return DriftReport(
         model_name="churn",
         model_version=version,
@@ -61,7 +67,8 @@ def _report(
         performance=performance,
         drifted_features=drifted,
         data_drift=bool(drifted),
-        concept_drift=concept or drop,
+        concept_drift=concept or drop or sequential,
+        verdicts_withheld=withheld,  # type: ignore[arg-type]
     )
 
 
@@ -70,7 +77,7 @@ def _run(policy: RetrainPolicy, reports: list[DriftReport], labeled_from: dateti
 
 
 def test_data_drift_needs_k_features_in_m_consecutive_windows_and_fires_once() -> None:
-    policy = RetrainPolicy(_config())
+    policy = RetrainPolicy(_config(retrain_on_data_drift=True))
     reports = [
         _report(0),
         _report(1, drifted=("a",)),  # one feature: not enough
@@ -93,6 +100,7 @@ def test_data_drift_needs_k_features_in_m_consecutive_windows_and_fires_once() -
     assert evidence["drifted_features"]["a"]["p_value"] == 1e-9
     assert evidence["detector"] == "adwin" and evidence["correction"] == "bonferroni"
     assert evidence["labeled_examples"] == 240
+    assert "supersedes" not in evidence
 
 
 def test_a_gap_breaks_the_streak() -> None:
@@ -161,10 +169,10 @@ def test_same_evidence_same_request_id_and_replays_are_ignored() -> None:
     reports = [_report(k, drifted=("a", "b")) for k in range(4)]
     ids = []
     for _ in range(2):  # e.g. a restarted worker re-reading the same windows
-        policy = RetrainPolicy(_config())
+        policy = RetrainPolicy(_config(retrain_on_data_drift=True))
         ids.append([r.request_id for r in _run(policy, reports) if r is not None])
     assert ids == [["churn-v3-w0"], ["churn-v3-w0"]]
-    policy = RetrainPolicy(_config())
+    policy = RetrainPolicy(_config(retrain_on_data_drift=True))
     _run(policy, reports[:2])
     assert policy.observe(reports[1], labeled_from=T0) is None  # the same window again
 
@@ -195,3 +203,117 @@ def test_cooldown_zero_and_min_labeled_zero() -> None:
     )
     assert [r.request_id if r else None for r in requests] == ["churn-v3-w0", None, "churn-v3-w2"]
     assert requests[0].train_until - requests[0].train_from == timedelta(seconds=20)
+
+
+def test_a_covariate_only_episode_alerts_but_asks_for_no_challenger_by_default() -> None:
+    assert PolicyConfig().retrain_on_data_drift is False
+    policy = RetrainPolicy(_config())
+    reports = [_report(0), *(_report(k, drifted=("a", "b", "c")) for k in range(1, 12))]
+    assert _run(policy, reports) == [None] * len(reports)
+    alerts = [alert.kind for report in reports for alert in alerts_for(report)]
+    assert alerts == ["data_drift"] * 11  # every drifted window is alerted
+    # the same windows with the old behaviour restored: one request
+    restored = RetrainPolicy(_config(retrain_on_data_drift=True))
+    requests = [r for r in _run(restored, reports) if r is not None]
+    assert [(r.request_id, r.reason) for r in requests] == [("churn-v3-w1", "data_drift")]
+
+
+def test_a_concept_change_in_the_cooldown_of_a_data_drift_request_supersedes_it() -> None:
+    policy = RetrainPolicy(_config(retrain_on_data_drift=True, cooldown_seconds=3600.0))
+    heavy = ("a", "b")
+    requests = _run(
+        policy,
+        [
+            _report(0, drifted=heavy),
+            _report(1, drifted=heavy),  # data drift request churn-v3-w0
+            _report(2, drifted=heavy),
+            _report(3, drifted=heavy, concept=True),  # stronger, inside the cooldown: fires
+            _report(4, drifted=heavy, concept=True),  # same trigger again: nothing
+            _report(5),  # the episode ends
+            _report(6, concept=True),  # a new episode, same trigger, same cooldown: nothing
+            _report(7, drop=True),  # weaker than the trigger of the cooldown: nothing
+        ],
+    )
+    fired = [(k, r) for k, r in enumerate(requests) if r is not None]
+    assert [k for k, _ in fired] == [1, 3]
+    first, second = fired[0][1], fired[1][1]
+    assert (first.request_id, first.reason) == ("churn-v3-w0", "data_drift")
+    assert (second.request_id, second.reason) == ("churn-v3-w0-concept_drift", "concept_drift")
+    assert second.evidence["supersedes"] == "churn-v3-w0"
+    assert second.evidence["trigger_window_id"] == 3 and second.evidence["sequential_drift"]
+    assert second.train_from == T0 and second.train_until == T0 + 4 * WINDOW
+    # the same windows again (a restarted merger) name the same two requests
+    again = RetrainPolicy(_config(retrain_on_data_drift=True, cooldown_seconds=3600.0))
+    replayed = _run(again, [_report(k, drifted=heavy, concept=k == 3) for k in range(4)])
+    assert [r.request_id for r in replayed if r] == ["churn-v3-w0", "churn-v3-w0-concept_drift"]
+
+
+def test_triggers_are_ordered_and_only_a_stronger_one_breaks_the_cooldown() -> None:
+    assert TRIGGERS == ("data_drift", "performance_drop", "concept_drift")
+    policy = RetrainPolicy(_config(cooldown_seconds=3600.0, min_labeled=0))
+    requests = _run(
+        policy,
+        [
+            _report(0, drop=True),  # performance drop: fires
+            _report(1),
+            _report(2, drop=True),  # new episode, equal trigger, in the cooldown: nothing
+            _report(3, sequential=True),  # the sequential detector: stronger, fires
+            _report(4),
+            _report(5, drop=True, sequential=True),  # equal to the last: nothing
+        ],
+    )
+    fired = [(r.request_id, r.reason, r.evidence.get("supersedes")) for r in requests if r]
+    assert fired == [
+        ("churn-v3-w0", "performance_drop", None),
+        ("churn-v3-w2", "concept_drift", "churn-v3-w0"),
+    ]
+
+
+def test_a_window_with_both_flags_triggers_as_the_stronger() -> None:
+    policy = RetrainPolicy(_config(min_labeled=0))
+    (request,) = _run(policy, [_report(0, drop=True, sequential=True)])
+    assert request is not None and request.reason == "concept_drift"
+    later = _run(policy, [_report(1, drop=True), _report(2, sequential=True)])
+    assert later == [None, None]  # nothing stronger than concept drift
+
+
+def test_after_the_cooldown_an_equal_trigger_fires_without_superseding() -> None:
+    policy = RetrainPolicy(_config(cooldown_seconds=40.0, min_labeled=0))
+    requests = _run(policy, [_report(0, drop=True), _report(1), _report(2), _report(3, drop=True)])
+    assert [r.request_id if r else None for r in requests] == [
+        "churn-v3-w0", None, None, "churn-v3-w3"
+    ]  # fmt: skip
+    assert "supersedes" not in requests[3].evidence
+
+
+def test_a_stronger_trigger_held_for_labels_still_supersedes_when_they_come() -> None:
+    policy = RetrainPolicy(_config(cooldown_seconds=3600.0, min_labeled=150))
+    requests = _run(policy, [_report(0, drop=True, n_labeled=200)])
+    requests += _run(
+        policy,
+        [
+            _report(1),
+            _report(2, sequential=True, n_labeled=100),  # 100 labels since window 2: waits
+            _report(3, sequential=True, n_labeled=100),  # 200: fires, superseding
+        ],
+        labeled_from=T0 + 2 * WINDOW,
+    )
+    assert [r.request_id if r else None for r in requests] == [
+        "churn-v3-w0", None, None, "churn-v3-w2"
+    ]  # fmt: skip
+    assert requests[3].evidence["supersedes"] == "churn-v3-w0"
+
+
+def test_a_window_without_a_data_verdict_neither_extends_nor_breaks_a_streak() -> None:
+    policy = RetrainPolicy(_config(retrain_on_data_drift=True))
+    requests = _run(
+        policy,
+        [
+            _report(0, drifted=("a", "b")),
+            _report(1, n_labeled=0, withheld=("data", "performance")),  # 2 events: no verdict
+            _report(2, drifted=("a", "b")),  # second heavy window of the streak: fires
+        ],
+    )
+    assert [r is not None for r in requests] == [False, False, True]
+    assert requests[2].request_id == "churn-v3-w0"
+    assert requests[2].evidence["data_drift_window_ids"] == [0, 2]

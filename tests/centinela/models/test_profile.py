@@ -108,7 +108,13 @@ def test_baseline_metrics_equal_scikit_learn() -> None:
         },
         abs=1e-12,
     )
-    assert build_profile(frame, predicted, classes=[0, 1]).baseline_metrics == {}
+    assert (profile.baseline_rows, profile.baseline_errors) == (
+        500,
+        int((labels != predicted).sum()),
+    )
+    unlabeled = build_profile(frame, predicted, classes=[0, 1])
+    assert unlabeled.baseline_metrics == {}
+    assert (unlabeled.baseline_rows, unlabeled.baseline_errors) == (None, None)
 
 
 def test_log_loss_follows_the_classes_order_not_the_sorted_labels() -> None:
@@ -134,6 +140,27 @@ def test_json_round_trip_is_exact_and_plain_json() -> None:
     assert back == profile
     assert back.classes == (0, 1) and isinstance(back.classes[0], int)
     assert back.spec("x") == profile.spec("x")
+
+
+def test_the_baseline_counts_round_trip_and_an_old_profile_reads_without_them() -> None:
+    frame = _frame(200, seed=5)
+    predicted = np.asarray(frame["count"] > 0).astype(np.int64)
+    labels = np.where(np.arange(200) % 10 == 0, 1 - predicted, predicted)  # 20 wrong
+    profile = build_profile(frame, predicted, classes=[0, 1], labels=labels, sample_size=50)
+    data = json.loads(profile.to_json())
+    assert (data["baseline_rows"], data["baseline_errors"]) == (200, 20)
+    assert ReferenceProfile.from_json(profile.to_json()) == profile
+    for key in ("baseline_rows", "baseline_errors"):  # as written before the counts existed
+        del data[key]
+    old = ReferenceProfile.from_json(json.dumps(data))
+    assert (old.baseline_rows, old.baseline_errors) == (None, None)
+    assert old.baseline_metrics == profile.baseline_metrics
+    with pytest.raises(ProfileError, match="come together"):
+        ReferenceProfile.from_json(json.dumps({**data, "baseline_rows": 200}))
+    with pytest.raises(ProfileError, match="out of 200 rows"):
+        ReferenceProfile.from_json(
+            json.dumps({**data, "baseline_rows": 200, "baseline_errors": 201})
+        )
 
 
 def test_bad_input_raises_profile_errors() -> None:
