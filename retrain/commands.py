@@ -101,6 +101,7 @@ def register_models(subcommands: Subcommands) -> None:
     promote = actions.add_parser("promote", help="make a version (default: challenger) champion")
     promote.add_argument("version", nargs="?", help="version to promote (default: @challenger)")
     promote.add_argument("--force", action="store_true", help="promote even a rejected version")
+    _expect(promote)
     _who_and_why(promote, reason_required=True)
     promote.set_defaults(handler=do_promote)
 
@@ -110,8 +111,19 @@ def register_models(subcommands: Subcommands) -> None:
     reject.set_defaults(handler=do_reject)
 
     rollback = actions.add_parser("rollback", help="restore the previous champion")
+    _expect(rollback)
     _who_and_why(rollback, reason_required=False)
     rollback.set_defaults(handler=do_rollback)
+
+
+def _expect(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expect",
+        metavar="VERSION",
+        default=None,
+        help="do nothing unless the champion is VERSION now (the move fails, exit 2, if another "
+        "move came first either way)",
+    )
 
 
 def _who_and_why(parser: argparse.ArgumentParser, *, reason_required: bool) -> None:
@@ -143,7 +155,7 @@ def show_comparison(args: argparse.Namespace, settings: Settings) -> int:
 def do_promote(args: argparse.Namespace, settings: Settings) -> int:
     with ModelEventPublisher(_for_model(args, settings)) as publisher:
         event = _review(args, settings, publisher).promote(
-            args.version, args.reason, force=args.force
+            args.version, args.reason, force=args.force, expected=args.expect
         )
     return _done(event)
 
@@ -156,7 +168,7 @@ def do_reject(args: argparse.Namespace, settings: Settings) -> int:
 
 def do_rollback(args: argparse.Namespace, settings: Settings) -> int:
     with ModelEventPublisher(_for_model(args, settings)) as publisher:
-        event = _review(args, settings, publisher).rollback(args.reason)
+        event = _review(args, settings, publisher).rollback(args.reason, expected=args.expect)
     return _done(event)
 
 

@@ -5,11 +5,19 @@ Promotion is a person's decision: nothing swaps models silently, and automatic p
 version's tags and to the alias history, then emits a ModelEvent so that the stream hot-swaps.
 The registry is changed first and the event follows: if the event cannot be sent, the stream
 still finds the new champion when it next polls the alias.
+
+A move of the champion is a compare-and-set (:mod:`retrain.ledger`): it decides on the champion
+it read, records its entry under the next number of the alias history only if no other move
+took that number first, and only then moves the alias. If another promote, rollback or reject
+(another person, or automatic promotion) got in between, it fails with
+:class:`~retrain.exceptions.AliasMoveConflictError` and changes nothing. ``expected`` makes a move
+also fail unless the champion is the version the caller saw.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +30,14 @@ from centinela.models.registry import CHALLENGER, CHAMPION, TRAINER_TAG
 from retrain.catalog import REQUEST_TAG, Catalog
 from retrain.evaluation import METRIC_ORDER, Comparison
 from retrain.events import ModelEventPublisher
-from retrain.exceptions import ReviewError
-from retrain.history import HistoryEntry, previous_champions, rollback_target
+from retrain.exceptions import AliasMoveConflictError, ReviewError
+from retrain.history import (
+    HistoryEntry,
+    previous_champions,
+    rollback_target,
+    touches_champion,
+)
+from retrain.ledger import Snapshot
 from retrain.registration import COMPARISON_TAG, PARENT_TAG, REVIEW_TAG
 
 log = logging.getLogger(__name__)
@@ -99,14 +113,16 @@ class Review:
     # --- reading -----------------------------------------------------------------------------
     def status(self, *, history_limit: int = 20) -> ModelStatus:
         aliases = self.catalog.aliases()
-        history = self.catalog.history()
+        snapshot = self.catalog.moves.snapshot()
         champion = aliases.get(CHAMPION)
         return ModelStatus(
             model=self.name,
             champion=self.info(champion) if champion else None,
             challenger=self.info(aliases[CHALLENGER]) if CHALLENGER in aliases else None,
-            previous=[self.info(v) for v in previous_champions(history, champion)],
-            history=history[-history_limit:],
+            previous=[
+                self.info(v) for v in previous_champions(snapshot.entries, snapshot.champion)
+            ],
+            history=list(snapshot.entries[-history_limit:]),
         )
 
     def info(self, version: str) -> VersionInfo:
@@ -134,7 +150,20 @@ class Review:
         return (self.info(champion) if champion else None), self.info(challenger)
 
     # --- moves -------------------------------------------------------------------------------
-    def promote(self, version: str | None, reason: str, *, force: bool = False) -> ModelEvent:
+    def promote(
+        self,
+        version: str | None,
+        reason: str,
+        *,
+        force: bool = False,
+        expected: str | None = None,
+    ) -> ModelEvent:
+        """Make ``version`` (default: the challenger) the champion.
+
+        Raises :class:`AliasMoveConflictError` when another move of the champion (or a
+        rejection of ``version``) came first, or when ``expected`` is given and the champion is
+        not that version.
+        """
         target = version or self.catalog.alias(CHALLENGER)
         if target is None:
             raise ReviewError(f"model {self.name!r} has no challenger; name a VERSION to promote")
@@ -144,44 +173,56 @@ class Review:
                 f"version {target} was rejected by {tags.get('centinela.rejected_by', '?')} "
                 f"({tags.get('centinela.rejected_reason', '')}); use --force to promote it anyway"
             )
-        current = self.catalog.alias(CHAMPION)
-        if current == target:
-            raise ReviewError(f"version {target} is already the champion of {self.name!r}")
+
+        def decide(snapshot: Snapshot) -> HistoryEntry:
+            return promotion(
+                snapshot,
+                self.name,
+                target,
+                actor=self.actor,
+                reason=reason,
+                expected=expected,
+                force=force,
+            )
+
+        entry = self.catalog.moves.move(decide, conflicts=promotion_conflicts(target))
+        current = entry.previous
         self.catalog.set_version_tags(target, self._stamp("promoted", reason))
-        self.catalog.set_alias(CHAMPION, target)
-        if self.catalog.alias(CHALLENGER) == target:
-            self.catalog.delete_alias(CHALLENGER)
         if current:
             self.catalog.set_version_tags(current, {REVIEW_TAG: "retired"})
-        self._record("promote", CHAMPION, target, current, reason)
+        self._settle(entry)
+        if self.catalog.alias(CHALLENGER) == target:
+            self.catalog.delete_alias(CHALLENGER)
         metrics = _comparison_metrics(tags)
         return self._emit("promoted", target, current, reason, metrics)
 
     def reject(self, version: str, reason: str) -> ModelEvent:
         self.catalog.version(version)  # a clear error for an unknown version
-        if self.catalog.alias(CHAMPION) == version:
-            raise ReviewError(
-                f"version {version} is the champion of {self.name!r}; use `rollback` instead"
-            )
+
+        def decide(snapshot: Snapshot) -> HistoryEntry:
+            return rejection(snapshot, self.name, version, actor=self.actor, reason=reason)
+
+        self.catalog.moves.move(decide, conflicts=touches_champion)
         self.catalog.set_version_tags(version, self._stamp("rejected", reason))
         if self.catalog.alias(CHALLENGER) == version:
             self.catalog.delete_alias(CHALLENGER)
-        self._record("reject", CHALLENGER, version, None, reason)
         return self._emit("rejected", version, None, reason, {})
 
-    def rollback(self, reason: str) -> ModelEvent:
-        current = self.catalog.alias(CHAMPION)
-        target = rollback_target(self.catalog.history(), current)
-        if current is None or target is None:
-            raise ReviewError(
-                f"model {self.name!r} has no earlier champion in its alias history to roll back to"
+    def rollback(self, reason: str, *, expected: str | None = None) -> ModelEvent:
+        """Restore the champion before the current one, by the complete alias history."""
+
+        def decide(snapshot: Snapshot) -> HistoryEntry:
+            return restoration(
+                snapshot, self.name, actor=self.actor, reason=reason, expected=expected
             )
+
+        entry = self.catalog.moves.move(decide, conflicts=touches_champion)
+        target, current = str(entry.version), str(entry.previous)
         self.catalog.set_version_tags(current, self._stamp("rolled_back", reason))
         self.catalog.set_version_tags(
             target, {**self._stamp("restored", reason), REVIEW_TAG: "promoted"}
         )
-        self.catalog.set_alias(CHAMPION, target)
-        self._record("rollback", CHAMPION, target, current, reason)
+        self._settle(entry)
         return self._emit("rolled_back", target, current, reason, {})
 
     # --- helpers -----------------------------------------------------------------------------
@@ -195,14 +236,18 @@ class Review:
             stamp[REVIEW_TAG] = action
         return stamp
 
-    def _record(
-        self, action: Any, alias: str, version: str, previous: str | None, reason: str
-    ) -> None:
-        self.catalog.record(
-            HistoryEntry.now(
-                action, alias, version, previous=previous, actor=self.actor, reason=reason
+    def _settle(self, entry: HistoryEntry) -> None:
+        """Move ``@champion`` to the latest recorded champion (ours, unless a later move won)."""
+        latest = self.catalog.moves.settle()
+        if latest is not None and latest.seq != entry.seq and latest.version:
+            log.info(
+                "move %s (v%s) was followed by move %s: the champion is v%s",
+                entry.seq,
+                entry.version,
+                latest.seq,
+                latest.version,
             )
-        )
+            self.catalog.set_version_tags(latest.version, {REVIEW_TAG: "promoted"})
 
     def _emit(
         self,
@@ -224,6 +269,89 @@ class Review:
         if self.publisher is not None:
             self.publisher.publish(event)
         return event
+
+
+# --- the decisions: what a move records, given what it read ---------------------------------
+def promotion(
+    snapshot: Snapshot,
+    model: str,
+    target: str,
+    *,
+    actor: str,
+    reason: str,
+    expected: str | None = None,
+    force: bool = False,
+) -> HistoryEntry:
+    """The entry that makes ``target`` the champion, or why not (a :class:`ReviewError`)."""
+    current = _expect(snapshot, expected, "promotion")
+    rejected = _rejection(snapshot.entries, target)
+    if rejected is not None and not force:  # recorded, its tags perhaps not written yet
+        raise ReviewError(
+            f"version {target} was rejected by {rejected.actor} ({rejected.reason}); "
+            "use --force to promote it anyway"
+        )
+    if current == target:
+        raise ReviewError(f"version {target} is already the champion of {model!r}")
+    return HistoryEntry.now(
+        "promote", CHAMPION, target, previous=current, actor=actor, reason=reason
+    )
+
+
+def promotion_conflicts(target: str) -> Callable[[HistoryEntry], bool]:
+    """A promotion depends on every later champion move and on any rejection of its target."""
+
+    def conflicts(entry: HistoryEntry) -> bool:
+        return touches_champion(entry) or (entry.action == "reject" and entry.version == target)
+
+    return conflicts
+
+
+def restoration(
+    snapshot: Snapshot, model: str, *, actor: str, reason: str, expected: str | None = None
+) -> HistoryEntry:
+    """The entry that restores the champion before the current one, by the whole history."""
+    current = _expect(snapshot, expected, "rollback")
+    target = rollback_target(snapshot.entries, current)
+    if current is None or target is None:
+        raise ReviewError(
+            f"model {model!r} has no earlier champion in its alias history to roll back to"
+        )
+    return HistoryEntry.now(
+        "rollback", CHAMPION, target, previous=current, actor=actor, reason=reason
+    )
+
+
+def rejection(
+    snapshot: Snapshot, model: str, version: str, *, actor: str, reason: str
+) -> HistoryEntry:
+    """The entry that turns ``version`` down; never the champion's."""
+    if version in (snapshot.champion, snapshot.alias):
+        raise ReviewError(f"version {version} is the champion of {model!r}; use `rollback` instead")
+    return HistoryEntry.now("reject", CHALLENGER, version, actor=actor, reason=reason)
+
+
+def _expect(snapshot: Snapshot, expected: str | None, action: str) -> str | None:
+    if expected is not None and snapshot.champion != expected:
+        raise AliasMoveConflictError.unexpected(action, expected, snapshot.champion)
+    return snapshot.champion
+
+
+def _rejection(entries: Sequence[HistoryEntry], version: str) -> HistoryEntry | None:
+    """The rejection of ``version`` in the history, unless it was champion again since.
+
+    >>> reject = HistoryEntry.now("reject", "challenger", "3", actor="ana", reason="overfits")
+    >>> _rejection([reject], "3") == reject, _rejection([reject], "4")
+    (True, None)
+    >>> _rejection([reject, HistoryEntry.now("promote", "champion", "3", previous="1")], "3")
+    """
+    for entry in reversed(entries):
+        if entry.version != version:
+            continue
+        if entry.action == "reject":
+            return entry
+        if entry.moves_champion:
+            return None
+    return None
 
 
 def headline_metrics(run_metrics: dict[str, float]) -> dict[str, float]:

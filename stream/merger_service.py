@@ -38,7 +38,8 @@ from stream.window_merge import MergedWindow, WindowMerger
 
 log = logging.getLogger(__name__)
 
-TAIL = 500  # drift reports read back per partition at start
+TAIL = 500  # drift reports read back per partition at start, at least
+MAX_TAIL = 50_000
 
 
 class _Reset(ConsumerRebalanceListener):
@@ -173,6 +174,7 @@ class MergerService(Service):
         self.metrics.drift_flag.labels(kind="concept").set(float(report.concept_drift))
         prediction = float(bool(report.prediction and report.prediction.drifted))
         self.metrics.drift_flag.labels(kind="prediction").set(prediction)
+        self.metrics.set_estimate(report.estimated_performance, report.estimation_error)
 
     async def _commit(self, last: int | None) -> None:
         assert self.consumer is not None
@@ -189,7 +191,9 @@ class MergerService(Service):
             log.warning("merger commit failed: %s", error)
 
     async def load_released(self) -> None:
-        """Mark windows already on the drift topic, so a restart does not report them again."""
+        """Mark windows already on the drift topic, so a restart does not report them again, and
+        replay them into a fresh policy (stream.reporting: the policy's state survives)."""
+        published: list[DriftReport] = []
         reader = AIOKafkaConsumer(
             enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_config(self.settings)
         )
@@ -201,19 +205,32 @@ class MergerService(Service):
 
             def mark(_: TopicPartition, messages: list[Any]) -> None:
                 for message in messages:
-                    self._mark(message.value)
+                    report = self._mark(message.value)
+                    if report is not None:
+                        published.append(report)
 
-            await read_to_end(reader, tps, mark, tail=TAIL)
+            await read_to_end(reader, tps, mark, tail=self._tail())
         finally:
             await reader.stop()
+        # Reports of one model share a key, hence a partition: offset order is their order.
+        self.reporter = WindowReporter(self.settings, self.holder.profile_of)
+        replayed = self.reporter.restore(published)
+        log.info("merger: %d published windows replayed into the retrain policy", replayed)
 
-    def _mark(self, value: bytes) -> None:
+    def _tail(self) -> int:
+        """Enough reports to span a cooldown twice over (and never fewer than TAIL)."""
+        per_cooldown = self.settings.policy_cooldown_seconds / self.settings.window_seconds
+        return min(max(TAIL, int(2 * per_cooldown) + 10), MAX_TAIL)
+
+    def _mark(self, value: bytes) -> DriftReport | None:
         try:
             report = DriftReport.model_validate_json(value)
         except ValueError:
-            return
-        if report.model_name == self.settings.model_name:
-            self.merger.mark_released(report.model_version, report.window_id)
+            return None
+        if report.model_name != self.settings.model_name:
+            return None
+        self.merger.mark_released(report.model_version, report.window_id)
+        return report
 
 
 def report_key(report: DriftReport) -> bytes:

@@ -5,12 +5,19 @@ detector (:class:`~centinela.drift.concept.ConceptMonitor`, one per model versio
 window's labeled outcomes in a fixed order (a detection sets ``concept_drift`` and
 ``performance["sequential_drift"]``), and the :class:`~centinela.drift.policy.RetrainPolicy`
 decides whether the evidence asks for a challenger.
+
+The policy's state (drift episode, data-drift streak, cooldown, labeled counts) is a function of
+the reports it has read, and every report is on the drift topic: whichever worker owns the
+merger rebuilds it by replaying the tail of that topic (:meth:`WindowReporter.restore`), so a
+restart or a move between workers neither opens a second episode nor forgets a cooldown. The
+sequential detector's inner state is not in the reports: a new owner's detector starts afresh
+on the errors that come next.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -45,6 +52,20 @@ class WindowReporter:
         self.policy = RetrainPolicy(PolicyConfig.from_settings(settings))
         self._monitors: dict[str, ConceptMonitor] = {}
         self._episode_start: dict[str, datetime] = {}
+        self._impact_start: dict[str, datetime] = {}
+
+    def restore(self, published: Sequence[DriftReport]) -> int:
+        """Replay reports already published (oldest first) into the policy, as if this reporter
+        had written them; a report sent twice counts once, at its last place. Returns how many
+        windows were replayed. Requests they would raise were raised already, and are dropped."""
+        latest: dict[tuple[str, int], DriftReport] = {}
+        for report in published:
+            key = (report.model_version, report.window_id)
+            latest.pop(key, None)
+            latest[key] = report
+        for report in latest.values():
+            self.policy.observe(report, labeled_from=self._labeled_from(report))
+        return len(latest)
 
     def report(self, window: MergedWindow) -> WindowResult:
         profile = self.profile_of(window.version)
@@ -73,15 +94,25 @@ class WindowReporter:
         return bool(monitor.update(errors))
 
     def _labeled_from(self, report: DriftReport) -> datetime:
-        """Train on labels since the first window of the current drift episode (a window
-        without a data-drift verdict neither starts nor ends one, as for the policy)."""
+        """Where a request's training data starts: the first window of the current run of
+        windows with a realised performance problem when there is one (a challenger must learn
+        the new concept, not the inputs' shift that may have started long before), else the
+        first window of the current drift episode (a window without a verdict neither starts
+        nor ends either, as for the policy)."""
         version = report.model_version
+        impact = report.concept_drift or report.performance.get("performance_drop") == 1.0
+        if impact:
+            self._impact_start.setdefault(version, report.window_start)
+        elif "performance" not in report.verdicts_withheld:
+            self._impact_start.pop(version, None)
         if report.data_drift or report.concept_drift:
-            return self._episode_start.setdefault(version, report.window_start)
-        if "data" in report.verdicts_withheld:
-            return self._episode_start.get(version, report.window_start)
-        self._episode_start.pop(version, None)
-        return report.window_start
+            episode = self._episode_start.setdefault(version, report.window_start)
+        elif "data" in report.verdicts_withheld:
+            episode = self._episode_start.get(version, report.window_start)
+        else:
+            self._episode_start.pop(version, None)
+            episode = report.window_start
+        return self._impact_start.get(version, episode)
 
 
 def outcome_errors(summary: Any) -> list[int]:

@@ -131,6 +131,24 @@ def ensure_experiment(settings: Settings, name: str) -> str:
         raise _translate(error, settings) from None
 
 
+def create_experiment_if_absent(settings: Settings, name: str, tags: dict[str, str]) -> str | None:
+    """Create experiment ``name`` with ``tags`` in one step; None if the name is taken.
+
+    This is a create-if-absent the store enforces: MLflow's SQL stores hold experiment names
+    under a unique constraint and create an experiment and its tags in one transaction, so of
+    several processes creating the same name exactly one succeeds, and the others see its tags.
+    """
+    mlflow_client = client(settings)
+    try:
+        return str(
+            mlflow_client.create_experiment(name, _artifact_location(settings, name), tags=tags)
+        )
+    except MlflowException as error:
+        if error.error_code == "RESOURCE_ALREADY_EXISTS" or "already exists" in str(error):
+            return None
+        raise _translate(error, settings) from None
+
+
 def log_model_version(
     settings: Settings,
     model: Any,
