@@ -27,6 +27,7 @@ BENCHMARKS = [
     "bench/bench_memory.py",
     "bench/bench_detection.py",
     "bench/bench_concept_calibration.py",
+    "bench/bench_false_alarms.py",
 ]
 
 

@@ -11,7 +11,9 @@ baseline for the stream's error-rate test (:func:`measure_baseline`: metrics, ro
 measured on the baseline rows only: the comparison is what a challenger is selected on (by a
 person or by auto-promotion), and a baseline measured on the rows that selected it would be
 biased in its favour, the performance-drop test then firing on a model that merely regressed to
-its true accuracy.
+its true accuracy. The calibration of its probabilities, which the stream's estimate of
+performance before labels uses, is fitted on the same baseline rows, for the same reason and
+because the training rows' probabilities are the overconfident ones.
 
 >>> comparison = Comparison({"accuracy": 0.9, "log_loss": 0.30},
 ...                         {"accuracy": 0.8, "log_loss": 0.45}, n_holdout=1000)
@@ -32,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from centinela.models.profile import baseline_metrics, count_errors
+from centinela.models.profile import Calibration, baseline_metrics, count_errors, fit_calibration
 from retrain.data import TrainingData
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,7 @@ class Baseline:
     metrics: dict[str, float]
     rows: int
     errors: int
+    calibration: Calibration | None = None  # of its probabilities on the same rows
 
 
 def measure_baseline(model: Any, data: TrainingData) -> Baseline:
@@ -143,6 +146,9 @@ def measure_baseline(model: Any, data: TrainingData) -> Baseline:
         metrics=baseline_metrics(data.labels, predicted, probabilities, classes),
         rows=len(data),
         errors=count_errors(data.labels, predicted),
+        calibration=None
+        if probabilities is None
+        else fit_calibration(data.labels, predicted, probabilities, classes),
     )
 
 

@@ -106,16 +106,24 @@ def challenger_profile(
     The reference distribution is the data the challenger learned from; the baseline metrics
     and counts are measured on the hold-out's baseline part (validation data, as for every
     profile: docs/architecture.md, "Drift methodology"), neither its fit on training data nor
-    the comparison rows it was selected on (:func:`retrain.evaluation.split_baseline`). An
-    empty baseline part leaves the profile without a baseline (no performance-drop test).
+    the comparison rows it was selected on (:func:`retrain.evaluation.split_baseline`), and so
+    is the calibration of its probabilities. An empty baseline part leaves the profile without
+    a baseline (no performance-drop test) and without a calibration (an uncalibrated estimate).
     """
     profile = profile_model(model, reference.features, sample_size=sample_size)
     if baseline.rows == 0:
         log.warning("no hold-out rows left for the challenger's baseline; it gets none")
-        return replace(profile, baseline_metrics={}, baseline_rows=None, baseline_errors=None)
+        return replace(
+            profile,
+            baseline_metrics={},
+            baseline_rows=None,
+            baseline_errors=None,
+            calibration=None,
+        )
     return replace(
         profile,
         baseline_metrics=dict(baseline.metrics),
         baseline_rows=baseline.rows,
         baseline_errors=baseline.errors,
+        calibration=baseline.calibration,
     )

@@ -11,6 +11,15 @@ the stream up.
 ...     window_end=t, n_events=10, n_labeled=0, data_drift=True, drifted_features=("x",))
 >>> [(a.kind, a.alert_id) for a in alerts_for(report)]
 [('data_drift', 'm:1:7:data_drift')]
+
+Data- and prediction-drift alerts carry the window's performance estimated before labels (in
+the message and as ``evidence["estimated_performance"]``), so whoever reads one sees at once
+whether the model is expected to suffer from the move:
+
+>>> estimated = report.model_copy(update={"estimated_performance": {"accuracy": 0.874,
+...                                                                 "calibrated": 1.0}})
+>>> alerts_for(estimated)[0].message
+'data drift in 1 feature(s): x; estimated accuracy 0.874 (before labels)'
 """
 
 from __future__ import annotations
@@ -34,14 +43,15 @@ RETRIES = 4
 def alerts_for(report: DriftReport) -> list[Alert]:
     """One alert per kind of drift the window shows; ids are stable (model:version:window:kind)."""
     found: list[tuple[str, str, str, dict[str, object]]] = []
+    estimate, estimated = _estimate(report)
     if report.data_drift:
         found.append(
             (
                 "data_drift",
                 "warning",
                 f"data drift in {len(report.drifted_features)} feature(s): "
-                f"{', '.join(report.drifted_features[:10])}",
-                {"drifted_features": list(report.drifted_features)},
+                f"{', '.join(report.drifted_features[:10])}{estimate}",
+                {"drifted_features": list(report.drifted_features), **estimated},
             )
         )
     if report.prediction is not None and report.prediction.drifted:
@@ -49,8 +59,12 @@ def alerts_for(report: DriftReport) -> list[Alert]:
             (
                 "prediction_drift",
                 "warning",
-                "the distribution of predicted classes moved",
-                {"statistic": report.prediction.statistic, "p_value": report.prediction.p_value},
+                f"the distribution of predicted classes moved{estimate}",
+                {
+                    "statistic": report.prediction.statistic,
+                    "p_value": report.prediction.p_value,
+                    **estimated,
+                },
             )
         )
     if report.concept_drift:
@@ -75,6 +89,18 @@ def alerts_for(report: DriftReport) -> list[Alert]:
         )
         for kind, severity, message, evidence in found
     ]
+
+
+def _estimate(report: DriftReport) -> tuple[str, dict[str, object]]:
+    """The estimated accuracy as a message suffix, and the whole estimate as evidence."""
+    estimated = report.estimated_performance
+    if "accuracy" not in estimated:
+        return "", {}
+    how = "before labels" if estimated.get("calibrated") == 1.0 else "uncalibrated, before labels"
+    baseline = report.performance.get("baseline_accuracy")
+    versus = "" if baseline is None else f", baseline {baseline:.3f}"
+    suffix = f"; estimated accuracy {estimated['accuracy']:.3f} ({how}{versus})"
+    return suffix, {"estimated_performance": dict(estimated)}
 
 
 class Webhook:

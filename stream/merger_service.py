@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from mode import Service
 
@@ -131,14 +132,31 @@ class MergerService(Service):
         last: int | None = None
         for messages in data.values():
             for message in messages:
-                self.merger.add(blob_json.loads(message.value), offset=message.offset, now=now)
+                self._add(message, now)
                 last = message.offset
         # Merging decodes and unions whole summaries: also in a thread.
         ready = await asyncio.get_running_loop().run_in_executor(None, self._ready, now)
         for window in ready:
-            await self._publish(window)
+            try:
+                await self._publish(window)
+            except KafkaError:
+                raise  # the broker is away: the next owner (or this one, restarted) sends it
+            except Exception:  # a window that cannot be tested must not stop every later one
+                log.exception(
+                    "window %s of version %s could not be reported; skipped",
+                    window.window_id,
+                    window.version,
+                )
+                self.metrics.windows_failed.inc()
         if last is not None or ready:
             await self._commit(last)
+
+    def _add(self, message: Any, now: float) -> None:
+        try:
+            self.merger.add(blob_json.loads(message.value), offset=message.offset, now=now)
+        except Exception:  # an unreadable partial: the rest of its window still merges
+            log.exception("skipping an unreadable window partial at offset %d", message.offset)
+            self.metrics.windows_failed.inc()
 
     def _ready(self, now: float) -> list[MergedWindow]:
         return self.merger.ready(now=now)

@@ -62,6 +62,12 @@ def report_metrics(report: DriftReport) -> dict[str, float]:
         values["label_delay_seconds"] = report.label_delay_seconds
     for name, value in report.performance.items():
         values[f"performance.{name}"] = value
+    # Performance before labels and the estimator's error (docs/architecture.md): flat names,
+    # estimated_accuracy, estimated_f1, ..., estimation_error_accuracy, ...
+    for name, value in report.estimated_performance.items():
+        values[f"estimated_{name}"] = value
+    for name, value in report.estimation_error.items():
+        values[f"estimation_error_{name}"] = value
     tests = list(report.features) + ([report.prediction] if report.prediction else [])
     for test in tests:
         prefix = "prediction" if test.kind == "prediction" else f"feature.{test.feature}"

@@ -33,10 +33,13 @@ class WindowPoint:
         for test in report.features:
             value = test.p_value if test.p_value is not None else test.statistic
             tests[test.feature] = max(value, 1e-300)  # a log scale has no zero
+        performance = dict(report.performance)
+        if "accuracy" in report.estimated_performance:  # before labels, beside the realised
+            performance["estimated_accuracy"] = report.estimated_performance["accuracy"]
         return cls(
             report.window_id,
             tests,
-            dict(report.performance),
+            performance,
             report.n_events,
             report.n_labeled,
             report.alpha,

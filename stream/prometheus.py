@@ -59,6 +59,11 @@ class StreamMetrics:
         self.windows_reported = Counter(
             "centinela_windows_reported", "Merged windows tested and reported", registry=r
         )
+        self.windows_failed = Counter(
+            "centinela_windows_failed",
+            "Window partials or merged windows that could not be read or tested (see the log)",
+            registry=r,
+        )
         self.drift_flag = Gauge(
             "centinela_drift_flag", "1 if the last window showed this drift", ["kind"], registry=r
         )
@@ -86,6 +91,25 @@ class StreamMetrics:
         self.webhook_failures = Counter(
             "centinela_webhook_failures", "Alerts the webhook never accepted", registry=r
         )
+        self.estimated_accuracy = Gauge(
+            "centinela_estimated_accuracy",
+            "Accuracy of the last reported window, estimated from the model's calibrated "
+            "probabilities (before labels)",
+            registry=r,
+        )
+        self.estimation_error = Gauge(
+            "centinela_estimation_error_accuracy",
+            "Estimated minus realised accuracy on the labeled outcomes of the last window that "
+            "had them",
+            registry=r,
+        )
+
+    def set_estimate(self, estimated: dict[str, float], error: dict[str, float]) -> None:
+        """The gauges of a reported window's estimate; a window without one leaves them."""
+        if "accuracy" in estimated:
+            self.estimated_accuracy.set(estimated["accuracy"])
+        if "accuracy" in error:
+            self.estimation_error.set(error["accuracy"])
 
     def set_version(self, version: str) -> None:
         self.model_version.clear()

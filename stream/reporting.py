@@ -90,7 +90,9 @@ class WindowReporter:
             return False
         monitor = self._monitors.get(version)
         if monitor is None:
-            monitor = self._monitors[version] = ConceptMonitor(self.settings.concept_detector)
+            detector = self.settings.concept_detector
+            params = self.drift_config.detector_params(detector)
+            monitor = self._monitors[version] = ConceptMonitor(detector, **params)
         return bool(monitor.update(errors))
 
     def _labeled_from(self, report: DriftReport) -> datetime:

@@ -103,12 +103,23 @@ def _window_events(
             applied.late_events += len(rows)
             continue
         part = features if len(rows) == len(entries) else features.take(rows)
+        chosen = [entries[r] for r in rows.tolist()]
         windows.summary(first.version, window_id).add_events(
-            [entries[r].event_id for r in rows.tolist()],
+            [entry.event_id for entry in chosen],
             part,
-            [entries[r].predicted for r in rows.tolist()],
+            [entry.predicted for entry in chosen],
+            _probabilities(chosen),
         )
     windows.observe_features(float(stamps.max()))
+
+
+def _probabilities(entries: Sequence[EventEntry]) -> np.ndarray | None:
+    """The entries' class probabilities as one matrix, or None when any lacks them."""
+    try:
+        matrix = np.asarray([entry.probabilities for entry in entries], dtype=np.float64)
+    except (TypeError, ValueError):  # some rows are None
+        return None
+    return matrix if matrix.ndim == 2 else None  # all None: a vector of NaN
 
 
 def apply_labels(

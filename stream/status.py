@@ -57,6 +57,8 @@ class StatusBoard:
                 "concept_drift": report.concept_drift,
                 "drifted_features": list(report.drifted_features),
                 "performance": dict(report.performance),
+                "estimated_performance": dict(report.estimated_performance),
+                "estimation_error": dict(report.estimation_error),
                 "verdicts_withheld": list(report.verdicts_withheld),
             }
         )

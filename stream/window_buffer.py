@@ -28,13 +28,22 @@ class BufferedSummary:
         self._ids: list[str] = []
         self._features: list[FeatureArrays] = []
         self._predicted: list[Any] = []
+        self._probabilities: list[np.ndarray] = []
 
     def add_events(
-        self, event_ids: Sequence[str], features: FeatureArrays, predicted: Sequence[Any]
+        self,
+        event_ids: Sequence[str],
+        features: FeatureArrays,
+        predicted: Sequence[Any],
+        probabilities: np.ndarray | None = None,
     ) -> None:
         self._ids.extend(event_ids)
         self._features.append(features)
         self._predicted.extend(predicted)
+        n_classes = len(self.profile.classes)
+        self._probabilities.append(
+            np.full((len(event_ids), n_classes), np.nan) if probabilities is None else probabilities
+        )
         if len(self._ids) >= FLUSH_ROWS:
             self.flush()
 
@@ -52,8 +61,9 @@ class BufferedSummary:
         if not self._ids:
             return
         frame = FeatureArrays.concatenate(self._features).frame(self.profile)
-        self.summary.add_events(self._ids, frame, self._predicted)
-        self._ids, self._features, self._predicted = [], [], []
+        probabilities = np.concatenate(self._probabilities)
+        self.summary.add_events(self._ids, frame, self._predicted, probabilities)
+        self._ids, self._features, self._predicted, self._probabilities = [], [], [], []
 
     def to_dict(self, *, binary: bool = False) -> dict[str, Any]:
         self.flush()

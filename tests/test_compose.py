@@ -1,8 +1,14 @@
-"""docker-compose.yml cannot rot silently: its settings are checked against the code."""
+"""docker-compose.yml cannot rot silently: its settings are checked against the code, and its
+services against the image the Dockerfile builds (who runs, where it may write, what is in it).
+
+There is no Docker engine in CI: the Dockerfile is read as data (tests/dockerfile.py), and
+tests/test_image_conditions.py runs a stream worker under the image's conditions.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import shlex
+import tomllib
 from typing import Any
 
 import pytest
@@ -10,14 +16,33 @@ import yaml
 
 from centinela.contract.settings import ENV_PREFIX, Settings
 from centinela.stack.kafka_broker import BROKER_SETTINGS, kafka_version
+from tests.dockerfile import REPO, Image, read_image
 
-COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
+COMPOSE = REPO / "docker-compose.yml"
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load(COMPOSE.read_text())
     return loaded
+
+
+@pytest.fixture(scope="module")
+def image() -> Image:
+    return read_image()
+
+
+def image_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The services that run the image built from ./Dockerfile."""
+    services = {n: s for n, s in compose["services"].items() if s.get("build") == "."}
+    assert {"mlflow", "topics", "stream", "retrain", "bootstrap", "producer"} <= set(services)
+    return services
+
+
+def command_words(service: dict[str, Any]) -> list[str]:
+    command = service.get("command")
+    assert command, "a service of the image must say what it runs (the image's CMD is --help)"
+    return shlex.split(command) if isinstance(command, str) else [str(w) for w in command]
 
 
 def _centinela_env(service: dict[str, Any]) -> dict[str, str]:
@@ -72,3 +97,89 @@ def test_service_commands_are_real_subcommands(compose: dict[str, Any]) -> None:
         command = service.get("command")
         if isinstance(command, list) and command[0] == "centinela":
             assert command[1] in choices, f"service {name} runs unknown `centinela {command[1]}`"
+
+
+def test_the_image_runs_as_an_unprivileged_user_with_a_fixed_uid(image: Image) -> None:
+    account = image.account()
+    assert image.user not in ("root", "0")
+    assert account.uid >= 1000, "a fixed, non-system-range uid keeps volume owners stable"
+
+
+def test_centinela_home_is_set_and_is_the_users_writable_home(image: Image) -> None:
+    home = image.env.get("CENTINELA_HOME")
+    assert home, "the image must set CENTINELA_HOME (the default, .centinela, is under /app)"
+    assert home.startswith("/")
+    assert home == image.account().home
+    assert image.writable(home)
+
+
+def test_every_service_of_the_image_starts_where_its_user_can_write(
+    compose: dict[str, Any], image: Image
+) -> None:
+    account = image.account()
+    for name, service in image_services(compose).items():
+        assert service.get("user", image.user) == image.user, f"service {name} switches user"
+        working = service.get("working_dir", image.workdir)
+        assert image.writable(working), f"service {name} starts in {working}, not writable"
+        environment = {**image.env, **(service.get("environment") or {})}
+        for variable, default in (("CENTINELA_HOME", None), ("HOME", account.home)):
+            folder = environment.get(variable, default)
+            assert folder and image.writable(folder), f"service {name}: {variable}={folder}"
+
+
+def test_every_volume_of_the_image_is_a_folder_the_image_prepares_for_its_user(
+    compose: dict[str, Any], image: Image
+) -> None:
+    """A new named volume takes the owner of the image's folder at its first mount; a mount
+    point the image does not create would be made root-owned."""
+    for name, service in image_services(compose).items():
+        for volume in service.get("volumes", []):
+            source, target = str(volume).split(":")[:2]
+            assert source in compose["volumes"], f"service {name}: {source} is no named volume"
+            assert target in image.owned_folders(), f"service {name} mounts {source} on {target}"
+
+
+def test_mlflow_keeps_its_artifacts_in_the_volume_the_image_prepares(
+    compose: dict[str, Any], image: Image
+) -> None:
+    service = compose["services"]["mlflow"]
+    words = command_words(service)
+    destination = words[words.index("--artifacts-destination") + 1]
+    assert destination in image.owned_folders(), f"MLflow writes to {destination}"
+    assert f"mlflow-artifacts:{destination}" in service["volumes"]
+
+
+def test_every_process_the_services_run_is_in_the_image(
+    compose: dict[str, Any], image: Image
+) -> None:
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    packages = {
+        pattern.rstrip("*")
+        for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    copied = set(image.copied)
+    assert {"pyproject.toml", "constraints.txt", project["readme"]} <= copied
+    assert packages <= copied, f"packages not copied into the image: {sorted(packages - copied)}"
+    for source in copied:
+        assert (REPO / source).exists(), f"the Dockerfile copies {source}, which is not here"
+    commands = project["entry-points"]["centinela.commands"]
+    entry_points = [project["scripts"]["centinela"], *commands.values()]
+    for entry_point in entry_points:  # every subcommand, the demo's too
+        package = entry_point.split(".")[0]
+        assert package in packages and package in copied, f"{entry_point} is not in the image"
+    requirements = image.pip_requirements()
+    assert "." in requirements, "the image must install the project itself"
+    for name, service in image_services(compose).items():
+        words = command_words(service)
+        if words[0] == "centinela":
+            assert words[1] in commands, f"service {name} runs unknown `centinela {words[1]}`"
+        elif words[0] == "mlflow":
+            assert any(d.startswith("mlflow") for d in project["dependencies"])
+            store = words[words.index("--backend-store-uri") + 1]
+            if store.startswith("postgresql"):
+                assert any(r.startswith("psycopg2") for r in requirements), (
+                    "the MLflow server on PostgreSQL needs psycopg2 in the image"
+                )
+        else:
+            pytest.fail(f"service {name} runs {words[0]}, which the image does not install")

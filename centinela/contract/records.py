@@ -154,6 +154,15 @@ class DriftReport(Record):
     # CENTINELA_CONCEPT_MIN_LABELS: no performance-drop test ran). A withheld verdict is not
     # drift: no flag, alert or retrain request comes from it.
     verdicts_withheld: tuple[Literal["data", "performance"], ...] = ()
+    # Performance estimated before labels (docs/architecture.md, "Performance before labels"),
+    # from the model's calibrated probabilities of the window's events, labeled or not:
+    # "accuracy", and for a binary model "precision", "recall", "f1", "roc_auc", "log_loss";
+    # "calibrated" is 1 when the profile's calibration was applied, 0 when the raw probabilities
+    # were (a profile without one). Empty without probabilities, and in older reports.
+    estimated_performance: dict[str, float] = Field(default_factory=dict)
+    # The estimator's error where the truth is known: the same estimate made for the window's
+    # labeled outcomes, minus their realised metrics (``performance``), per metric both have.
+    estimation_error: dict[str, float] = Field(default_factory=dict)
 
 
 class Alert(Record):

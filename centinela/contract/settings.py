@@ -91,7 +91,9 @@ class Settings(BaseSettings):
 
     # --- Local stack (`centinela up`) ----------------------------------------------------------
     home: Path = Path(".centinela")
-    """Folder of the local stack's data, logs and pid files (`centinela up`)."""
+    """Folder every command writes its files to, so it must be writable: the local stack's data,
+    logs and pid files (`centinela up`), a stream worker's Faust data (`stream-data/`), producer
+    manifests. The container image sets `/var/lib/centinela`."""
     local_kafka_port: int = Field(9092, ge=1, le=65535)
     """Port of the local jar broker started by `centinela up`."""
     local_kafka_controller_port: int = Field(9093, ge=1, le=65535)
@@ -147,6 +149,11 @@ class Settings(BaseSettings):
     concept_alpha: float = Field(0.001, gt=0, lt=1)
     """Significance of the windowed performance-drop test: the window's errors against the
     baseline's (a one-sided Fisher exact test on both counts)."""
+    false_alarm_budget_events: float = Field(10_000_000.0, gt=0)
+    """Labeled events expected between two false retrain requests when nothing drifts: each
+    window's performance-drop test runs at its share of this budget (labels in the window / (2
+    x budget), at most CENTINELA_CONCEPT_ALPHA). See docs/benchmarks.md for the measured run
+    length."""
     drift_min_events: int = Field(100, ge=0)
     """Fewest events a window needs for a data- and prediction-drift verdict; below, those
     tests are not run and the report says the verdict was withheld."""

@@ -70,7 +70,23 @@ def _window(report: DriftReport | None) -> Panel:
         f"window {report.window_id} (model v{report.model_version}, {report.n_events:,} events, "
         f"{report.n_labeled:,} labeled) {' '.join(flags) or '[green]no drift[/green]'}"
     )
-    return Panel(Group(table, Text(performance or "no labels yet")), title=title)
+    lines = Group(table, Text(performance or "no labels yet"), Text(estimate_line(report)))
+    return Panel(lines, title=title)
+
+
+def estimate_line(report: DriftReport) -> str:
+    """The window's performance estimated before labels, and the estimator's error on the
+    window's labeled outcomes (docs/architecture.md, "Performance before labels")."""
+    estimated = report.estimated_performance
+    if "accuracy" not in estimated:
+        return "no estimate before labels (the model gives no probabilities)"
+    shown = [f"{name} {estimated[name]:.3f}" for name in ("accuracy", "f1") if name in estimated]
+    how = "" if estimated.get("calibrated") == 1.0 else " (uncalibrated)"
+    line = f"estimated before labels: {'  '.join(shown)}{how}"
+    error = report.estimation_error.get("accuracy")
+    if error is not None:
+        line += f"   estimator error on this window's labels: accuracy {error:+.3f}"
+    return line
 
 
 def _happenings(state: DemoState) -> Panel:

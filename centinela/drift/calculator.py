@@ -10,7 +10,8 @@ tests decide alone.
 
 Concept drift here is the window's own significance test: the errors of the labeled outcomes
 against the baseline's errors on the profile's validation rows (a one-sided Fisher exact test,
-so the baseline counts as the estimate it is, at ``concept_alpha``), reported as
+so the baseline counts as the estimate it is, at the window's share of the false-alarm budget,
+``DriftConfig.concept_level``), reported as
 ``performance["performance_drop"]``. A profile without the baseline's counts (written before
 they existed) is tested against its baseline accuracy as if it were exact, with a warning. The
 sequential detector (:class:`ConceptMonitor`) lives across windows and belongs to the caller,
@@ -23,6 +24,11 @@ withheld verdicts in ``verdicts_withheld`` ("data", "performance"); its flags st
 
 Histograms use every event of the window; KS and Wasserstein use the exact subsample (all
 events up to ``window_exact_cap``).
+
+Performance is also estimated before labels (:mod:`centinela.drift.estimation`), from the
+probabilities of every event of the window with the profile's calibration, as
+``estimated_performance``; where the window has labeled outcomes, the same estimate made for
+them minus their realised metrics is the estimator's error, ``estimation_error``.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from centinela.contract.records import DriftReport, FeatureDrift
 from centinela.drift.chi2 import chi2_homogeneity
 from centinela.drift.config import DriftConfig
 from centinela.drift.correction import reject
+from centinela.drift.estimation import estimate_performance, estimation_errors
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.histogram import js_distance, psi
 from centinela.drift.layout import SummaryLayout
@@ -145,6 +152,10 @@ def compute_drift(
             drifted=decided[-1],
         )
     metrics = _performance(summary, profile, config, test="performance" not in withheld)
+    predicted, confidence = summary.confidence()
+    estimated = estimate_performance(
+        predicted, confidence, n_classes=len(profile.classes), calibration=profile.calibration
+    )
     drifted = tuple(d.feature for d in drifts if d.drifted)
     return DriftReport(
         model_name=model_name,
@@ -165,6 +176,8 @@ def compute_drift(
         correction=config.correction,
         alpha=config.alpha,
         verdicts_withheld=tuple(withheld),
+        estimated_performance=estimated,
+        estimation_error=_estimation_error(summary, profile, metrics),
     )
 
 
@@ -276,7 +289,8 @@ def _performance(
     if not test:
         return result
     result["error_rate_p_value"] = _error_rate_p_value(profile, errors, labels.size, baseline)
-    result["performance_drop"] = float(result["error_rate_p_value"] < config.concept_alpha)
+    level = config.concept_level(summary.n_labeled)
+    result["performance_drop"] = float(result["error_rate_p_value"] < level)
     return result
 
 
@@ -304,6 +318,25 @@ def _error_rate_p_value(
             baseline_accuracy,
         )
     return error_rate_pvalue(errors=errors, n=n, baseline_error=1.0 - baseline_accuracy)
+
+
+def _estimation_error(
+    summary: WindowSummary, profile: ReferenceProfile, realised: dict[str, float]
+) -> dict[str, float]:
+    """The estimate for the window's labeled outcomes (from their own probabilities) minus
+    their realised metrics: the estimator's error on the events whose truth is known."""
+    if not realised:
+        return {}
+    outcomes = summary.outcomes()
+    predicted = outcomes.columns[0].astype(np.int64)
+    proba = outcomes.columns[2]
+    confidence = proba[np.arange(predicted.size), predicted]
+    if not np.all(np.isfinite(confidence)):
+        return {}  # as the realised log loss and ROC AUC: all outcomes' probabilities or none
+    estimate = estimate_performance(
+        predicted, confidence, n_classes=len(profile.classes), calibration=profile.calibration
+    )
+    return estimation_errors(estimate, realised)
 
 
 def _coverage(summary: WindowSummary) -> float | None:

@@ -29,7 +29,39 @@ class DriftConfig:
     psi_threshold: float = 0.2
     js_threshold: float = 0.1  # Jensen-Shannon distance, base 2
     wasserstein_threshold: float = 0.1  # in reference standard deviations
-    concept_alpha: float = 0.001  # the error-rate test against the baseline
+    concept_alpha: float = 0.001  # the error-rate test's highest level, per window
+    # Labeled events expected between two false retrain requests under no drift: the budget
+    # each window's performance test spends a share of (see concept_level).
+    false_alarm_budget_events: float = 10_000_000.0
+
+    def concept_level(self, n_labeled: int) -> float:
+        """The performance-drop test's level for a window of ``n_labeled`` labels: its share
+        of half the false-alarm budget (the sequential detector has the other half), so that
+        over ``false_alarm_budget_events`` labels the expected number of false drops is 1/2,
+        whatever the window size or the label rate; never above ``concept_alpha``.
+
+        >>> DriftConfig().concept_level(2000)
+        0.0001
+        >>> DriftConfig().concept_level(10**8)
+        0.001
+        """
+        share = n_labeled / (2.0 * self.false_alarm_budget_events)
+        return min(self.concept_alpha, share)
+
+    def detector_params(self, detector: str) -> dict[str, Any]:
+        """The sequential detector's share of the budget. ADWIN's false detections on a stable
+        0/1 error stream were measured at about one per 10,000,000 labels at river's delta
+        0.002 (bench/bench_false_alarms.py) and scale with delta: half a budget of ``B``
+        labels is delta = 10,000 / B (0.001 at the default), never above river's 0.002. Other
+        detectors keep river's defaults (their share is not calibrated).
+
+        >>> DriftConfig().detector_params("adwin")
+        {'delta': 0.001}
+        """
+        if detector != "adwin":
+            return {}
+        return {"delta": min(0.002, 10_000.0 / self.false_alarm_budget_events)}
+
     min_events: int = 100  # fewer events: no data- or prediction-drift verdict
     min_labels: int = 100  # fewer labeled outcomes: no performance-drop verdict
 
@@ -45,6 +77,7 @@ class DriftConfig:
             js_threshold=settings.js_threshold,
             wasserstein_threshold=settings.wasserstein_threshold,
             concept_alpha=settings.concept_alpha,
+            false_alarm_budget_events=settings.false_alarm_budget_events,
             min_events=settings.drift_min_events,
             min_labels=settings.concept_min_labels,
         )

@@ -2,7 +2,9 @@
 methodology").
 
 Per event the summary keeps a 64-bit hash of its ``event_id``, one small cell code per feature
-(reference bin or category) and the predicted class; per labeled event, the prediction, the
+(reference bin or category), the predicted class and the model's probability of it (NaN
+without probabilities), from which the window's performance is estimated before its labels come
+(:mod:`centinela.drift.estimation`); per labeled event, the prediction, the
 label, the probabilities and the label delay; and, for the exact tests, the numeric values of a
 bounded subsample: the ``exact_cap`` events with the smallest id hashes. Keeping the events
 (not just counts) is what makes deduplication exact everywhere: a redelivered event adds nothing
@@ -10,9 +12,10 @@ here, and an event that two workers both counted (a rebalance after a crash) cou
 their summaries merge. Everything is ordered by hash, so a merged summary is the same, bit for
 bit, whatever the order or grouping of the merges, and whatever the arrival order.
 
-Size: about 10 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
+Size: about 18 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
 ``to_dict`` packs the arrays as base64 so the JSON stays close to that, or (``binary``, for the
-window partials) hands them over as they are.
+window partials) hands them over as they are. A summary written before the predicted class's
+probability was kept reads with NaN there (its events are left out of the estimate).
 
 >>> from datetime import datetime, timezone
 >>> import pandas as pd
@@ -142,6 +145,7 @@ class WindowSummary:
         self._event_shape: list[_Shape] = [
             (np.dtype(np.uint16), (n_features,)),
             (np.dtype(np.int16), ()),
+            (np.dtype(np.float64), ()),  # the probability of the predicted class, or NaN
         ]
         self._exact_shape: list[_Shape] = [(np.dtype(np.float64), (n_numeric,))]
         self._outcome_shape: list[_Shape] = [
@@ -179,12 +183,21 @@ class WindowSummary:
     # --- adding ------------------------------------------------------------------------------
 
     def add_events(
-        self, event_ids: Sequence[str], features: pd.DataFrame, predicted: Sequence[Any]
+        self,
+        event_ids: Sequence[str],
+        features: pd.DataFrame,
+        predicted: Sequence[Any],
+        probabilities: np.ndarray | None = None,
     ) -> None:
-        """Count scored events; an ``event_id`` already counted is ignored (at-least-once)."""
+        """Count scored events; an ``event_id`` already counted is ignored (at-least-once).
+
+        ``probabilities`` has one column per class in the profile's order, or is None; of each
+        row only the predicted class's probability is kept.
+        """
         if not len(event_ids) == len(features) == len(predicted):
             raise DriftError("event_ids, features and predicted must have the same length")
         predicted_codes = self.layout.class_codes(predicted, what="predicted class")
+        confidence = self._confidence(predicted_codes, probabilities)
         hashes = event_hashes(event_ids)
         seen = self._event_ids()
         rows = self._new_rows(hashes, seen)
@@ -194,7 +207,7 @@ class WindowSummary:
         codes = self.layout.encode(features, rows, numeric)
         ids = hashes[rows]
         seen.update(ids.tolist())  # only once the batch is known to be valid
-        self._events.append(_Table(ids, (codes, predicted_codes[rows])))
+        self._events.append(_Table(ids, (codes, predicted_codes[rows], confidence[rows])))
         self._exact.append(_Table(ids, (numeric,)))
 
     def add_outcomes(
@@ -231,6 +244,20 @@ class WindowSummary:
             self._outcomes.append(_Table(hashes[rows], columns))
             seen.update(hashes[rows].tolist())
 
+    def _confidence(
+        self, predicted_codes: np.ndarray, probabilities: np.ndarray | None
+    ) -> np.ndarray:
+        n = predicted_codes.size
+        if probabilities is None:
+            return np.full(n, np.nan)
+        proba = np.asarray(probabilities, dtype=np.float64)
+        if proba.shape != (n, len(self.layout.classes)):
+            raise DriftError(
+                f"probabilities of shape {proba.shape} for {n} events and "
+                f"{len(self.layout.classes)} classes"
+            )
+        return proba[np.arange(n), predicted_codes.astype(np.int64)]
+
     @staticmethod
     def _new_rows(hashes: np.ndarray, seen: set[int]) -> np.ndarray:
         """Rows whose id is neither in ``seen`` nor earlier in the batch (first one wins)."""
@@ -253,7 +280,8 @@ class WindowSummary:
     # --- reading -----------------------------------------------------------------------------
 
     def events(self) -> _Table:
-        """All events, one row per id, ordered by id hash: (codes, predicted class index)."""
+        """All events, one row per id, ordered by id hash: (codes, predicted class index,
+        probability of the predicted class or NaN)."""
         return self._events.table()
 
     def exact(self) -> _Table:
@@ -287,6 +315,12 @@ class WindowSummary:
     def prediction_counts(self) -> np.ndarray:
         predicted = self.events().columns[1].astype(np.int64)
         return np.bincount(predicted, minlength=len(self.layout.classes))
+
+    def confidence(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every event's predicted class index and the model's probability of it (NaN where
+        unknown), in id-hash order: what the estimate of performance before labels reads."""
+        events = self.events()
+        return events.columns[1], events.columns[2]
 
     def errors(self) -> np.ndarray:
         """0/1 error of each labeled event, in id-hash order (deterministic for detectors)."""
@@ -377,15 +411,21 @@ def _pack(table: _Table, binary: bool) -> dict[str, Any]:
 
 def _unpack(data: Mapping[str, Any], shapes: Sequence[_Shape]) -> _Table:
     """The table from :func:`_pack`'s output, base64 or binary. Binary fields are wrapped, not
-    copied: the arrays are read-only views of the record (which they keep alive)."""
+    copied: the arrays are read-only views of the record (which they keep alive).
+
+    Trailing float columns a summary was written without (it predates them) read as NaN."""
     n = int(data["n"])
     ids = np.frombuffer(_decoded(data["ids"]), dtype="<u8").astype(np.uint64, copy=False)
+    raw_columns = list(data["columns"])
+    missing = shapes[len(raw_columns) :]
+    if any(dtype.kind != "f" for dtype, _ in missing):
+        raise DriftError("malformed window summary: columns are missing")
     columns = tuple(
         np.frombuffer(_decoded(raw), dtype=dtype.newbyteorder("<"))
         .astype(dtype, copy=False)
         .reshape(n, *shape)
-        for raw, (dtype, shape) in zip(data["columns"], shapes, strict=True)
-    )
+        for raw, (dtype, shape) in zip(raw_columns, shapes[: len(raw_columns)], strict=True)
+    ) + tuple(np.full((n, *shape), np.nan, dtype=dtype) for dtype, shape in missing)
     if ids.size != n:
         raise DriftError("malformed window summary: row count does not match")
     return _Table(ids, columns)

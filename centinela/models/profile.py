@@ -10,6 +10,14 @@ predicted classes, and the baseline metrics on validation data with the counts t
 stream's error-rate test can treat the baseline as the estimate it is. A profile written before
 the counts existed reads with both ``None``.
 
+Given labels and probabilities, the profile also holds a :class:`Calibration`: an isotonic map
+from the model's probability to how often it is right on the reference rows, stored as plain
+numbers (the map's knots), which the stream uses to estimate performance before labels arrive
+(:mod:`centinela.drift.estimation`; docs/architecture.md, "Performance before labels"). A binary
+model's positive-class probability is calibrated to the positive class; a multiclass model's
+top-class (predicted-class) probability to being correct. A profile written before calibration
+existed reads with ``calibration`` None (the estimate then uses the raw probabilities).
+
 Numeric bins are ``(-inf, e0], (e0, e1], ..., (e_last, inf)`` for the inner edges ``e``: a value
 ``x`` falls in bin ``searchsorted(edges, x, side="left")``.
 
@@ -66,6 +74,70 @@ class FeatureSpec:
         return len(self.bin_edges) + 1 if self.kind == "numeric" else len(self.categories)
 
 
+CalibrationTarget = Literal["positive_class", "top_class"]
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone map from a raw probability to a calibrated one: isotonic regression fitted on
+    the reference rows, kept as its knots ``x`` (increasing) and values ``y`` and applied by
+    linear interpolation, clipped at both ends (exactly scikit-learn's ``IsotonicRegression``
+    with ``out_of_bounds="clip"``), so it reloads from JSON without pickle or scikit-learn.
+
+    ``target`` says what it calibrates: ``positive_class`` (binary: the probability of
+    ``classes[1]`` to the label being ``classes[1]``) or ``top_class`` (the probability of the
+    predicted class to the prediction being right). ``rows``: how many rows it was fitted on.
+
+    >>> calibration = Calibration("top_class", x=(0.5, 0.9), y=(0.6, 0.8), rows=10)
+    >>> calibration.apply(np.array([0.4, 0.7, 1.0])).round(3).tolist()
+    [0.6, 0.7, 0.8]
+    """
+
+    target: CalibrationTarget
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+    rows: int
+    method: Literal["isotonic"] = "isotonic"
+
+    def __post_init__(self) -> None:
+        if self.target not in ("positive_class", "top_class"):
+            raise ProfileError(f"unknown calibration target {self.target!r}")
+        if self.method != "isotonic":
+            raise ProfileError(f"unknown calibration method {self.method!r}")
+        x, y = np.asarray(self.x, dtype=np.float64), np.asarray(self.y, dtype=np.float64)
+        if x.size == 0 or x.size != y.size:
+            raise ProfileError("a calibration needs as many values as knots, at least one")
+        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+            raise ProfileError("a calibration's knots and values must be finite")
+        if np.any(np.diff(x) < 0) or np.any(np.diff(y) < 0):
+            raise ProfileError("a calibration's knots and values must be non-decreasing")
+        if y[0] < 0.0 or y[-1] > 1.0:
+            raise ProfileError("a calibration's values must be probabilities")
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities (float64) of raw ones."""
+        return np.interp(np.asarray(probabilities, dtype=np.float64), self.x, self.y)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "target": self.target,
+            "x": list(self.x),
+            "y": list(self.y),
+            "rows": self.rows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
+        return cls(
+            target=data["target"],
+            x=tuple(float(v) for v in data["x"]),
+            y=tuple(float(v) for v in data["y"]),
+            rows=int(data["rows"]),
+            method=data.get("method", "isotonic"),
+        )
+
+
 @dataclass(frozen=True)
 class ReferenceProfile:
     """Everything the drift tests compare a window against; immutable and JSON round-trippable."""
@@ -78,6 +150,7 @@ class ReferenceProfile:
     n_rows: int
     baseline_rows: int | None = None  # labeled rows the baseline metrics were measured on
     baseline_errors: int | None = None  # how many of them the model got wrong
+    calibration: Calibration | None = None  # of the probabilities, on the baseline's rows
     _index: dict[str, FeatureSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +213,7 @@ class ReferenceProfile:
                 "baseline_metrics": self.baseline_metrics,
                 "baseline_rows": self.baseline_rows,
                 "baseline_errors": self.baseline_errors,
+                "calibration": None if self.calibration is None else self.calibration.to_dict(),
             },
             allow_nan=False,
         )
@@ -161,6 +235,7 @@ class ReferenceProfile:
                 n_rows=int(data["n_rows"]),
                 baseline_rows=_optional_int(data.get("baseline_rows")),
                 baseline_errors=_optional_int(data.get("baseline_errors")),
+                calibration=_optional_calibration(data.get("calibration")),
             )
         except ProfileError:
             raise
@@ -170,6 +245,10 @@ class ReferenceProfile:
 
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+def _optional_calibration(value: Any) -> Calibration | None:
+    return None if value is None else Calibration.from_dict(value)
 
 
 def _spec_from_dict(item: Mapping[str, Any]) -> FeatureSpec:
@@ -205,7 +284,7 @@ def build_profile(
     seed: int = 0,
 ) -> ReferenceProfile:
     """Profile reference data (and, given labels, the model's baseline metrics on it, with
-    ``baseline_rows`` and ``baseline_errors``).
+    ``baseline_rows`` and ``baseline_errors``; given probabilities too, their calibration).
 
     ``probabilities`` has one column per class in ``classes`` order (``predict_proba``).
     The reference sample keeps the same ``sample_size`` rows for every feature, drawn with
@@ -242,6 +321,9 @@ def build_profile(
         n_rows=n_rows,
         baseline_rows=None if labels is None else n_rows,
         baseline_errors=None if labels is None else count_errors(labels, predicted_arr),
+        calibration=None
+        if labels is None or probabilities is None
+        else fit_calibration(labels, predicted_arr, probabilities, class_values),
     )
 
 
@@ -337,6 +419,52 @@ def baseline_metrics(
             positive = (y_true == class_list[1]).astype(int)
             result["roc_auc"] = float(metrics.roc_auc_score(positive, proba[:, 1]))
     return result
+
+
+def fit_calibration(
+    labels: Sequence[Any] | np.ndarray,
+    predicted: Sequence[Any] | np.ndarray,
+    probabilities: np.ndarray,
+    classes: Sequence[Any],
+) -> Calibration | None:
+    """Isotonic calibration of the model's probabilities on labeled rows (see
+    :class:`Calibration`): binary, the positive class (``classes[1]``) probability to the label
+    being that class; multiclass, the predicted class's probability to the prediction being
+    right. None when there are no rows or the probabilities are not finite."""
+    from sklearn.isotonic import IsotonicRegression  # the trainer side only, as for metrics
+
+    class_list = [_plain(c) for c in classes]
+    proba = np.asarray(probabilities, dtype=np.float64)
+    y_true = [_plain(v) for v in labels]
+    y_pred = [_plain(v) for v in predicted]
+    n = len(y_true)
+    if n == 0 or proba.shape != (n, len(class_list)) or len(y_pred) != n:
+        return None
+    if not np.all(np.isfinite(proba)):
+        log.warning("probabilities are not all finite: the profile gets no calibration")
+        return None
+    position = {str(c): i for i, c in enumerate(class_list)}
+    target: CalibrationTarget
+    if len(class_list) == 2:
+        target = "positive_class"
+        score = proba[:, 1]
+        hit = np.fromiter((t == class_list[1] for t in y_true), dtype=bool, count=n)
+    else:
+        target = "top_class"
+        chosen = np.fromiter((position[str(p)] for p in y_pred), dtype=np.int64, count=n)
+        score = proba[np.arange(n), chosen]
+        hit = np.fromiter(
+            (t == p for t, p in zip(y_true, y_pred, strict=True)), dtype=bool, count=n
+        )
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+        score, hit.astype(np.float64)
+    )
+    return Calibration(
+        target=target,
+        x=tuple(float(v) for v in fitted.X_thresholds_),
+        y=tuple(float(v) for v in fitted.y_thresholds_),
+        rows=n,
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,8 @@ it through the same :func:`~centinela.models.registry.log_model_version`.
 
 The reference profile is built on the reference rows (by default the training rows) with the
 model's own predictions and probabilities, so its baseline metrics are the model's metrics on
-those rows; pass a validation split as ``reference`` for honest baselines.
+those rows, and its calibration (for the estimate of performance before labels) is fitted
+on them; pass a validation split as ``reference`` for honest baselines and calibration.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from centinela.models.profile import fit_calibration
 from centinela.models.trainers import train
 from retrain.data import TrainingData
 from retrain.evaluation import (
@@ -79,6 +80,27 @@ def test_the_challengers_baseline_is_measured_on_the_rows_it_was_not_compared_on
     empty = measure_baseline(model, baseline_part.take(np.arange(0)))
     bare = challenger_profile(model, train_part, empty, sample_size=100)
     assert bare.baseline_metrics == {} and bare.baseline_rows is None
+
+
+def test_the_challengers_calibration_is_fitted_on_its_baseline_rows() -> None:
+    """The estimate of performance before labels uses it: fitted on the rows the baseline was
+    measured on, not on the training rows (whose probabilities are the overconfident ones)."""
+    data = _data(2000, seed=6)
+    train_part, holdout = split_holdout(data, 0.25)
+    _, baseline_part = split_baseline(holdout)
+    model = train("logistic_regression", {}, train_part.features, list(train_part.labels))
+    baseline = measure_baseline(model, baseline_part)
+    proba = model.predict_proba(baseline_part.features)
+    expected = fit_calibration(
+        baseline_part.labels, model.classes_[proba.argmax(axis=1)], proba, list(model.classes_)
+    )
+    assert baseline.calibration is not None and baseline.calibration == expected
+    assert baseline.calibration.rows == 250
+    profile = challenger_profile(model, train_part, baseline, sample_size=100)
+    assert profile.calibration == baseline.calibration
+    empty = measure_baseline(model, baseline_part.take(np.arange(0)))
+    assert empty.calibration is None
+    assert challenger_profile(model, train_part, empty, sample_size=100).calibration is None
 
 
 def test_both_models_are_scored_on_the_same_rows() -> None:

@@ -160,13 +160,26 @@ def test_one_worker_scores_dead_letters_joins_and_reports(
         assert sum(r["n_labeled"] for r in drift) == len(scenario.labels)
         windows = sorted(r["window_id"] for r in drift)
         assert len(windows) == len(set(windows)) >= 4
+        # Performance before labels: every window with events estimated with the profile's
+        # calibration (a window of late labels only has none), and checked against the labels
+        # where it has them.
+        scored_windows = sorted(r["window_id"] for r in drift if r["n_events"])
+        estimates = [r["estimated_performance"] for r in drift if r["n_events"]]
+        assert all(e["calibrated"] == 1.0 and 0.5 < e["accuracy"] <= 1.0 for e in estimates)
+        assert all(not r["estimated_performance"] for r in drift if not r["n_events"])
+        checked = [r["window_id"] for r in drift if "accuracy" in r["estimation_error"]]
+        assert checked == [r["window_id"] for r in drift if r["n_labeled"]] and checked
 
         metrics = worker.get("/metrics").text
         assert 'centinela_dead_letters_total{reason="duplicate_event_id"} 1.0' in metrics
         assert 'centinela_model_version{version="1"} 1.0' in metrics
+        assert "centinela_estimated_accuracy " in metrics
         status = worker.status()
         assert status["champion"]["version"] == "1" and status["ready"]
         assert status["windows"]
+        assert all(
+            "accuracy" in w["estimated_performance"] for w in status["windows"] if w["n_events"]
+        )
 
         wait_for(lambda: worker.status()["mlflow_windows_logged"] >= len(drift), 60, "MLflow")
         client = MlflowClient(settings.mlflow_tracking_uri)
@@ -176,6 +189,10 @@ def test_one_worker_scores_dead_letters_joins_and_reports(
         history = client.get_metric_history(run.info.run_id, "n_events")
         assert sorted(m.step for m in history) == windows
         assert sum(m.value for m in history) == expected
+        estimated = client.get_metric_history(run.info.run_id, "estimated_accuracy")
+        assert sorted(m.step for m in estimated) == scored_windows
+        errors = client.get_metric_history(run.info.run_id, "estimation_error_accuracy")
+        assert sorted(m.step for m in errors) == sorted(checked)
         ends = {r["window_id"]: r["window_end"] for r in drift}
         stamp = next(m for m in history if m.step == windows[0]).timestamp
         assert stamp == int(datetime.fromisoformat(ends[windows[0]]).timestamp() * 1000)

@@ -217,7 +217,10 @@ def test_a_two_event_window_that_would_be_flagged_gets_no_verdict_and_says_why(
     predicted = predictions_for(frame)
     summary.add_outcomes(["e0", "e1"], predicted, 1 - predicted, None, [1.0, 1.0])
 
-    eager = DriftConfig(concept_alpha=0.05, min_events=0, min_labels=0)
+    # A budget of one label puts the level at its ceiling, concept_alpha, whatever the window.
+    eager = DriftConfig(
+        concept_alpha=0.05, min_events=0, min_labels=0, false_alarm_budget_events=1.0
+    )
     flagged = compute_drift(summary, profile, eager, model_name="m")
     assert flagged.data_drift and "colour" in flagged.drifted_features
     assert flagged.performance["performance_drop"] == 1.0 and flagged.concept_drift

@@ -83,3 +83,13 @@ def test_the_drift_library_does_not_import_the_settings() -> None:
         if imports.search(path.read_text(encoding="utf-8"))
     ]
     assert importing == []
+
+
+def test_the_performance_test_spends_its_share_of_the_false_alarm_budget() -> None:
+    config = DriftConfig(false_alarm_budget_events=1_000_000, concept_alpha=0.01)
+    # Half the budget over the windows, in proportion to their labels: the expected number of
+    # false drops over a budget's worth of labels is 1/2, whatever the window size.
+    assert config.concept_level(2_000) == 0.001
+    assert config.concept_level(500) == 0.00025
+    assert sum(config.concept_level(2_000) for _ in range(500)) == pytest.approx(0.5)
+    assert config.concept_level(10**9) == 0.01  # never above the configured ceiling

@@ -1,4 +1,5 @@
-"""A worker that sees mostly late events says so: a WARNING, a metric and a /status field."""
+"""Loud where it matters: mostly late batches warn (log, metric, /status); a bad window partial is
+skipped and counted, never a crash of the merger."""
 
 from __future__ import annotations
 
@@ -45,3 +46,14 @@ def test_a_few_late_events_in_a_small_batch_say_nothing() -> None:
     service = _service()
     service._watch_lateness(events=5, late=5)
     assert service.late_warning is None and service.late_events_total == 5
+
+
+def test_an_unreadable_window_partial_is_skipped_and_counted() -> None:
+    """One bad partial must not stop the merger (and with it every later window)."""
+    from stream.app import build_components
+    from tests.stream.stream_data import FakeMessage
+
+    settings = Settings(_env_file=None, topic_prefix="partial.")  # type: ignore[call-arg]
+    parts = build_components(settings)
+    parts.merger._add(FakeMessage(0, 3, b"m", b"not a partial"), now=0.0)
+    assert parts.metrics.windows_failed._value.get() == 1.0
