@@ -20,6 +20,7 @@ from producers.sources import SourceSpec
 
 EVENTS_PER_WINDOW = 2_000
 GAUSSIAN = SourceSpec("gaussian", {"n_features": 20, "n_informative": 5, "world": 7})
+CORRELATED = SourceSpec("gaussian", {**GAUSSIAN.params, "correlated": ("x10", "x11"), "rho": 0.8})
 
 _SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
@@ -63,6 +64,13 @@ _SCENARIOS: tuple[Scenario, ...] = (
             DriftSpec("prior", 60_000, share=0.75, target_class=1),
         ),
         default_events=80_000,
+    ),
+    Scenario(
+        "correlation-shift",
+        "x10 and x11 correlated +0.8, flipping to -0.8 at event 20,000; every marginal "
+        "distribution and P(y|x) unchanged (only the multivariate test can see it)",
+        CORRELATED,
+        (DriftSpec("correlation", 20_000, features=("x10", "x11"), rho=-0.8),),
     ),
     Scenario(
         "river-agrawal-concept",

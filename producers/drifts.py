@@ -14,6 +14,10 @@ source. ``alpha`` is the drift's strength at each event index, 0 before and 1 on
   scales by ``scale``; a relabelling source recomputes labels so P(y | x) is unchanged.
 - **prior**: the share of ``target_class`` becomes ``share``; rows are drawn by class from the
   source, so P(x | y) is unchanged.
+- **correlation**: the two ``features`` (jointly Gaussian in the source) move from the
+  source's correlation to ``rho``; the second is rebuilt as ``rho_t * z_first + sqrt(1 -
+  rho_t^2) * e`` from its own standardized noise ``e``, so both marginals stay exactly the
+  source's and only how they move together changes (what the multivariate test is for).
 - **concept**: labels follow concept number ``concept`` (a relabelling source swaps its label
   function; other sources rotate the classes); gradual means each row follows the new concept
   with probability ``alpha``, as river's ConceptDriftStream does.
@@ -29,8 +33,8 @@ import numpy as np
 from producers.exceptions import ScenarioError
 from producers.sources.base import ClassValue, Rows, Source
 
-DriftKind = Literal["covariate", "prior", "concept"]
-DRIFT_KINDS: tuple[DriftKind, ...] = ("covariate", "prior", "concept")
+DriftKind = Literal["covariate", "prior", "concept", "correlation"]
+DRIFT_KINDS: tuple[DriftKind, ...] = ("covariate", "prior", "concept", "correlation")
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class DriftSpec:
     share: float = 0.8
     target_class: ClassValue | None = None
     concept: int = 1
+    rho: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in DRIFT_KINDS:
@@ -61,6 +66,10 @@ class DriftSpec:
             raise ScenarioError("a covariate drift needs scale > 0")
         if self.kind == "prior" and not 0.0 < self.share < 1.0:
             raise ScenarioError("a prior drift needs 0 < share < 1")
+        if self.kind == "correlation" and (
+            len(self.features) != 2 or len(set(self.features)) != 2 or not -1 < self.rho < 1
+        ):
+            raise ScenarioError("a correlation drift needs two features and -1 < rho < 1")
         if self.kind == "concept" and self.concept < 1:
             raise ScenarioError("a concept drift needs concept >= 1 (0 is the original)")
 
@@ -88,7 +97,12 @@ class DriftSpec:
 
     def check(self, source: Source) -> None:
         """Fail early, naming the problem, if this drift cannot act on ``source``."""
-        if self.kind == "covariate":
+        if self.kind == "correlation" and source.feature_correlation(*self.features) is None:
+            raise ScenarioError(
+                f"correlation drift: source {source.name!r} does not know the correlation of "
+                f"{', '.join(self.features)} (it needs jointly Gaussian features)"
+            )
+        if self.kind in ("covariate", "correlation"):
             stats = source.feature_stats()
             unknown = [f for f in self.features if f not in source.feature_names]
             if unknown:
@@ -98,7 +112,7 @@ class DriftSpec:
                 )
             non_numeric = [f for f in self.features if f not in stats]
             if non_numeric:
-                raise ScenarioError(f"covariate drift: {', '.join(non_numeric)} is not numeric")
+                raise ScenarioError(f"{self.kind} drift: {', '.join(non_numeric)} is not numeric")
         if (
             self.kind == "prior"
             and self.target_class is not None
@@ -114,6 +128,7 @@ class DriftSpec:
             "covariate": ("features", "shift", "scale"),
             "prior": ("share", "target_class"),
             "concept": ("concept",),
+            "correlation": ("features", "rho"),
         }[self.kind]
         values = asdict(self)
         params = {key: values[key] for key in wanted}
@@ -136,6 +151,31 @@ def shift_features(
             values = features[name].astype(np.float64)
             scaled = values + alpha * (drift.scale - 1.0) * (values - mean)
             features[name] = scaled + alpha * drift.shift * sd
+    return Rows(features, rows.labels, rows.latent, rows.event_time, rows.event_id)
+
+
+def correlate_features(
+    rows: Rows,
+    drifts: list[DriftSpec],
+    indices: np.ndarray,
+    stats: dict[str, tuple[float, float]],
+    source: Source,
+) -> Rows:
+    """Apply every correlation drift to ``rows`` (events ``indices``); returns new rows."""
+    features = dict(rows.features)
+    for drift in drifts:
+        alpha = drift.alpha(indices)
+        if not alpha.any():
+            continue
+        first, second = drift.features
+        before = source.feature_correlation(first, second)
+        assert before is not None  # checked when the stream was built
+        (mean_a, sd_a), (mean_b, sd_b) = stats[first], stats[second]
+        z_a = (features[first].astype(np.float64) - mean_a) / sd_a
+        z_b = (features[second].astype(np.float64) - mean_b) / sd_b
+        noise = (z_b - before * z_a) / np.sqrt(1.0 - before**2)
+        rho = before + alpha * (drift.rho - before)
+        features[second] = mean_b + sd_b * (rho * z_a + np.sqrt(1.0 - rho**2) * noise)
     return Rows(features, rows.labels, rows.latent, rows.event_time, rows.event_id)
 
 

@@ -22,7 +22,14 @@ import pandas as pd
 
 from producers.block import Block
 from producers.delays import LabelDelay
-from producers.drifts import DriftSpec, concepts, rotate_classes, shift_features, target_shares
+from producers.drifts import (
+    DriftSpec,
+    concepts,
+    correlate_features,
+    rotate_classes,
+    shift_features,
+    target_shares,
+)
 from producers.exceptions import ScenarioError
 from producers.sources import Rows, Source, SourceSpec, build_source
 
@@ -101,8 +108,10 @@ class ScenarioStream:
         self._covariate = [d for d in self.drifts if d.kind == "covariate"]
         self._concept = [d for d in self.drifts if d.kind == "concept"]
         self._prior = [d for d in self.drifts if d.kind == "prior"]
+        self._correlation = [d for d in self.drifts if d.kind == "correlation"]
         self._prior_class = self._check_prior()
-        self._stats = self.source.feature_stats() if self._covariate else {}
+        moving = self._covariate or self._correlation
+        self._stats = self.source.feature_stats() if moving else {}
         self._next = 0
         self._block_no = 0
         self._pool: dict[bool, Rows | None] = {True: None, False: None}
@@ -137,10 +146,13 @@ class ScenarioStream:
         first, last = int(indices[0]), int(indices[-1])
         covariate = [d for d in self._covariate if d.active(first, last)]
         concept_drifts = [d for d in self._concept if d.active(first, last)]
+        correlation = [d for d in self._correlation if d.active(first, last)]
         if covariate:
             rows = shift_features(rows, covariate, indices, self._stats)
+        if correlation:
+            rows = correlate_features(rows, correlation, indices, self._stats, self.source)
         concept = concepts(concept_drifts, indices, rng)
-        if not covariate and not concept.any():
+        if not covariate and not correlation and not concept.any():
             return rows
         if self.source.relabels:
             labels = self.source.relabel(rows, concept)

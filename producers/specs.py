@@ -70,7 +70,13 @@ def parse_drift(text: str) -> DriftSpec:
         )
     if "features" in params:
         params["features"] = tuple(str(params["features"]).split("/"))
-    for key, kind in (("shift", float), ("scale", float), ("share", float), ("concept", int)):
+    for key, kind in (
+        ("shift", float),
+        ("scale", float),
+        ("share", float),
+        ("concept", int),
+        ("rho", float),
+    ):
         if key in params:
             try:
                 params[key] = kind(params[key])

@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from centinela.models.profile import Calibration, baseline_metrics, count_errors, fit_calibration
+from centinela.models.calibration import Calibration, fit_calibration
+from centinela.models.profile import baseline_metrics, count_errors
 from retrain.data import TrainingData
 
 log = logging.getLogger(__name__)

@@ -67,6 +67,20 @@ def alerts_for(report: DriftReport) -> list[Alert]:
                 },
             )
         )
+    if report.multivariate is not None and report.multivariate.drifted:
+        found.append(
+            (
+                "multivariate_drift",
+                "warning",
+                f"the features' joint distribution moved (PCA reconstruction error){estimate}",
+                {
+                    "statistic": report.multivariate.statistic,
+                    "p_value": report.multivariate.p_value,
+                    "drifted_features": list(report.drifted_features),
+                    **estimated,
+                },
+            )
+        )
     if report.concept_drift:
         found.append(
             (

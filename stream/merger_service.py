@@ -192,6 +192,8 @@ class MergerService(Service):
         self.metrics.drift_flag.labels(kind="concept").set(float(report.concept_drift))
         prediction = float(bool(report.prediction and report.prediction.drifted))
         self.metrics.drift_flag.labels(kind="prediction").set(prediction)
+        joint = float(bool(report.multivariate and report.multivariate.drifted))
+        self.metrics.drift_flag.labels(kind="multivariate").set(joint)
         self.metrics.set_estimate(report.estimated_performance, report.estimation_error)
 
     async def _commit(self, last: int | None) -> None:

@@ -69,8 +69,9 @@ def report_metrics(report: DriftReport) -> dict[str, float]:
     for name, value in report.estimation_error.items():
         values[f"estimation_error_{name}"] = value
     tests = list(report.features) + ([report.prediction] if report.prediction else [])
+    tests += [report.multivariate] if report.multivariate else []
     for test in tests:
-        prefix = "prediction" if test.kind == "prediction" else f"feature.{test.feature}"
+        prefix = f"feature.{test.feature}" if test.kind in ("numeric", "categorical") else test.kind
         values[f"{prefix}.statistic"] = test.statistic
         values[f"{prefix}.drifted"] = float(test.drifted)
         for field in ("p_value", "psi", "distance"):

@@ -29,6 +29,7 @@ _FLAG_OF_KIND = {
     "data_drift": lambda r: r.data_drift,
     "prediction_drift": lambda r: bool(r.prediction and r.prediction.drifted),
     "concept_drift": lambda r: r.concept_drift,
+    "multivariate_drift": lambda r: bool(r.multivariate and r.multivariate.drifted),
 }
 
 

@@ -117,7 +117,7 @@ class FeatureDrift(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     feature: str
-    kind: Literal["numeric", "categorical", "prediction"]
+    kind: Literal["numeric", "categorical", "prediction", "multivariate"]
     test: str
     statistic: float
     p_value: float | None = None
@@ -163,6 +163,11 @@ class DriftReport(Record):
     # The estimator's error where the truth is known: the same estimate made for the window's
     # labeled outcomes, minus their realised metrics (``performance``), per metric both have.
     estimation_error: dict[str, float] = Field(default_factory=dict)
+    # The multivariate test (docs/architecture.md, "Drift methodology"): KS of the window's PCA
+    # reconstruction errors against the reference's, in the window's corrected family. None
+    # when the verdict is withheld, the profile has no PCA, or in older reports. Its flag is
+    # not ``data_drift`` (that is per feature); it raises a "multivariate_drift" alert.
+    multivariate: FeatureDrift | None = None
 
 
 class Alert(Record):
@@ -171,7 +176,9 @@ class Alert(Record):
     alert_id: str
     model_name: str
     model_version: str
-    kind: Literal["data_drift", "prediction_drift", "concept_drift", "performance_drop"]
+    kind: Literal[
+        "data_drift", "prediction_drift", "concept_drift", "performance_drop", "multivariate_drift"
+    ]
     severity: Literal["info", "warning", "critical"] = "warning"
     message: str
     window_id: int | None = None

@@ -1,7 +1,8 @@
 """Drift statistics for Centinela: pure functions and small classes, no Kafka, no MLflow.
 
 - :mod:`~centinela.drift.summary`: :class:`WindowSummary`, the mergeable, deduplicated summary of
-  one window of one model version (its cell codes: :mod:`~centinela.drift.layout`).
+  one window of one model version (its cell codes: :mod:`~centinela.drift.layout`; its
+  tables: :mod:`~centinela.drift.summary_tables`).
 - :mod:`~centinela.drift.config`: :class:`DriftConfig` (the tests, levels and thresholds) and
   :class:`PolicyConfig` (the retrain policy), what the library is told; it never reads the
   process's settings (``from_settings`` builds either from them).

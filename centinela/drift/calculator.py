@@ -4,8 +4,10 @@ Per feature, the configured test decides (:class:`~centinela.drift.config.DriftC
 ``numeric_test``, ``categorical_test``);
 PSI and a distance (Wasserstein for numerics, Jensen-Shannon for categoricals and predictions;
 JS for numerics too when that is the test) are reported alongside. Predictions get a chi-square
-test of their class counts against the reference's. The p-value tests of a window (features and
-prediction) form one family, corrected with ``correction`` at ``alpha``; threshold
+test of their class counts against the reference's. With a PCA in the profile, the multivariate
+test is a KS of the window's reconstruction errors against the reference's (``multivariate``;
+:mod:`centinela.models.pca`). The p-value tests of a window (features, prediction and the
+multivariate test) form one family, corrected with ``correction`` at ``alpha``; threshold
 tests decide alone.
 
 Concept drift here is the window's own significance test: the errors of the labeled outcomes
@@ -47,6 +49,7 @@ from centinela.drift.correction import reject
 from centinela.drift.estimation import estimate_performance, estimation_errors
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.histogram import js_distance, psi
+from centinela.drift.ks import ks_2samp
 from centinela.drift.layout import SummaryLayout
 from centinela.drift.performance import (
     error_rate_pvalue,
@@ -120,8 +123,22 @@ def compute_drift(
         features = _numeric(summary, profile, config) + _categorical(summary, profile, config)
         features.sort(key=lambda row: layout.names.index(row[0]))
     prediction = _prediction(summary, profile) if tested else None
+    joint = _multivariate(summary, profile, config) if tested else None
     outcomes = [row[3] for row in features] + ([prediction[0]] if prediction else [])
+    outcomes += [joint[0]] if joint else []
     decided = _decide(outcomes, config)
+    multivariate = None
+    if joint is not None:
+        outcome, psi_value = joint
+        multivariate = FeatureDrift(
+            feature="multivariate",
+            kind="multivariate",
+            test="pca_ks",
+            statistic=outcome.statistic,
+            p_value=outcome.p_value,
+            psi=psi_value,
+            drifted=decided[-1],
+        )
     drifts = [
         FeatureDrift(
             feature=name,
@@ -149,7 +166,7 @@ def compute_drift(
             p_value=outcome.p_value,
             psi=psi_value,
             distance=distance,
-            drifted=decided[-1],
+            drifted=decided[len(features)],
         )
     metrics = _performance(summary, profile, config, test="performance" not in withheld)
     predicted, confidence = summary.confidence()
@@ -178,6 +195,7 @@ def compute_drift(
         verdicts_withheld=tuple(withheld),
         estimated_performance=estimated,
         estimation_error=_estimation_error(summary, profile, metrics),
+        multivariate=multivariate,
     )
 
 
@@ -248,6 +266,24 @@ def _prediction(
     result = chi2_homogeneity(reference, window)
     outcome = Outcome(statistic=result.statistic, p_value=result.pvalue)
     return outcome, psi(reference, window), js_distance(reference, window)
+
+
+def _multivariate(
+    summary: WindowSummary, profile: ReferenceProfile, config: DriftConfig
+) -> tuple[Outcome, float] | None:
+    """KS of the window's reconstruction errors (its exact subsample) against the reference's,
+    and their PSI on the reference's bins; None without a PCA or without errors to test."""
+    pca = profile.pca
+    if pca is None:
+        return None
+    errors = summary.reconstruction_errors()
+    if errors.size == 0:
+        return None
+    result = ks_2samp(pca.sorted_errors, np.sort(errors), method=config.ks_method, presorted=True)
+    every = summary.events().columns[3]  # the histogram, as the per-feature ones, of all events
+    window = pca.error_counts(every[np.isfinite(every)])
+    reference = np.asarray(pca.reference_counts)
+    return Outcome(statistic=result.statistic, p_value=result.pvalue), psi(reference, window)
 
 
 def _decide(outcomes: list[Outcome], config: DriftConfig) -> list[bool]:

@@ -4,7 +4,7 @@
 Confidence-based, as NannyML's CBPE: if the probabilities are calibrated, an event predicted
 with calibrated probability ``q`` of being right is right ``q`` of the time, so the expected
 accuracy of a window is the mean of ``q`` over its events, whatever its labels. The calibration
-is the profile's (:class:`~centinela.models.profile.Calibration`, isotonic, fitted on the
+is the profile's (:class:`~centinela.models.calibration.Calibration`, isotonic, fitted on the
 reference rows); without one (a profile written before it existed) the raw probabilities are
 taken as calibrated and the estimate says so (``calibrated`` 0).
 
@@ -38,7 +38,7 @@ import logging
 
 import numpy as np
 
-from centinela.models.profile import Calibration
+from centinela.models.calibration import Calibration
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from centinela.drift.exceptions import DriftError, UnknownClassError
+from centinela.models.pca import PcaProjection
 from centinela.models.profile import ReferenceProfile
 
 MAX_CELLS = np.iinfo(np.uint16).max
@@ -40,6 +41,7 @@ class SummaryLayout:
     bin_edges: tuple[tuple[float, ...], ...]
     categories: tuple[tuple[str, ...], ...]
     classes: tuple[str | int, ...]
+    pca: PcaProjection | None = None  # the profile's, to measure each event's reconstruction error
     _class_index: dict[str, int] = field(init=False, repr=False, compare=False)
     _int_classes: pd.Index | None = field(init=False, repr=False, compare=False)
 
@@ -58,6 +60,7 @@ class SummaryLayout:
             bin_edges=tuple(spec.bin_edges for spec in profile.features),
             categories=tuple(spec.categories for spec in profile.features),
             classes=profile.classes,
+            pca=None if profile.pca is None else profile.pca.projection,
         )
 
     @cached_property
@@ -126,14 +129,24 @@ class SummaryLayout:
                 f"{what} {error.args[0]!r} is not one of the model's classes {self.classes}"
             ) from None
 
+    def reconstruction_errors(self, numeric: np.ndarray) -> np.ndarray:
+        """Each row's reconstruction error under the profile's PCA (NaN without one);
+        ``numeric`` from :meth:`numeric_values`."""
+        if self.pca is None:
+            return np.full(numeric.shape[0], np.nan)
+        return self.pca.errors(numeric)
+
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "names": list(self.names),
             "kinds": list(self.kinds),
             "bin_edges": [list(e) for e in self.bin_edges],
             "categories": [list(c) for c in self.categories],
             "classes": list(self.classes),
         }
+        if self.pca is not None:  # a layout without one is written as before
+            data["multivariate"] = self.pca.to_dict()
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SummaryLayout:
@@ -143,6 +156,9 @@ class SummaryLayout:
             bin_edges=tuple(tuple(float(v) for v in e) for e in data["bin_edges"]),
             categories=tuple(tuple(str(v) for v in c) for c in data["categories"]),
             classes=tuple(data["classes"]),
+            pca=None
+            if data.get("multivariate") is None
+            else PcaProjection.from_dict(data["multivariate"]),
         )
 
     @staticmethod

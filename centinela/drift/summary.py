@@ -12,10 +12,14 @@ here, and an event that two workers both counted (a rebalance after a crash) cou
 their summaries merge. Everything is ordered by hash, so a merged summary is the same, bit for
 bit, whatever the order or grouping of the merges, and whatever the arrival order.
 
-Size: about 18 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
+Per event the summary also keeps its reconstruction error under the profile's PCA (NaN for a
+profile without one), which the multivariate test reads.
+
+Size: about 26 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
 ``to_dict`` packs the arrays as base64 so the JSON stays close to that, or (``binary``, for the
 window partials) hands them over as they are. A summary written before the predicted class's
-probability was kept reads with NaN there (its events are left out of the estimate).
+probability was kept reads with NaN there (its events are left out of the estimate); one written
+before the reconstruction error was kept reads with NaN there too (no multivariate test).
 
 >>> from datetime import datetime, timezone
 >>> import pandas as pd
@@ -37,10 +41,8 @@ probability was kept reads with NaN there (its events are left out of the estima
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -49,75 +51,12 @@ import pandas as pd
 
 from centinela.drift.exceptions import DriftError, SummaryMismatchError
 from centinela.drift.layout import SummaryLayout, event_hashes
+from centinela.drift.summary_tables import Rows, Shape, Table, bottom, pack, union, unpack
 from centinela.models.profile import ReferenceProfile
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = 1
-
-_Shape = tuple[np.dtype[Any], tuple[int, ...]]
-
-
-@dataclass(frozen=True)
-class _Table:
-    """Rows keyed by id hash; ``columns`` share the first axis with ``ids``."""
-
-    ids: np.ndarray
-    columns: tuple[np.ndarray, ...]
-
-    def __len__(self) -> int:
-        return int(self.ids.size)
-
-
-def _union(tables: Sequence[_Table], width: Sequence[_Shape]) -> _Table:
-    """Rows of all tables, one per id (the first seen), ordered by id."""
-    live = [t for t in tables if len(t)]
-    if not live:
-        return _Table(
-            np.empty(0, dtype=np.uint64),
-            tuple(np.empty((0, *shape), dtype=dtype) for dtype, shape in width),
-        )
-    ids = np.concatenate([t.ids for t in live])
-    unique, first = np.unique(ids, return_index=True)
-    columns = tuple(np.concatenate([t.columns[k] for t in live])[first] for k in range(len(width)))
-    return _Table(unique, columns)
-
-
-def _bottom(table: _Table, cap: int) -> _Table:
-    """The ``cap`` rows with the smallest ids: a deterministic, merge-stable subsample."""
-    if len(table) <= cap:
-        return table
-    order = np.sort(np.argpartition(table.ids, cap - 1)[:cap])
-    return _Table(table.ids[order], tuple(c[order] for c in table.columns))
-
-
-class _Rows:
-    """A table being filled: appended chunks, folded into one canonical table (one row per id,
-    ordered by id, at most ``cap`` rows with the smallest ids) when read."""
-
-    def __init__(self, shape: Sequence[_Shape], cap: int | None = None) -> None:
-        self.shape = list(shape)
-        self.cap = cap
-        self._canonical: _Table | None = None
-        self._pending: list[_Table] = []
-        self._pending_rows = 0
-
-    def append(self, table: _Table) -> None:
-        self._pending.append(table)
-        self._pending_rows += len(table)
-        if self.cap is not None and self._pending_rows > 2 * self.cap:
-            self.table()  # keeps memory bounded: rows beyond the cap can never come back
-
-    def replace(self, table: _Table) -> None:
-        self._canonical, self._pending, self._pending_rows = table, [], 0
-
-    def table(self) -> _Table:
-        if self._canonical is None or self._pending:
-            parts = ([self._canonical] if self._canonical is not None else []) + self._pending
-            folded = _union(parts, self.shape)
-            self.replace(folded if self.cap is None else _bottom(folded, self.cap))
-        assert self._canonical is not None
-        return self._canonical
 
 
 class WindowSummary:
@@ -142,21 +81,22 @@ class WindowSummary:
         self.window_end = window_end
         self.exact_cap = exact_cap
         n_features, n_numeric = len(layout.names), len(layout.numeric)
-        self._event_shape: list[_Shape] = [
+        self._event_shape: list[Shape] = [
             (np.dtype(np.uint16), (n_features,)),
             (np.dtype(np.int16), ()),
             (np.dtype(np.float64), ()),  # the probability of the predicted class, or NaN
+            (np.dtype(np.float64), ()),  # the reconstruction error under the profile's PCA, or NaN
         ]
-        self._exact_shape: list[_Shape] = [(np.dtype(np.float64), (n_numeric,))]
-        self._outcome_shape: list[_Shape] = [
+        self._exact_shape: list[Shape] = [(np.dtype(np.float64), (n_numeric,))]
+        self._outcome_shape: list[Shape] = [
             (np.dtype(np.int16), ()),
             (np.dtype(np.int16), ()),
             (np.dtype(np.float64), (len(layout.classes),)),
             (np.dtype(np.float64), ()),
         ]
-        self._events = _Rows(self._event_shape)
-        self._exact = _Rows(self._exact_shape, cap=exact_cap)
-        self._outcomes = _Rows(self._outcome_shape)
+        self._events = Rows(self._event_shape)
+        self._exact = Rows(self._exact_shape, cap=exact_cap)
+        self._outcomes = Rows(self._outcome_shape)
         self._seen: set[int] | None = set()
         self._labeled_seen: set[int] | None = set()
 
@@ -205,10 +145,11 @@ class WindowSummary:
             return
         numeric = self.layout.numeric_values(features, rows)
         codes = self.layout.encode(features, rows, numeric)
+        errors = self.layout.reconstruction_errors(numeric)
         ids = hashes[rows]
         seen.update(ids.tolist())  # only once the batch is known to be valid
-        self._events.append(_Table(ids, (codes, predicted_codes[rows], confidence[rows])))
-        self._exact.append(_Table(ids, (numeric,)))
+        self._events.append(Table(ids, (codes, predicted_codes[rows], confidence[rows], errors)))
+        self._exact.append(Table(ids, (numeric,)))
 
     def add_outcomes(
         self,
@@ -241,7 +182,7 @@ class WindowSummary:
         rows = self._new_rows(hashes, seen)
         if rows.size:
             columns = (predicted_codes[rows], label_codes[rows], proba[rows], delays[rows])
-            self._outcomes.append(_Table(hashes[rows], columns))
+            self._outcomes.append(Table(hashes[rows], columns))
             seen.update(hashes[rows].tolist())
 
     def _confidence(
@@ -279,16 +220,16 @@ class WindowSummary:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def events(self) -> _Table:
+    def events(self) -> Table:
         """All events, one row per id, ordered by id hash: (codes, predicted class index,
-        probability of the predicted class or NaN)."""
+        probability of the predicted class or NaN, reconstruction error or NaN)."""
         return self._events.table()
 
-    def exact(self) -> _Table:
+    def exact(self) -> Table:
         """The exact subsample: (numeric values,) of the ``exact_cap`` smallest id hashes."""
         return self._exact.table()
 
-    def outcomes(self) -> _Table:
+    def outcomes(self) -> Table:
         """Labeled events: (predicted, label, probabilities, delay seconds), by id hash."""
         return self._outcomes.table()
 
@@ -322,6 +263,13 @@ class WindowSummary:
         events = self.events()
         return events.columns[1], events.columns[2]
 
+    def reconstruction_errors(self) -> np.ndarray:
+        """The reconstruction errors of the exact subsample's events (the ``exact_cap``
+        smallest id hashes), in id-hash order, without the NaN of events summarised without a
+        PCA: what the multivariate test reads."""
+        errors = self.events().columns[3][: self.exact_cap]
+        return errors[np.isfinite(errors)]
+
     def errors(self) -> np.ndarray:
         """0/1 error of each labeled event, in id-hash order (deterministic for detectors)."""
         outcomes = self.outcomes()
@@ -344,10 +292,10 @@ class WindowSummary:
             window_end=self.window_end,
             exact_cap=min(part.exact_cap for part in parts),
         )
-        merged._events.replace(_union([p.events() for p in parts], self._event_shape))
-        exact = _union([p.exact() for p in parts], self._exact_shape)
-        merged._exact.replace(_bottom(exact, merged.exact_cap))
-        merged._outcomes.replace(_union([p.outcomes() for p in parts], self._outcome_shape))
+        merged._events.replace(union([p.events() for p in parts], self._event_shape))
+        exact = union([p.exact() for p in parts], self._exact_shape)
+        merged._exact.replace(bottom(exact, merged.exact_cap))
+        merged._outcomes.replace(union([p.outcomes() for p in parts], self._outcome_shape))
         merged._seen = None
         merged._labeled_seen = None
         return merged
@@ -372,9 +320,9 @@ class WindowSummary:
             "window_end": self.window_end.isoformat(),
             "exact_cap": self.exact_cap,
             "layout": self.layout.to_dict(),
-            "events": _pack(events, binary),
-            "exact": _pack(exact, binary),
-            "outcomes": _pack(outcomes, binary),
+            "events": pack(events, binary),
+            "exact": pack(exact, binary),
+            "outcomes": pack(outcomes, binary),
         }
 
     @classmethod
@@ -390,9 +338,9 @@ class WindowSummary:
                 window_end=datetime.fromisoformat(data["window_end"]),
                 exact_cap=int(data["exact_cap"]),
             )
-            summary._events.replace(_unpack(data["events"], summary._event_shape))
-            summary._exact.replace(_unpack(data["exact"], summary._exact_shape))
-            summary._outcomes.replace(_unpack(data["outcomes"], summary._outcome_shape))
+            summary._events.replace(unpack(data["events"], summary._event_shape))
+            summary._exact.replace(unpack(data["exact"], summary._exact_shape))
+            summary._outcomes.replace(unpack(data["outcomes"], summary._outcome_shape))
         except DriftError:
             raise
         except (KeyError, TypeError, ValueError) as error:
@@ -400,44 +348,3 @@ class WindowSummary:
         summary._seen = None
         summary._labeled_seen = None
         return summary
-
-
-def _pack(table: _Table, binary: bool) -> dict[str, Any]:
-    arrays = [table.ids.astype("<u8", copy=False)]
-    arrays += [c.astype(c.dtype.newbyteorder("<"), copy=False) for c in table.columns]
-    encode = _bytes_of if binary else _b64
-    return {"n": len(table), "ids": encode(arrays[0]), "columns": [encode(a) for a in arrays[1:]]}
-
-
-def _unpack(data: Mapping[str, Any], shapes: Sequence[_Shape]) -> _Table:
-    """The table from :func:`_pack`'s output, base64 or binary. Binary fields are wrapped, not
-    copied: the arrays are read-only views of the record (which they keep alive).
-
-    Trailing float columns a summary was written without (it predates them) read as NaN."""
-    n = int(data["n"])
-    ids = np.frombuffer(_decoded(data["ids"]), dtype="<u8").astype(np.uint64, copy=False)
-    raw_columns = list(data["columns"])
-    missing = shapes[len(raw_columns) :]
-    if any(dtype.kind != "f" for dtype, _ in missing):
-        raise DriftError("malformed window summary: columns are missing")
-    columns = tuple(
-        np.frombuffer(_decoded(raw), dtype=dtype.newbyteorder("<"))
-        .astype(dtype, copy=False)
-        .reshape(n, *shape)
-        for raw, (dtype, shape) in zip(raw_columns, shapes[: len(raw_columns)], strict=True)
-    ) + tuple(np.full((n, *shape), np.nan, dtype=dtype) for dtype, shape in missing)
-    if ids.size != n:
-        raise DriftError("malformed window summary: row count does not match")
-    return _Table(ids, columns)
-
-
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
-
-
-def _bytes_of(array: np.ndarray) -> memoryview:
-    return np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
-
-
-def _decoded(value: str | bytes | memoryview) -> bytes | memoryview:
-    return base64.b64decode(value) if isinstance(value, str) else value

@@ -47,6 +47,8 @@ import numpy as np
 import pandas as pd
 
 from centinela.exceptions import ProfileError
+from centinela.models.calibration import Calibration, fit_calibration, plain_value
+from centinela.models.pca import ReferencePca, fit_pca
 
 log = logging.getLogger(__name__)
 
@@ -74,70 +76,6 @@ class FeatureSpec:
         return len(self.bin_edges) + 1 if self.kind == "numeric" else len(self.categories)
 
 
-CalibrationTarget = Literal["positive_class", "top_class"]
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """A monotone map from a raw probability to a calibrated one: isotonic regression fitted on
-    the reference rows, kept as its knots ``x`` (increasing) and values ``y`` and applied by
-    linear interpolation, clipped at both ends (exactly scikit-learn's ``IsotonicRegression``
-    with ``out_of_bounds="clip"``), so it reloads from JSON without pickle or scikit-learn.
-
-    ``target`` says what it calibrates: ``positive_class`` (binary: the probability of
-    ``classes[1]`` to the label being ``classes[1]``) or ``top_class`` (the probability of the
-    predicted class to the prediction being right). ``rows``: how many rows it was fitted on.
-
-    >>> calibration = Calibration("top_class", x=(0.5, 0.9), y=(0.6, 0.8), rows=10)
-    >>> calibration.apply(np.array([0.4, 0.7, 1.0])).round(3).tolist()
-    [0.6, 0.7, 0.8]
-    """
-
-    target: CalibrationTarget
-    x: tuple[float, ...]
-    y: tuple[float, ...]
-    rows: int
-    method: Literal["isotonic"] = "isotonic"
-
-    def __post_init__(self) -> None:
-        if self.target not in ("positive_class", "top_class"):
-            raise ProfileError(f"unknown calibration target {self.target!r}")
-        if self.method != "isotonic":
-            raise ProfileError(f"unknown calibration method {self.method!r}")
-        x, y = np.asarray(self.x, dtype=np.float64), np.asarray(self.y, dtype=np.float64)
-        if x.size == 0 or x.size != y.size:
-            raise ProfileError("a calibration needs as many values as knots, at least one")
-        if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-            raise ProfileError("a calibration's knots and values must be finite")
-        if np.any(np.diff(x) < 0) or np.any(np.diff(y) < 0):
-            raise ProfileError("a calibration's knots and values must be non-decreasing")
-        if y[0] < 0.0 or y[-1] > 1.0:
-            raise ProfileError("a calibration's values must be probabilities")
-
-    def apply(self, probabilities: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities (float64) of raw ones."""
-        return np.interp(np.asarray(probabilities, dtype=np.float64), self.x, self.y)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "method": self.method,
-            "target": self.target,
-            "x": list(self.x),
-            "y": list(self.y),
-            "rows": self.rows,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Calibration:
-        return cls(
-            target=data["target"],
-            x=tuple(float(v) for v in data["x"]),
-            y=tuple(float(v) for v in data["y"]),
-            rows=int(data["rows"]),
-            method=data.get("method", "isotonic"),
-        )
-
-
 @dataclass(frozen=True)
 class ReferenceProfile:
     """Everything the drift tests compare a window against; immutable and JSON round-trippable."""
@@ -151,6 +89,7 @@ class ReferenceProfile:
     baseline_rows: int | None = None  # labeled rows the baseline metrics were measured on
     baseline_errors: int | None = None  # how many of them the model got wrong
     calibration: Calibration | None = None  # of the probabilities, on the baseline's rows
+    pca: ReferencePca | None = None  # of the numeric features, for the multivariate test
     _index: dict[str, FeatureSpec] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -214,6 +153,7 @@ class ReferenceProfile:
                 "baseline_rows": self.baseline_rows,
                 "baseline_errors": self.baseline_errors,
                 "calibration": None if self.calibration is None else self.calibration.to_dict(),
+                "multivariate": None if self.pca is None else self.pca.to_dict(),
             },
             allow_nan=False,
         )
@@ -236,6 +176,9 @@ class ReferenceProfile:
                 baseline_rows=_optional_int(data.get("baseline_rows")),
                 baseline_errors=_optional_int(data.get("baseline_errors")),
                 calibration=_optional_calibration(data.get("calibration")),
+                pca=None
+                if data.get("multivariate") is None
+                else ReferencePca.from_dict(data["multivariate"]),
             )
         except ProfileError:
             raise
@@ -282,20 +225,23 @@ def build_profile(
     sample_size: int = 10_000,
     n_bins: int = 10,
     seed: int = 0,
+    multivariate: bool = True,
 ) -> ReferenceProfile:
     """Profile reference data (and, given labels, the model's baseline metrics on it, with
     ``baseline_rows`` and ``baseline_errors``; given probabilities too, their calibration).
 
     ``probabilities`` has one column per class in ``classes`` order (``predict_proba``).
     The reference sample keeps the same ``sample_size`` rows for every feature, drawn with
-    ``seed``, so that profiles are reproducible.
+    ``seed``, so that profiles are reproducible. With ``multivariate`` (and at least two numeric
+    features), a PCA of the numeric features for the multivariate test
+    (:mod:`centinela.models.pca`).
     """
     n_rows = len(features)
     if n_rows == 0:
         raise ProfileError("cannot build a reference profile from no rows")
     if not 2 <= n_bins <= MAX_NUMERIC_BINS:
         raise ProfileError(f"n_bins must be in [2, {MAX_NUMERIC_BINS}], got {n_bins}")
-    class_values = tuple(_plain(c) for c in classes)
+    class_values = tuple(plain_value(c) for c in classes)
     predicted_arr = np.asarray(predicted)
     if len(predicted_arr) != n_rows:
         raise ProfileError(f"{len(predicted_arr)} predictions for {n_rows} rows")
@@ -324,7 +270,22 @@ def build_profile(
         calibration=None
         if labels is None or probabilities is None
         else fit_calibration(labels, predicted_arr, probabilities, class_values),
+        pca=_fit_pca(features, specs, sample_size, n_bins, seed) if multivariate else None,
     )
+
+
+def _fit_pca(
+    features: pd.DataFrame, specs: list[FeatureSpec], sample_size: int, n_bins: int, seed: int
+) -> ReferencePca | None:
+    numeric = [
+        column
+        for column, spec in zip(features.columns, specs, strict=True)
+        if spec.kind == "numeric"
+    ]
+    if len(numeric) < 2:
+        return None
+    values = np.column_stack([features[column].to_numpy(dtype=np.float64) for column in numeric])
+    return fit_pca(values, sample_size=sample_size, n_bins=n_bins, seed=seed)
 
 
 def _sample_rows(n_rows: int, sample_size: int, seed: int) -> np.ndarray | None:
@@ -365,7 +326,9 @@ def _profile_column(name: str, column: pd.Series, n_bins: int) -> tuple[FeatureS
 
 def _prediction_counts(predicted: np.ndarray, classes: tuple[ClassValue, ...]) -> dict[str, int]:
     counts = {str(c): 0 for c in classes}
-    keys, tallies = np.unique(np.asarray([str(_plain(p)) for p in predicted]), return_counts=True)
+    keys, tallies = np.unique(
+        np.asarray([str(plain_value(p)) for p in predicted]), return_counts=True
+    )
     for key, tally in zip(keys.tolist(), tallies.tolist(), strict=True):
         if key not in counts:
             raise ProfileError(f"predicted class {key!r} is not one of the classes {classes}")
@@ -375,8 +338,8 @@ def _prediction_counts(predicted: np.ndarray, classes: tuple[ClassValue, ...]) -
 
 def count_errors(labels: Sequence[Any] | np.ndarray, predicted: Sequence[Any] | np.ndarray) -> int:
     """How many predictions differ from their labels (compared as plain values)."""
-    y_true = [_plain(v) for v in labels]
-    y_pred = [_plain(v) for v in predicted]
+    y_true = [plain_value(v) for v in labels]
+    y_pred = [plain_value(v) for v in predicted]
     if len(y_true) != len(y_pred):
         raise ProfileError(f"{len(y_pred)} predictions for {len(y_true)} labels")
     return sum(1 for t, p in zip(y_true, y_pred, strict=True) if t != p)
@@ -394,8 +357,8 @@ def baseline_metrics(
         return {}
     from sklearn import metrics  # imported lazily: only the trainer side needs it
 
-    y_true = np.asarray([_plain(v) for v in labels])
-    y_pred = np.asarray([_plain(v) for v in predicted])
+    y_true = np.asarray([plain_value(v) for v in labels])
+    y_pred = np.asarray([plain_value(v) for v in predicted])
     class_list = list(classes)
     binary = len(class_list) == 2
     result = {
@@ -419,58 +382,3 @@ def baseline_metrics(
             positive = (y_true == class_list[1]).astype(int)
             result["roc_auc"] = float(metrics.roc_auc_score(positive, proba[:, 1]))
     return result
-
-
-def fit_calibration(
-    labels: Sequence[Any] | np.ndarray,
-    predicted: Sequence[Any] | np.ndarray,
-    probabilities: np.ndarray,
-    classes: Sequence[Any],
-) -> Calibration | None:
-    """Isotonic calibration of the model's probabilities on labeled rows (see
-    :class:`Calibration`): binary, the positive class (``classes[1]``) probability to the label
-    being that class; multiclass, the predicted class's probability to the prediction being
-    right. None when there are no rows or the probabilities are not finite."""
-    from sklearn.isotonic import IsotonicRegression  # the trainer side only, as for metrics
-
-    class_list = [_plain(c) for c in classes]
-    proba = np.asarray(probabilities, dtype=np.float64)
-    y_true = [_plain(v) for v in labels]
-    y_pred = [_plain(v) for v in predicted]
-    n = len(y_true)
-    if n == 0 or proba.shape != (n, len(class_list)) or len(y_pred) != n:
-        return None
-    if not np.all(np.isfinite(proba)):
-        log.warning("probabilities are not all finite: the profile gets no calibration")
-        return None
-    position = {str(c): i for i, c in enumerate(class_list)}
-    target: CalibrationTarget
-    if len(class_list) == 2:
-        target = "positive_class"
-        score = proba[:, 1]
-        hit = np.fromiter((t == class_list[1] for t in y_true), dtype=bool, count=n)
-    else:
-        target = "top_class"
-        chosen = np.fromiter((position[str(p)] for p in y_pred), dtype=np.int64, count=n)
-        score = proba[np.arange(n), chosen]
-        hit = np.fromiter(
-            (t == p for t, p in zip(y_true, y_pred, strict=True)), dtype=bool, count=n
-        )
-    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
-        score, hit.astype(np.float64)
-    )
-    return Calibration(
-        target=target,
-        x=tuple(float(v) for v in fitted.X_thresholds_),
-        y=tuple(float(v) for v in fitted.y_thresholds_),
-        rows=n,
-    )
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars to plain Python (JSON) values; bools to ints."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, bool):
-        return int(value)
-    return value

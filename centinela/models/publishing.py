@@ -52,7 +52,7 @@ def profile_model(
     probabilities = np.asarray(model.predict_proba(features), dtype=np.float64)
     classes = [c.item() if isinstance(c, np.generic) else c for c in model.classes_]
     predicted = np.asarray(model.classes_)[probabilities.argmax(axis=1)]
-    sizing = {} if sample_size is None else {"sample_size": sample_size}
+    sizing: dict[str, Any] = {} if sample_size is None else {"sample_size": sample_size}
     return build_profile(
         features,
         predicted,

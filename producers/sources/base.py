@@ -94,6 +94,11 @@ class Source(ABC):
     def feature_stats(self) -> dict[str, tuple[float, float]]:
         """Pre-drift mean and standard deviation of each numeric feature."""
 
+    def feature_correlation(self, first: str, second: str) -> float | None:
+        """Pre-drift correlation of two jointly Gaussian numeric features, or None when the
+        source cannot say (a correlation drift needs it, to keep both marginals exact)."""
+        return None
+
     def class_shares(self) -> dict[ClassValue, float]:
         """Pre-drift share of each class (for prior shift)."""
         return {c: 1.0 / len(self.classes) for c in self.classes}

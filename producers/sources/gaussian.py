@@ -45,6 +45,8 @@ class GaussianSource(Source):
         noise: float = 0.3,
         world: int = 0,
         concept_angle: float = 60.0,
+        correlated: tuple[str, str] | list[str] | str | None = None,
+        rho: float = 0.0,
     ) -> None:
         if n_features < 1 or not 1 <= n_informative <= n_features:
             raise ScenarioError("gaussian source needs n_features >= n_informative >= 1")
@@ -56,6 +58,8 @@ class GaussianSource(Source):
         self.world = world
         self.concept_angle = concept_angle
         self.feature_names = tuple(f"x{j}" for j in range(n_features))
+        self.correlated = self._pair(correlated, rho)
+        self.rho = float(rho) if self.correlated else 0.0
         self.classes: tuple[ClassValue, ...] = (0, 1)
         structure = np.random.default_rng([world, 0xC0FFEE])
         self.means = np.round(structure.uniform(-2.0, 2.0, n_features), 3)
@@ -74,6 +78,9 @@ class GaussianSource(Source):
 
     def draw(self, n: int) -> Rows:
         standard = self._rng.standard_normal((n, self.n_features))
+        if self.correlated is not None:  # second = rho * first + sqrt(1 - rho^2) * its own noise
+            a, b = (self.feature_names.index(name) for name in self.correlated)
+            standard[:, b] = self.rho * standard[:, a] + math.sqrt(1 - self.rho**2) * standard[:, b]
         values = standard * self.sds + self.means
         latent = self._rng.standard_normal(n)
         features = {name: values[:, j] for j, name in enumerate(self.feature_names)}
@@ -97,6 +104,25 @@ class GaussianSource(Source):
             margin[rows] = z[rows] @ self.concept_weights(int(c))
         return (margin + self.noise * latent > 0).astype(np.int64)
 
+    def _pair(
+        self, correlated: tuple[str, str] | list[str] | str | None, rho: float
+    ) -> tuple[str, str] | None:
+        if correlated is None:
+            return None
+        pair = tuple(correlated.split("/") if isinstance(correlated, str) else correlated)
+        if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(self.feature_names):
+            raise ScenarioError(f"gaussian source: correlated needs two of its features: {pair}")
+        if not -1.0 < rho < 1.0:
+            raise ScenarioError("gaussian source needs -1 < rho < 1")
+        return (str(pair[0]), str(pair[1]))
+
+    def feature_correlation(self, first: str, second: str) -> float | None:
+        if first not in self.feature_names or second not in self.feature_names:
+            return None
+        if self.correlated is not None and {first, second} == set(self.correlated):
+            return self.rho
+        return 1.0 if first == second else 0.0
+
     def feature_stats(self) -> dict[str, tuple[float, float]]:
         return {
             name: (float(self.means[j]), float(self.sds[j]))
@@ -114,4 +140,9 @@ class GaussianSource(Source):
             "noise": self.noise,
             "world": self.world,
             "concept_angle": self.concept_angle,
+            **(
+                {"correlated": list(self.correlated), "rho": self.rho}
+                if self.correlated is not None
+                else {}
+            ),
         }

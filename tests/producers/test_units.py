@@ -210,3 +210,27 @@ def test_synthetic_values_are_sent_as_float32_and_trained_on_as_float64() -> Non
     assert block is not None and block.features["x0"].dtype == np.float32
     frame, _ = pre_drift_frame(get_scenario("stable"), 100, seed=0)
     assert (frame.dtypes == np.float64).all()
+
+
+def test_correlation_drift_needs_a_gaussian_pair_and_parses_from_the_cli() -> None:
+    with pytest.raises(ScenarioError, match="two features"):
+        DriftSpec("correlation", 10, features=("x0",), rho=0.5)
+    with pytest.raises(ScenarioError, match="two features"):
+        DriftSpec("correlation", 10, features=("x0", "x1"), rho=1.0)
+    river = Scenario(
+        "r",
+        "river source: correlations unknown",
+        SourceSpec("sea", {}),
+        (DriftSpec("correlation", 10, features=("x_0", "x_1"), rho=0.5),),
+    )
+    with pytest.raises(ScenarioError, match="jointly Gaussian"):
+        ScenarioStream(river, seed=0)
+    spec = parse_drift("correlation@1000:features=x1/x2,rho=-0.5")
+    assert (spec.kind, spec.features, spec.rho) == ("correlation", ("x1", "x2"), -0.5)
+    source = parse_source("gaussian:n_features=4,n_informative=1,correlated=x1/x2,rho=0.5")
+    stream = ScenarioStream(Scenario("g", "g", source, (spec,)), seed=0)
+    blocks = [stream.next_block() for _ in range(4)]
+    x1 = [b.features["x1"] for b in blocks if b is not None]
+    x2 = [b.features["x2"] for b in blocks if b is not None]
+    assert np.corrcoef(x1[0], x2[0])[0, 1] == pytest.approx(0.5, abs=0.08)
+    assert np.corrcoef(x1[3], x2[3])[0, 1] == pytest.approx(-0.5, abs=0.08)
