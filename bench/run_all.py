@@ -28,6 +28,7 @@ BENCHMARKS = [
     "bench/bench_detection.py",
     "bench/bench_concept_calibration.py",
     "bench/bench_false_alarms.py",
+    "bench/bench_detectors.py",
 ]
 
 
