@@ -10,6 +10,12 @@ summaries exactly, and the next source offsets say where to resume (docs/archite
 A group may be split in chunks to stay under the broker's message size; a group whose last
 chunk never arrived (a crash mid-write) is ignored on restore.
 
+The topic is compacted, not retained by wall-clock time: each chunk has a key of its own
+(``<group id>/<chunk>``), and once nothing of a group can matter any more (its windows are
+closed and all it held has left the join, :func:`stream.state.retire_groups`) a later batch
+writes a tombstone for each of its keys. An outage of any length loses nothing, and the log
+holds what the state holds, not what passed through it.
+
 A chunk is one line of JSON (ids, times, predictions, offsets; orjson never writes a newline)
 and then the bytes of its events (as the join keeps them: packed, see :mod:`stream.packed`, or
 their JSON) and of its labels (as they came), back to back, their lengths in the JSON.
@@ -20,9 +26,11 @@ larger and took four times as long to write (docs/benchmarks.md, "Stream").
 ...     events=[EventEntry("e-1", 1.0, "1", 0, (0.9, 0.1), b'{"x": 1}')], labels=[],
 ...     closed_through=None, feature_watermark=1.0, label_watermark=None)
 >>> chunks = encode_group(group, group_id="g1")
->>> [restored] = list(read_groups(chunks))
->>> restored == group
-True
+>>> chunk_keys("g1", len(chunks))
+[b'g1/0']
+>>> [restored] = list(read_groups([*chunks, None]))  # None: a tombstone, skipped
+>>> restored == group, restored.group_id, restored.chunks
+(True, 'g1', 1)
 """
 
 from __future__ import annotations
@@ -62,12 +70,31 @@ class ChangelogGroup:
     feature_watermark: float | None = None
     label_watermark: float | None = None
     expired_through: float | None = None
+    # Who the group is, and the keys of dead groups this batch retires; not state, so they
+    # take no part in comparing two groups.
+    group_id: str = field(default="", compare=False)
+    chunks: int = field(default=1, compare=False)
+    retired: tuple[bytes, ...] = field(default=(), compare=False)
+
+
+def new_group_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def chunk_keys(group_id: str, chunks: int) -> list[bytes]:
+    """The Kafka keys of a group's chunks: one per chunk, so compaction keeps them all."""
+    return [f"{group_id}/{index}".encode() for index in range(chunks)]
+
+
+def chunk_count(group: ChangelogGroup) -> int:
+    """How many chunks :func:`encode_group` makes of ``group`` (without encoding it)."""
+    return len(_slices(group))
 
 
 def encode_group(group: ChangelogGroup, *, group_id: str | None = None) -> list[bytes]:
-    """The group as one or more JSON chunks, each under :data:`CHUNK_BYTES` (a fresh group id
-    unless ``group_id`` is given)."""
-    group_id = group_id or uuid.uuid4().hex[:12]
+    """The group as one or more JSON chunks, each under :data:`CHUNK_BYTES` (its own group id,
+    else ``group_id``, else a fresh one)."""
+    group_id = group.group_id or group_id or new_group_id()
     slices = _slices(group)
     head = {
         "g": group_id,
@@ -121,21 +148,40 @@ def _slices(group: ChangelogGroup) -> list[tuple[list[EventEntry], list[LabelEnt
     return slices
 
 
-def read_groups(chunks: Iterable[bytes]) -> Iterator[ChangelogGroup]:
-    """Complete groups in log order; an incomplete group is skipped."""
-    pending: list[dict[str, Any]] = []
+def read_groups(chunks: Iterable[bytes | None]) -> Iterator[ChangelogGroup]:
+    """Complete groups in log order; an incomplete group and tombstones (None) are skipped."""
+    reader = GroupReader()
     for chunk in chunks:
+        group = reader.feed(chunk)
+        if group is not None:
+            yield group
+
+
+class GroupReader:
+    """Reassembles groups from chunks read in log order, one record at a time (a restore
+    applies each group as it completes, so it never holds the whole log)."""
+
+    def __init__(self) -> None:
+        self._pending: list[dict[str, Any]] = []
+
+    def feed(self, chunk: bytes | None) -> ChangelogGroup | None:
+        """The group this chunk completes, if any."""
+        if chunk is None:
+            return None  # a tombstone: the group it retired is dead
         data = _chunk(chunk)
+        pending = self._pending
         if pending and data["g"] != pending[0]["g"]:
-            pending = []  # the writer died mid-group; that batch was never committed
+            pending.clear()  # the writer died mid-group; that batch was never committed
         if data["i"] != len(pending):
-            pending = []
+            pending.clear()  # the start of this group was compacted away or never written
             if data["i"] != 0:
-                continue
+                return None
         pending.append(data)
-        if len(pending) == data["n"]:
-            yield _group(pending)
-            pending = []
+        if len(pending) < data["n"]:
+            return None
+        group = _group(pending)
+        self._pending = []
+        return group
 
 
 def _chunk(chunk: bytes) -> dict[str, Any]:
@@ -187,4 +233,6 @@ def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
         feature_watermark=head["fw"],
         label_watermark=head["lw"],
         expired_through=head.get("xw"),
+        group_id=head["g"],
+        chunks=head["n"],
     )

@@ -20,6 +20,7 @@ from kafka.errors import TopicAlreadyExistsError
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics, create_topics, open_admin
 from centinela.exceptions import ConfigError
+from stream.state import retention_horizon
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,22 @@ class InternalTopics:
     @classmethod
     def from_settings(cls, settings: Settings) -> InternalTopics:
         base = group_base(settings)
-        return cls(changelog=f"{base}-state-changelog", partials=f"{base}-window-partials")
+        # "-state-log": compacted, a key per chunk. (The delete-retained "-state-changelog" of
+        # earlier releases kept one key per partition, which compaction would destroy.)
+        return cls(changelog=f"{base}-state-log", partials=f"{base}-window-partials")
 
 
-def changelog_retention_ms(settings: Settings) -> int:
-    """Long enough to hold all state still alive: the join TTL plus open windows, twice over."""
-    alive = settings.join_ttl_seconds + settings.window_seconds + settings.allowed_lateness_seconds
-    return int(max(2 * alive, 600.0) * 1000)
+def changelog_configs(settings: Settings) -> dict[str, str]:
+    """Compacted: a group stays until the worker retires it with tombstones, however long an
+    outage lasts. Segments roll often enough for compaction to keep the log near the size of
+    the live state (the cleaner never touches the segment being written)."""
+    segment_ms = int(min(max(retention_horizon(settings) / 4, 60.0), 3600.0) * 1000)
+    return {
+        "cleanup.policy": "compact",
+        "segment.ms": str(segment_ms),
+        "delete.retention.ms": str(3_600_000),  # how long a tombstone outlives its group
+        "min.cleanable.dirty.ratio": "0.5",
+    }
 
 
 def ensure_stream_topics(
@@ -57,7 +67,6 @@ def ensure_stream_topics(
     topics = topics or Topics.from_settings(settings)
     internal = internal or InternalTopics.from_settings(settings)
     create_topics(settings, topics)
-    retention = changelog_retention_ms(settings)
     admin = open_admin(settings)
     try:
         partitions = _partition_count(admin, topics.features)
@@ -69,7 +78,7 @@ def ensure_stream_topics(
                 "(same key, same partition count, Kafka's default murmur2 partitioner), or no "
                 "label can ever join. Recreate one of them with the other's partition count."
             )
-        _create_missing(admin, _wanted(settings, internal, partitions, retention))
+        _create_missing(admin, _wanted(settings, internal, partitions))
     finally:
         admin.close()
 
@@ -80,19 +89,13 @@ def _partition_count(admin: KafkaAdminClient, topic: str) -> int:
     return len(described["partitions"])
 
 
-def _wanted(
-    settings: Settings, topics: InternalTopics, partitions: int, retention: int
-) -> list[NewTopic]:
+def _wanted(settings: Settings, topics: InternalTopics, partitions: int) -> list[NewTopic]:
     return [
         NewTopic(
             topics.changelog,
             num_partitions=partitions,
             replication_factor=settings.topic_replication_factor,
-            topic_configs={
-                "cleanup.policy": "delete",
-                "retention.ms": str(retention),
-                "segment.ms": str(max(retention // 4, 60_000)),
-            },
+            topic_configs=changelog_configs(settings),
         ),
         NewTopic(
             topics.partials,

@@ -8,6 +8,7 @@ last. The same step runs in the worker and in unit tests.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -22,8 +23,8 @@ from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput, ClosedWindows, Message
 from stream.champion import Champion
-from stream.changelog import ChangelogGroup, EventEntry
-from stream.join import DUPLICATE_EVENT, Scored
+from stream.changelog import ChangelogGroup, EventEntry, chunk_count, new_group_id
+from stream.join import DUPLICATE_EVENT, Joined, Scored
 from stream.memory import right_sized
 from stream.packed import Layout, event_fields, kept_records
 from stream.quarantine import INTERNAL_ERROR, drop_unscorable, quarantined
@@ -35,6 +36,7 @@ from stream.state import (
     apply_labels,
     finish_batch,
     label_entries,
+    remember_group,
     restore,
 )
 from stream.validation import Rejected, ValidEvent, ValidLabel
@@ -62,9 +64,16 @@ class Pipeline:
         self.n_partitions = settings.topic_partitions
 
     # --- partitions ----------------------------------------------------------------------------
+    def fresh_state(self, partition: int) -> PartitionState:
+        """An empty state for ``partition``, not processed until :meth:`adopt`."""
+        return PartitionState.fresh(partition, self.settings, self._summary_factory)
+
+    def adopt(self, state: PartitionState) -> None:
+        self.states[state.partition] = state
+
     def assign(self, partition: int) -> PartitionState:
-        state = PartitionState.fresh(partition, self.settings, self._summary_factory)
-        self.states[partition] = state
+        state = self.fresh_state(partition)
+        self.adopt(state)
         return state
 
     def revoke(self, partition: int) -> None:
@@ -157,7 +166,9 @@ class Pipeline:
                     self._reject_label(partition, label, rejected, out)
             self._finish(state, out, labels_caught_up(partition))
             self._advance(partition, features.get(partition, ()), labels.get(partition, ()), out)
-            self._log(state, entries, [label for label, r in verdicts if r is None], out)
+            accepted_labels = [label for label, r in verdicts if r is None]
+            joined = applied.joined + label_applied.joined
+            self._log(state, entries, accepted_labels, out, joined)
         out.stats.scored = len(everything)
         return out
 
@@ -330,9 +341,12 @@ class Pipeline:
         entries: list[EventEntry],
         labels: list[ValidLabel],
         out: BatchOutput,
+        joined: Sequence[Joined] = (),
     ) -> None:
-        """The changelog group of this batch for one partition (state after the batch)."""
+        """The changelog group of this batch for one partition (state after the batch), with
+        tombstones for the groups it makes dead."""
         windows = state.windows
+        group_id = new_group_id()
         group = ChangelogGroup(
             partition=state.partition,
             next_feature_offset=state.next_feature_offset,
@@ -343,8 +357,12 @@ class Pipeline:
             feature_watermark=windows.feature_watermark,
             label_watermark=windows.label_watermark,
             expired_through=state.expired_through,
+            group_id=group_id,
         )
-        out.changelog[state.partition] = group
+        chunks = chunk_count(group)
+        remember_group(state, group_id, chunks, entries, labels, joined)
+        retired, state.to_retire = tuple(state.to_retire), []
+        out.changelog[state.partition] = dataclasses.replace(group, chunks=chunks, retired=retired)
 
     def _advance(
         self,

@@ -5,8 +5,9 @@ features and labels are consumed by one aiokafka consumer in the group ``<app id
 with co-partitioned assignment (the range assignor gives a worker the same partition numbers
 of both topics), fetched in micro-batches of up to ``batch_size`` events, and handed to the
 pure :class:`~stream.pipeline.Pipeline`. A second task delivers each batch's outputs in order
-(:mod:`stream.sink`). On assignment a partition's state is rebuilt from its changelog and the
-consumer seeks to the changelog's resume offsets.
+(:mod:`stream.sink`). On assignment a partition is paused while a task of its own rebuilds its
+state from the changelog (:mod:`stream.restore`); then the consumer seeks to the changelog's
+resume offsets and the partition is processed.
 """
 
 from __future__ import annotations
@@ -26,17 +27,18 @@ from mode import Service
 
 from centinela.contract.kafka_clients import aiokafka_config
 from centinela.contract.settings import Settings
-from centinela.contract.topic_reader import read_to_end
 from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput
 from stream.champion import ChampionHolder
-from stream.changelog import ChangelogGroup, read_groups
+from stream.changelog import ChangelogGroup
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
 from stream.pipeline import Pipeline
 from stream.prometheus import StreamMetrics
+from stream.restore import RestoreProgress, replay_changelog, retry_pause
 from stream.sink import InFlight, OutputSink
+from stream.state import PartitionState, restore
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +101,8 @@ class ScoringService(Service):
         # The next offset to process per source partition: ours, not the consumer's fetch
         # position (which runs ahead while a rebalance drops fetched records).
         self._next_offset: dict[TopicPartition, int] = {}
+        self.restoring: dict[int, RestoreProgress] = {}  # partitions paused until restored
+        self._restores: dict[int, asyncio.Task[None]] = {}
         self.consuming = False
         self.last_batch_at: datetime | None = None
         self.late_events_total = 0
@@ -166,6 +170,8 @@ class ScoringService(Service):
 
     async def on_stop(self) -> None:
         self.consuming = False
+        for task in self._restores.values():
+            task.cancel()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.producer is not None:
@@ -189,6 +195,19 @@ class ScoringService(Service):
         for tp, messages in data.items():
             if tp.partition not in self.pipeline.states or not messages:
                 continue  # revoked while fetched; whoever owns it next seeks back to it
+            expected = self._next_offset.get(tp)
+            if expected is not None and messages[0].offset != expected:
+                # Fetched before a restore moved the position: never a gap, never a repeat.
+                log.warning(
+                    "%s-%d: fetched offset %d, expected %d; fetching again from %d",
+                    tp.topic,
+                    tp.partition,
+                    messages[0].offset,
+                    expected,
+                    expected,
+                )
+                self.consumer.seek(tp, expected)
+                continue
             target = features if tp.topic == self.topics.features else labels
             target[tp.partition] = messages
             self._next_offset[tp] = messages[-1].offset + 1
@@ -320,36 +339,86 @@ class ScoringService(Service):
         await self._queue.join()  # what was processed is delivered and committed first
         for partition in {tp.partition for tp in revoked}:
             self.pipeline.revoke(partition)
+            task = self._restores.pop(partition, None)
+            if task is not None:
+                task.cancel()
+            self.restoring.pop(partition, None)
         for tp in revoked:
             self._next_offset.pop(tp, None)
         log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Pause the new partitions and restore each in a task of its own: the callback must
+        return quickly, or the group's heartbeats and the other partitions wait on it."""
         assert self.consumer is not None
         partitions = sorted({tp.partition for tp in assigned if tp.topic == self.topics.features})
         count = self.consumer.partitions_for_topic(self.topics.features)
         if count:
             self.pipeline.n_partitions = len(count)
-        groups = await self._read_changelog(partitions)
-        versions = {e.version for gs in groups.values() for g in gs for e in g.events}
-        await self.holder.ensure_profiles(versions)
-        starts = await self._start_offsets(partitions)
+        self.consumer.pause(*assigned)
         for partition in partitions:
-            state = self.pipeline.restore(partition, groups.get(partition, []))
-            resume = {
-                TopicPartition(self.topics.features, partition): state.next_feature_offset,
-                TopicPartition(self.topics.labels, partition): state.next_label_offset,
-            }
-            for tp, offset in resume.items():
-                # Always seek, so that our own record of the position is the consumer's.
-                self._next_offset[tp] = starts[tp] if offset is None else offset
-                self.consumer.seek(tp, self._next_offset[tp])
-        restored = sum(len(g) for g in groups.values())
+            progress = self.restoring[partition] = RestoreProgress(partition)
+            task = asyncio.ensure_future(self._restore(progress))
+            self._restores[partition] = task
+        log.info("assigned partitions %s; restoring their state", partitions)
+
+    async def _restore(self, progress: RestoreProgress) -> None:
+        """Rebuild one partition until it works; while it fails, /ready says why."""
+        partition = progress.partition
+        while True:
+            progress.begin_attempt()
+            state = self.pipeline.fresh_state(partition)
+            try:
+                await self._replay(state, progress)
+                await self._resume(state, progress)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a broker or registry outage, a bug: retry, loudly
+                pause = retry_pause(progress.attempts)
+                progress.failure = f"{type(error).__name__}: {error}"
+                log.exception(
+                    "partition %d: restoring its state failed (attempt %d); retrying in %.0fs",
+                    partition,
+                    progress.attempts,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+        self.restoring.pop(partition, None)
+        self._restores.pop(partition, None)
+
+    async def _replay(self, state: PartitionState, progress: RestoreProgress) -> None:
+        def apply(group: ChangelogGroup) -> None:
+            restore(state, group, self.holder.profile_of)
+
+        await replay_changelog(
+            self.settings, self.internal.changelog, state.partition, apply, progress
+        )
+
+    async def _resume(self, state: PartitionState, progress: RestoreProgress) -> None:
+        """Adopt the rebuilt state, seek to where it resumes and let the partition flow."""
+        assert self.consumer is not None
+        partition = state.partition
+        starts = await self._start_offsets([partition])
+        resume = {
+            TopicPartition(self.topics.features, partition): state.next_feature_offset,
+            TopicPartition(self.topics.labels, partition): state.next_label_offset,
+        }
+        self.pipeline.adopt(state)
+        for tp, offset in resume.items():
+            # Always seek, so that our own record of the position is the consumer's.
+            self._next_offset[tp] = starts[tp] if offset is None else offset
+            self.consumer.seek(tp, self._next_offset[tp])
+        self.consumer.resume(*resume)
         log.info(
-            "assigned partitions %s (%d changelog groups replayed), reading from %s",
-            partitions,
-            restored,
-            {f"{tp.topic}-{tp.partition}": offset for tp, offset in self._next_offset.items()},
+            "partition %d: state restored in %.1fs (%d changelog groups, %d events, %d "
+            "attempt(s)), reading from %s",
+            partition,
+            time.monotonic() - progress.started,
+            progress.groups,
+            progress.events,
+            progress.attempts,
+            {f"{tp.topic}-{tp.partition}": self._next_offset[tp] for tp in resume},
         )
 
     async def _start_offsets(self, partitions: list[int]) -> dict[TopicPartition, int]:
@@ -371,27 +440,3 @@ class ScoringService(Service):
             committed = await self.consumer.committed(tp)
             starts[tp] = firsts[tp] if committed is None else max(committed, beginnings[tp])
         return starts
-
-    async def _read_changelog(self, partitions: list[int]) -> dict[int, list[ChangelogGroup]]:
-        if not partitions:
-            return {}
-        # "earliest" rather than seek_to_beginning(): an assignment's own offset reset may land
-        # after a seek and move the reader to the end (seen on aiokafka 0.14).
-        reader = AIOKafkaConsumer(
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-            **aiokafka_config(self.settings),
-        )
-        await reader.start()
-        try:
-            tps = [TopicPartition(self.internal.changelog, p) for p in partitions]
-            chunks: dict[int, list[bytes]] = {p: [] for p in partitions}
-
-            def keep(tp: TopicPartition, messages: list[Any]) -> None:
-                chunks[tp.partition].extend(m.value for m in messages)
-
-            await read_to_end(reader, tps, keep)
-            return {p: list(read_groups(values)) for p, values in chunks.items()}
-        finally:
-            await reader.stop()

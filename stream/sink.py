@@ -25,7 +25,7 @@ from aiokafka.structs import TopicPartition
 from centinela.contract.codec import encode
 from centinela.contract.topics import Topics
 from stream.batch_output import BatchOutput, ClosedWindows
-from stream.changelog import ChangelogGroup, encode_group
+from stream.changelog import ChangelogGroup, chunk_keys, encode_group
 from stream.internal_topics import InternalTopics
 
 log = logging.getLogger(__name__)
@@ -41,10 +41,11 @@ class BatchSender:
         self,
         topic: str,
         partition: int,
-        rows: Sequence[tuple[bytes | None, bytes]] | Sequence[tuple[bytes | None, bytes, int]],
+        rows: Sequence[tuple[bytes | None, bytes | None]]
+        | Sequence[tuple[bytes | None, bytes, int]],
     ) -> list[asyncio.Future[Any]]:
         """Rows of (key, value) get the producer's clock as their timestamp; rows of (key,
-        value, milliseconds) carry their own."""
+        value, milliseconds) carry their own. A value of None is a tombstone."""
         futures = []
         batch = self.producer.create_batch()
         for row in rows:
@@ -54,7 +55,8 @@ class BatchSender:
                 futures.append(await self.producer.send_batch(batch, topic, partition=partition))
                 batch = self.producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=timestamp) is None:
-                    raise ValueError(f"a {len(value)}-byte message does not fit a batch of {topic}")
+                    size = len(value or b"")
+                    raise ValueError(f"a {size}-byte message does not fit a batch of {topic}")
         if batch.record_count():
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
         return futures
@@ -71,6 +73,15 @@ class InFlight:
     closes: list[ClosedWindows]
     changelog: dict[int, ChangelogGroup]
     commits: dict[tuple[str, int], int]
+
+
+def changelog_rows(group: ChangelogGroup) -> list[tuple[bytes | None, bytes | None]]:
+    """The group's chunks under their keys, then a tombstone for each chunk it retires (after
+    them: a crash in between leaves a dead group in the log, never a live one out of it)."""
+    chunks = encode_group(group)
+    keys = chunk_keys(group.group_id, len(chunks))
+    rows: list[tuple[bytes | None, bytes | None]] = list(zip(keys, chunks, strict=True))
+    return rows + [(key, None) for key in group.retired]
 
 
 class OutputSink:
@@ -126,9 +137,9 @@ class OutputSink:
         logged = []
         for batch in batches:
             for partition, group in batch.changelog.items():
-                key = f"p{partition}".encode()
-                rows = [(key, chunk) for chunk in encode_group(group)]
-                logged += await self.sender.send_rows(self.internal.changelog, partition, rows)
+                logged += await self.sender.send_rows(
+                    self.internal.changelog, partition, changelog_rows(group)
+                )
             commits.update(batch.commits)
         await asyncio.gather(*logged)
         await self._commit(commits)

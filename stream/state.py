@@ -7,9 +7,11 @@ summaries, the watermarks), and the restarted worker produces the same windows.
 
 from __future__ import annotations
 
+import heapq
+import math
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from centinela.contract.settings import Settings
 from centinela.models.profile import ReferenceProfile
-from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
+from stream.changelog import ChangelogGroup, EventEntry, LabelEntry, chunk_keys
 from stream.join import Joined, JoinState, LabelRejected
 from stream.packed import Layout, event_fields
 from stream.partition_windows import PartitionWindows
@@ -27,6 +29,26 @@ from stream.validation import Rejected, ValidLabel
 SummaryFactory = Callable[[str, int, float, float], Any]
 
 
+@dataclass(frozen=True, slots=True)
+class LoggedGroup:
+    """A changelog group the partition's state may still need, and what retires it: the
+    newest moment it touched (its events, its labels and the partners they joined) and the
+    newest window it counted in."""
+
+    group_id: str
+    chunks: int
+    newest_ts: float  # -inf for a group of offsets and watermarks alone
+    newest_window: int | None
+
+
+def retention_horizon(settings: Settings) -> float:
+    """Event-time seconds after which nothing of a group can be in the state: an id stays in
+    the join up to twice the TTL (waiting, then remembered as expired), plus the expiry
+    buckets' width (TTL / 64, twice), plus a window and its lateness for the windows it fed."""
+    ttl = settings.join_ttl_seconds
+    return 2 * ttl * (1 + 1 / 32) + settings.window_seconds + settings.allowed_lateness_seconds
+
+
 @dataclass
 class PartitionState:
     """Everything one partition of features+labels holds between batches."""
@@ -34,10 +56,17 @@ class PartitionState:
     partition: int
     join: JoinState
     windows: PartitionWindows[Any]
+    horizon: float = math.inf  # see retention_horizon
     next_feature_offset: int | None = None
     next_label_offset: int | None = None
     expired_through: float | None = None  # the watermark the join last expired at
     last_feature_at: float = field(default_factory=time.monotonic)
+    # Logged groups but the latest, as a heap by their newest moment (a backlog does not log
+    # in time order: a batch of labels may precede the events they wait for).
+    logged: list[tuple[float, int, LoggedGroup]] = field(default_factory=list)
+    latest: LoggedGroup | None = None  # carries the resume offsets: never retired
+    logged_count: int = 0
+    to_retire: list[bytes] = field(default_factory=list)  # tombstones the next group carries
 
     @classmethod
     def fresh(
@@ -48,7 +77,8 @@ class PartitionState:
             lateness_seconds=settings.allowed_lateness_seconds,
             make_summary=make_summary,
         )
-        return cls(partition, JoinState(settings.join_ttl_seconds), windows)
+        join = JoinState(settings.join_ttl_seconds)
+        return cls(partition, join, windows, horizon=retention_horizon(settings))
 
 
 @dataclass
@@ -178,20 +208,62 @@ def finish_batch(state: PartitionState, watermark: float | None) -> list[LabelRe
     return state.join.expire(watermark)
 
 
+def remember_group(
+    state: PartitionState,
+    group_id: str,
+    chunks: int,
+    entries: Sequence[EventEntry],
+    labels: Sequence[ValidLabel] | Sequence[LabelEntry],
+    joined: Iterable[Joined],
+) -> None:
+    """Track a group just logged (or replayed), then queue the groups it made dead."""
+    moments = [e.event_ts for e in entries] + [b.label_ts for b in labels]
+    for item in joined:  # a join counts in the window of the later of the two times
+        moments += (item.event.event_ts, item.label.label_ts)
+    newest = max(moments, default=-math.inf)
+    window = None if newest == -math.inf else state.windows.window_of(newest)
+    if state.latest is not None:
+        state.logged_count += 1
+        heapq.heappush(state.logged, (state.latest.newest_ts, state.logged_count, state.latest))
+    state.latest = LoggedGroup(group_id, chunks, newest, window)
+    retire_groups(state)
+
+
+def retire_groups(state: PartitionState) -> None:
+    """Queue tombstones for the groups that can no longer change what a replay builds.
+
+    A group is dead once every window it counted in is closed and the join's watermark is a
+    whole horizon past its newest moment: its events, labels and remembered ids have all left
+    the join. Both only grow with the newest moment, so groups die in the heap's order. The
+    latest group always stays: it carries the resume offsets.
+    """
+    closed, expired = state.windows.closed_through, state.expired_through
+    logged = state.logged
+    while logged and expired is not None:
+        oldest = logged[0][2]
+        if oldest.newest_window is not None and (closed is None or oldest.newest_window > closed):
+            break
+        if oldest.newest_ts + state.horizon >= expired:
+            break
+        heapq.heappop(logged)
+        state.to_retire += chunk_keys(oldest.group_id, oldest.chunks)
+
+
 def restore(
     state: PartitionState, group: ChangelogGroup, profile_of: Callable[[str], ReferenceProfile]
 ) -> None:
     """Replay one changelog group onto ``state`` exactly as the live batch applied it."""
+    joined: list[Joined] = []
     if group.events:
         profile = profile_of(group.events[0].version)
         layout = Layout.of(profile)
         features = [event_fields(entry.record, layout)[1] for entry in group.events]
-        apply_events(state, group.events, arrays_from_dicts(features, profile))
+        joined += apply_events(state, group.events, arrays_from_dicts(features, profile)).joined
     if group.labels:
         labels = [
             ValidLabel(b.event_id, b.label, b.label_ts, b.label_time, b.raw) for b in group.labels
         ]
-        apply_labels(state, labels)
+        joined += apply_labels(state, labels)[0].joined
     if group.feature_watermark is not None:
         state.windows.observe_features(group.feature_watermark)
     if group.label_watermark is not None:
@@ -203,6 +275,7 @@ def restore(
         state.next_feature_offset = group.next_feature_offset
     if group.next_label_offset is not None:
         state.next_label_offset = group.next_label_offset
+    remember_group(state, group.group_id, group.chunks, group.events, group.labels, joined)
 
 
 def label_entries(labels: Sequence[ValidLabel]) -> list[LabelEntry]:

@@ -1,7 +1,8 @@
 """The worker's HTTP views, served by Faust's web server on ``settings.stream_web_port``.
 
 - ``/health``: the process and its event loop answer (liveness);
-- ``/ready``: a champion is loaded and the scoring consumer runs (readiness), else 503 and why;
+- ``/ready``: a champion is loaded, the scoring consumer runs and no partition's state failed to
+  restore (readiness), else 503 and why;
 - ``/metrics``: Prometheus text (:mod:`stream.prometheus`);
 - ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request.
 """
@@ -24,6 +25,12 @@ def readiness(parts: StreamComponents) -> tuple[bool, list[str]]:
         problems.append(parts.holder.problem or "no champion loaded")
     if not parts.scorer.consuming:
         problems.append("the scoring consumer is not running")
+    for partition, progress in sorted(parts.scorer.restoring.items()):
+        if progress.failure is not None:
+            problems.append(
+                f"partition {partition}: restoring its state failed {progress.attempts} "
+                f"time(s), retrying; it is not processed until then ({progress.failure})"
+            )
     return not problems, problems
 
 
@@ -50,6 +57,9 @@ def status(parts: StreamComponents) -> dict[str, Any]:
                 "join_pending_labels": state.join.pending_labels,
             }
             for p, state in sorted(parts.scorer.pipeline.states.items())
+        },
+        "restoring": {
+            str(p): progress.describe() for p, progress in sorted(parts.scorer.restoring.items())
         },
         "last_batch_at": None
         if parts.scorer.last_batch_at is None
