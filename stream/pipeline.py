@@ -69,6 +69,9 @@ class Pipeline:
         return PartitionState.fresh(partition, self.settings, self._summary_factory)
 
     def adopt(self, state: PartitionState) -> None:
+        """Process ``state``'s partition from now on (idle is measured from now, not from
+        when its restore began)."""
+        state.last_feature_at = time.monotonic()
         self.states[state.partition] = state
 
     def assign(self, partition: int) -> PartitionState:

@@ -251,6 +251,7 @@ class ScoringService(Service):
         m.events.labels(outcome="late").inc(stats.late_events)
         self._watch_lateness(stats.events, stats.late_events)
         m.labels.labels(outcome="joined").inc(stats.joined)
+        m.labels.labels(outcome="late").inc(stats.late_outcomes)
         m.labels.labels(outcome="read").inc(stats.labels)
         m.windows_closed.inc(stats.windows_closed)
         for reason, count in stats.dead_letters.items():

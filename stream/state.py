@@ -131,6 +131,7 @@ def _window_events(
         window_id = int(window_ids[rows[0]])
         if not windows.is_open(window_id):
             applied.late_events += len(rows)
+            count_late(state, first.version, events=len(rows))
             continue
         part = features if len(rows) == len(entries) else features.take(rows)
         chosen = [entries[r] for r in rows.tolist()]
@@ -187,6 +188,7 @@ def add_outcomes(state: PartitionState, joined: Sequence[Joined]) -> int:
             groups[(item.event.version, window_id)].append(item)
         else:
             late += 1
+            count_late(state, item.event.version, outcomes=1)
     for (version, window_id), items in groups.items():
         rows = [item.event.probabilities for item in items]
         probabilities = None if any(row is None for row in rows) else np.asarray(rows, dtype=float)
@@ -198,6 +200,18 @@ def add_outcomes(state: PartitionState, joined: Sequence[Joined]) -> int:
             [max(item.label.label_ts - item.event.event_ts, 0.0) for item in items],
         )
     return late
+
+
+def count_late(state: PartitionState, version: str, *, events: int = 0, outcomes: int = 0) -> None:
+    """Count arrivals for a closed window in the newest open one of their version, whose report
+    then says how many came too late (never silently dropped)."""
+    windows = state.windows
+    closed = windows.closed_through
+    newest = windows.newest_window()
+    if closed is not None and (newest is None or newest <= closed):
+        newest = closed + 1  # everything seen is closed (an idle close): the next window
+    if newest is not None:  # always, once a window has closed: lateness needs one
+        windows.summary(version, newest).add_late(events, outcomes)
 
 
 def finish_batch(state: PartitionState, watermark: float | None) -> list[LabelRejected]:

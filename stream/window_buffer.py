@@ -57,6 +57,10 @@ class BufferedSummary:
     ) -> None:
         self.summary.add_outcomes(event_ids, predicted, labels, probabilities, label_delays_s)
 
+    def add_late(self, events: int, outcomes: int) -> None:
+        self.summary.late_events += events
+        self.summary.late_outcomes += outcomes
+
     def flush(self) -> None:
         if not self._ids:
             return

@@ -168,6 +168,12 @@ class DriftReport(Record):
     # when the verdict is withheld, the profile has no PCA, or in older reports. Its flag is
     # not ``data_drift`` (that is per feature); it raises a "multivariate_drift" alert.
     multivariate: FeatureDrift | None = None
+    # Arrivals while this window was its partitions' newest that belonged to a window already
+    # closed (and reported): events scored but in no window's statistics, and labels joined but
+    # in no window's performance. Counted here so that lateness is never silent; 0 in older
+    # reports.
+    late_events: int = Field(default=0, ge=0)
+    late_outcomes: int = Field(default=0, ge=0)
 
 
 class Alert(Record):

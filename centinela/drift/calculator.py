@@ -196,6 +196,8 @@ def compute_drift(
         estimated_performance=estimated,
         estimation_error=_estimation_error(summary, profile, metrics),
         multivariate=multivariate,
+        late_events=summary.late_events,
+        late_outcomes=summary.late_outcomes,
     )
 
 

@@ -99,6 +99,9 @@ class WindowSummary:
         self._outcomes = Rows(self._outcome_shape)
         self._seen: set[int] | None = set()
         self._labeled_seen: set[int] | None = set()
+        # Arrivals for windows already closed, counted in the window open when they came.
+        self.late_events = 0
+        self.late_outcomes = 0
 
     @classmethod
     def empty(
@@ -296,6 +299,10 @@ class WindowSummary:
         exact = union([p.exact() for p in parts], self._exact_shape)
         merged._exact.replace(bottom(exact, merged.exact_cap))
         merged._outcomes.replace(union([p.outcomes() for p in parts], self._outcome_shape))
+        # Each partition sends one partial per window (the merger keeps a re-sent one's latest
+        # copy), so the partitions' late counts add up.
+        merged.late_events = sum(p.late_events for p in parts)
+        merged.late_outcomes = sum(p.late_outcomes for p in parts)
         merged._seen = None
         merged._labeled_seen = None
         return merged
@@ -323,6 +330,8 @@ class WindowSummary:
             "events": pack(events, binary),
             "exact": pack(exact, binary),
             "outcomes": pack(outcomes, binary),
+            "late_events": self.late_events,
+            "late_outcomes": self.late_outcomes,
         }
 
     @classmethod
@@ -341,6 +350,8 @@ class WindowSummary:
             summary._events.replace(unpack(data["events"], summary._event_shape))
             summary._exact.replace(unpack(data["exact"], summary._exact_shape))
             summary._outcomes.replace(unpack(data["outcomes"], summary._outcome_shape))
+            summary.late_events = int(data.get("late_events", 0))
+            summary.late_outcomes = int(data.get("late_outcomes", 0))
         except DriftError:
             raise
         except (KeyError, TypeError, ValueError) as error:
