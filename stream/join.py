@@ -21,8 +21,12 @@ True
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import orjson
+
+from stream.spill import SpillStore
 from stream.validation import Rejected, ValidLabel
 
 DUPLICATE_EVENT = "duplicate_event_id"
@@ -67,12 +71,15 @@ class _Expiry:
     """Ids grouped in event-time buckets, so that expiring is cheap and memory stays small."""
 
     def __init__(self, bucket_seconds: float) -> None:
-        self._width = bucket_seconds
+        self.width = bucket_seconds
         self._buckets: dict[int, list[str]] = {}
         self._heap: list[int] = []
 
+    def bucket_of(self, moment: float) -> int:
+        return int(moment // self.width)
+
     def add(self, key: str, moment: float) -> None:
-        bucket = int(moment // self._width)
+        bucket = self.bucket_of(moment)
         ids = self._buckets.get(bucket)
         if ids is None:
             ids = self._buckets[bucket] = []
@@ -82,15 +89,41 @@ class _Expiry:
     def pop_before(self, moment: float) -> list[str]:
         """Ids whose whole bucket lies before ``moment``."""
         out: list[str] = []
-        while self._heap and (self._heap[0] + 1) * self._width <= moment:
+        while self._heap and (self._heap[0] + 1) * self.width <= moment:
             out.extend(self._buckets.pop(heapq.heappop(self._heap)))
         return out
 
+    def oldest(self) -> int | None:
+        return self._heap[0] if self._heap else None
+
+    def pop_oldest(self) -> tuple[int, list[str]]:
+        bucket = heapq.heappop(self._heap)
+        return bucket, self._buckets.pop(bucket)
+
+
+# The three kinds of entry, as the spill store names them.
+EVENT, EXPIRED, ORPHAN = b"e", b"x", b"o"
+JOINED = b""  # a spilled event's value once its label came: kept to catch duplicates
+
+SpillFactory = Callable[[], SpillStore]
+
 
 class JoinState:
-    """Scored events waiting for labels and labels waiting for events, of one partition."""
+    """Scored events waiting for labels and labels waiting for events, of one partition.
 
-    def __init__(self, ttl_seconds: float) -> None:
+    The newest ``memory_entries`` entries stay in dictionaries; older expiry buckets move to
+    a :class:`~stream.spill.SpillStore` on disk (made by ``spill`` on first need), so memory
+    is bounded whatever the TTL and the rate. Lookups try memory first; the disk is read only
+    once something was spilled.
+    """
+
+    def __init__(
+        self,
+        ttl_seconds: float,
+        *,
+        memory_entries: int | None = None,
+        spill: SpillFactory | None = None,
+    ) -> None:
         self.ttl = ttl_seconds
         width = max(ttl_seconds / 64.0, 0.001)
         # event_id -> Scored while unlabeled, None once joined (kept to catch duplicates).
@@ -101,25 +134,39 @@ class JoinState:
         # Ids whose event expired unlabeled: a label for them is "past TTL", not "unknown".
         self._expired: dict[str, None] = {}
         self._expired_expiry = _Expiry(width)
+        self.memory_entries = memory_entries
+        self._make_spill = spill
+        self._spill: SpillStore | None = None
 
     @property
     def pending_events(self) -> int:
-        return len(self._events)
+        return len(self._events) + self.spilled_entries
 
     @property
     def pending_labels(self) -> int:
         return len(self._orphans)
 
+    @property
+    def memory_entry_count(self) -> int:
+        return len(self._events) + len(self._orphans) + len(self._expired)
+
+    @property
+    def spilled_entries(self) -> int:
+        return 0 if self._spill is None else self._spill.entries
+
     def knows(self, event_id: str) -> bool:
         """Whether ``event_id`` was scored within the TTL (a second copy is a duplicate)."""
-        return event_id in self._events or event_id in self._expired
+        if event_id in self._events or event_id in self._expired:
+            return True
+        spill = self._spill
+        return spill is not None and (spill.has(EVENT, event_id) or spill.has(EXPIRED, event_id))
 
     def add_event(self, scored: Scored) -> Joined | Rejected | LabelRejected | None:
         """Keep a scored event; join it at once if its label is already here."""
         event_id = scored.event_id
-        if event_id in self._events or event_id in self._expired:
+        if self.knows(event_id):
             return Rejected(DUPLICATE_EVENT, f"event_id {event_id!r} was already scored")
-        label = self._orphans.pop(event_id, None)
+        label = self._take_orphan(event_id)
         if label is not None and label.label_ts - scored.event_ts > self.ttl:
             self._store(event_id, scored)
             return LabelRejected(label, _past_ttl(label, scored))
@@ -133,15 +180,19 @@ class JoinState:
     def add_label(self, label: ValidLabel) -> Joined | Rejected | None:
         """Join a label with its event, or keep it until the event comes (None)."""
         key = label.event_id
-        if key in self._expired:
+        spill = self._spill
+        if key in self._expired or (spill is not None and spill.has(EXPIRED, key)):
             return Rejected(LABEL_PAST_TTL, f"event {key!r} expired from the join unlabeled")
-        if key in self._orphans:
+        if key in self._orphans or (spill is not None and spill.has(ORPHAN, key)):
             return Rejected(DUPLICATE_LABEL, f"a label for {key!r} is already waiting")
-        if key not in self._events:
+        if key in self._events:
+            scored = self._events[key]
+        elif spill is not None and (value := spill.get(EVENT, key)) is not None:
+            return self._join_spilled(label, value)
+        else:
             self._orphans[key] = label
             self._orphan_expiry.add(key, label.label_ts)
             return None
-        scored = self._events[key]
         if scored is None:
             return Rejected(DUPLICATE_LABEL, f"event {key!r} was already labeled")
         if label.label_ts - scored.event_ts > self.ttl:
@@ -150,8 +201,11 @@ class JoinState:
         return Joined(key, scored, label)
 
     def expire(self, watermark: float) -> list[LabelRejected]:
-        """Forget what is older than the TTL; labels that never met their event come back."""
+        """Forget what is older than the TTL; labels that never met their event come back.
+        Then, past the memory bound, move the oldest buckets to disk."""
         horizon = watermark - self.ttl
+        if self._spill is not None:
+            self._expire_spilled(horizon)
         for key in self._event_expiry.pop_before(horizon):
             scored = self._events.pop(key, None)
             if scored is not None:
@@ -163,13 +217,143 @@ class JoinState:
         for key in self._orphan_expiry.pop_before(horizon):
             label = self._orphans.pop(key, None)
             if label is not None:
-                detail = f"no event {key!r} within the join TTL of {self.ttl:g}s"
-                rejected.append(LabelRejected(label, Rejected(LABEL_UNKNOWN_EVENT, detail)))
+                rejected.append(LabelRejected(label, _unknown(label, self.ttl)))
+        if self._spill is not None:
+            rejected += self._expire_spilled_orphans(horizon)
+        self._bound_memory()
         return rejected
 
+    def close(self) -> None:
+        """Drop the disk tier (the partition left this worker, or the worker stops)."""
+        if self._spill is not None:
+            self._spill.destroy()
+            self._spill = None
+
+    # --- memory and disk -----------------------------------------------------------------------
     def _store(self, event_id: str, scored: Scored) -> None:
         self._events[event_id] = scored
         self._event_expiry.add(event_id, scored.event_ts)
+
+    def _take_orphan(self, event_id: str) -> ValidLabel | None:
+        label = self._orphans.pop(event_id, None)
+        if label is None and self._spill is not None:
+            value = self._spill.take(ORPHAN, event_id)
+            label = None if value is None else decode_label(event_id, value)
+        return label
+
+    def _join_spilled(self, label: ValidLabel, value: bytes) -> Joined | Rejected:
+        assert self._spill is not None
+        if value == JOINED:
+            return Rejected(DUPLICATE_LABEL, f"event {label.event_id!r} was already labeled")
+        scored = decode_scored(label.event_id, value)
+        if label.label_ts - scored.event_ts > self.ttl:
+            return _past_ttl(label, scored)
+        self._spill.replace(EVENT, label.event_id, JOINED)
+        return Joined(label.event_id, scored, label)
+
+    def _expire_spilled(self, horizon: float) -> None:
+        assert self._spill is not None
+        bucket = self._event_expiry.bucket_of(horizon)  # buckets wholly before the horizon
+        for key, value in self._spill.pop_buckets_before(EVENT, bucket):
+            if value != JOINED:
+                self._expired[key] = None
+                self._expired_expiry.add(key, event_ts_of(value) + self.ttl)
+        self._spill.pop_buckets_before(EXPIRED, bucket)
+
+    def _expire_spilled_orphans(self, horizon: float) -> list[LabelRejected]:
+        assert self._spill is not None
+        bucket = self._orphan_expiry.bucket_of(horizon)
+        return [
+            LabelRejected(label, _unknown(label, self.ttl))
+            for key, value in self._spill.pop_buckets_before(ORPHAN, bucket)
+            for label in [decode_label(key, value)]
+        ]
+
+    def _bound_memory(self) -> None:
+        """Past ``memory_entries``, spill the oldest buckets of any kind down to 3/4 of it
+        (the slack keeps a spill from happening at every batch)."""
+        limit = self.memory_entries
+        if limit is None or self._make_spill is None or self.memory_entry_count <= limit:
+            return
+        if self._spill is None:
+            self._spill = self._make_spill()
+        while self.memory_entry_count > limit * 3 // 4:
+            kind = self._oldest_kind()
+            if kind is None:
+                break
+            self._spill_oldest(kind, self._spill)
+
+    def _oldest_kind(self) -> bytes | None:
+        tiers = ((EVENT, self._event_expiry), (EXPIRED, self._expired_expiry))
+        starts = [
+            (bucket, kind)
+            for kind, expiry in (*tiers, (ORPHAN, self._orphan_expiry))
+            if (bucket := expiry.oldest()) is not None
+        ]
+        return min(starts)[1] if starts else None
+
+    def _spill_oldest(self, kind: bytes, spill: SpillStore) -> None:
+        """Move the oldest bucket of one kind to disk (ids already gone are skipped)."""
+        items: list[tuple[str, bytes]] = []
+        if kind == EVENT:
+            bucket, ids = self._event_expiry.pop_oldest()
+            for key in ids:
+                if key in self._events:
+                    items.append((key, encode_event_entry(self._events.pop(key))))
+        elif kind == EXPIRED:
+            bucket, ids = self._expired_expiry.pop_oldest()
+            for key in ids:
+                if key in self._expired:
+                    del self._expired[key]
+                    items.append((key, b""))
+        else:
+            bucket, ids = self._orphan_expiry.pop_oldest()
+            for key in ids:
+                if key in self._orphans:
+                    items.append((key, encode_label(self._orphans.pop(key))))
+        spill.put_bucket(kind, bucket, items)
+
+
+def encode_event_entry(scored: Scored | None) -> bytes:
+    """A scored event as the spill stores it (JOINED once labeled)."""
+    if scored is None:
+        return JOINED
+    head = orjson.dumps([scored.event_ts, scored.version, scored.predicted, scored.probabilities])
+    return head + b"\n" + scored.record
+
+
+def decode_scored(event_id: str, value: bytes) -> Scored:
+    head, _, record = value.partition(b"\n")
+    ts, version, predicted, probabilities = orjson.loads(head)
+    return Scored(
+        event_id,
+        ts,
+        version,
+        predicted,
+        None if probabilities is None else tuple(probabilities),
+        record,
+    )
+
+
+def event_ts_of(value: bytes) -> float:
+    return float(orjson.loads(value.partition(b"\n")[0])[0])
+
+
+def encode_label(label: ValidLabel) -> bytes:
+    head = orjson.dumps([label.label, label.label_ts, label.label_time, label.offset])
+    return head + b"\n" + label.raw
+
+
+def decode_label(event_id: str, value: bytes) -> ValidLabel:
+    head, _, raw = value.partition(b"\n")
+    label, label_ts, label_time, offset = orjson.loads(head)
+    return ValidLabel(event_id, label, label_ts, label_time, raw, offset)
+
+
+def _unknown(label: ValidLabel, ttl: float) -> Rejected:
+    return Rejected(
+        LABEL_UNKNOWN_EVENT, f"no event {label.event_id!r} within the join TTL of {ttl:g}s"
+    )
 
 
 def _past_ttl(label: ValidLabel, scored: Scored) -> Rejected:

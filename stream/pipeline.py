@@ -80,7 +80,14 @@ class Pipeline:
         return state
 
     def revoke(self, partition: int) -> None:
-        self.states.pop(partition, None)
+        state = self.states.pop(partition, None)
+        if state is not None:
+            state.join.close()
+
+    def close(self) -> None:
+        """Drop every partition (the worker stops)."""
+        for partition in list(self.states):
+            self.revoke(partition)
 
     def restore(self, partition: int, groups: Sequence[ChangelogGroup]) -> PartitionState:
         state = self.assign(partition)

@@ -172,6 +172,7 @@ class ScoringService(Service):
         self.consuming = False
         for task in self._restores.values():
             task.cancel()
+        self.pipeline.close()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.producer is not None:
@@ -374,8 +375,10 @@ class ScoringService(Service):
                 await self._resume(state, progress)
                 break
             except asyncio.CancelledError:
+                state.join.close()  # revoked mid-restore: never adopted
                 raise
             except Exception as error:  # a broker or registry outage, a bug: retry, loudly
+                state.join.close()
                 pause = retry_pause(progress.attempts)
                 progress.failure = f"{type(error).__name__}: {error}"
                 log.exception(

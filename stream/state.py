@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,6 +27,7 @@ from stream.join import Joined, JoinState, LabelRejected
 from stream.packed import Layout, event_fields
 from stream.partition_windows import PartitionWindows
 from stream.scoring import FeatureArrays, arrays_from_dicts
+from stream.spill import SpillStore
 from stream.validation import Rejected, ValidLabel
 
 SummaryFactory = Callable[[str, int, float, float], Any]
@@ -77,8 +81,18 @@ class PartitionState:
             lateness_seconds=settings.allowed_lateness_seconds,
             make_summary=make_summary,
         )
-        join = JoinState(settings.join_ttl_seconds)
+        join = JoinState(
+            settings.join_ttl_seconds,
+            memory_entries=settings.join_memory_entries,
+            spill=lambda: SpillStore(spill_folder(settings, partition)),
+        )
         return cls(partition, join, windows, horizon=retention_horizon(settings))
+
+
+def spill_folder(settings: Settings, partition: int) -> Path:
+    """A folder per process and partition: two workers on one machine never share one, and a
+    partition that comes back to this worker starts a fresh one (its restore refills it)."""
+    return settings.home / "stream-state" / f"{os.getpid()}-p{partition}-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass

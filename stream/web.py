@@ -55,6 +55,8 @@ def status(parts: StreamComponents) -> dict[str, Any]:
                 **state.windows.describe(),
                 "join_pending_events": state.join.pending_events,
                 "join_pending_labels": state.join.pending_labels,
+                "join_memory_entries": state.join.memory_entry_count,
+                "join_spilled_entries": state.join.spilled_entries,
             }
             for p, state in sorted(parts.scorer.pipeline.states.items())
         },

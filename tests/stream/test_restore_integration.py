@@ -118,3 +118,50 @@ def test_the_changelog_is_compacted_and_dead_groups_get_tombstones(
     assert len(set(written)) == len(written)
     assert retired and set(retired) <= set(written)
     assert len(set(retired)) > len(written) / 2
+
+
+def labeled_count(settings: Settings) -> int:
+    from tests.stream.worker_process import values
+
+    return len(values(settings, Topics.from_settings(settings).labeled))
+
+
+def test_a_join_larger_than_its_memory_bound_spills_to_disk_and_joins_everything(
+    make_settings: Callable[..., Settings], mlflow_store: str, tmp_path: Path
+) -> None:
+    settings = make_settings(
+        mlflow_tracking_uri=mlflow_store,
+        window_seconds=2.0,
+        allowed_lateness_seconds=1.0,
+        join_ttl_seconds=3600.0,
+        join_memory_entries=1000,
+        batch_wait_ms=20,
+        topic_partitions=1,
+        stream_app_id="spill-test",
+    )
+    register_champion(settings, seed=0)
+    ensure_stream_topics(settings)
+    # Labels come 20 s of event time after their events: ~5,000 events wait at once.
+    scenario = Scenario(n=6000, spacing=0.004, delay=20.0)
+    topics = Topics.from_settings(settings)
+    publish(settings, topics.features, scenario.features)
+    worker = WorkerProcess(settings, tmp_path / "worker.log", batch_size=500).start()
+    try:
+        worker.wait_ready()
+        wait_for(lambda: len(predictions(settings)) >= scenario.n, 90, "every event", worker)
+        wait_for(
+            lambda: worker.status()["partitions"]["0"]["join_spilled_entries"] > 3000,
+            30,
+            "the join to spill",
+            worker,
+        )
+        partition = worker.status()["partitions"]["0"]
+        assert partition["join_memory_entries"] <= 1000
+        assert partition["join_pending_events"] == scenario.n
+        assert list((settings.home / "stream-state").iterdir())  # the RocksDB folder
+        publish(settings, topics.labels, scenario.labels)
+        wait_for(lambda: labeled_count(settings) >= scenario.n, 90, "every label joined", worker)
+        assert labeled_count(settings) == scenario.n
+    finally:
+        worker.stop()
+    assert not list((settings.home / "stream-state").iterdir())  # deleted at stop

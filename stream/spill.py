@@ -1,0 +1,130 @@
+"""The label join's overflow on disk: RocksDB through ``rocksdict``.
+
+The join keeps its newest entries in memory, up to ``CENTINELA_JOIN_MEMORY_ENTRIES``; past
+that it moves its oldest expiry buckets here (:class:`stream.join.JoinState`), so the worker's
+RAM does not grow with the join TTL or the event rate. Three kinds of entry share one
+database, each under a one-byte prefix: ``e`` a scored event (its encoded form, or empty once
+joined), ``x`` the id of an event that expired unlabeled, ``o`` a label waiting for its event.
+Beside each entry, an index key ``B<kind><bucket><id>`` keeps it in its expiry bucket, so
+expiring is a range scan in bucket order.
+
+The database is a cache of the state, not its record: the changelog is. It lives in a folder
+of its own per partition and process, is created on the first spill, and is deleted when the
+partition leaves the worker; a restore rebuilds it.
+
+>>> import tempfile, pathlib
+>>> store = SpillStore(pathlib.Path(tempfile.mkdtemp()) / "p0")
+>>> store.put_bucket(b"e", 7, [("a", b"1"), ("b", b"")])
+>>> store.get(b"e", "a"), store.get(b"e", "b"), store.get(b"e", "c")
+(b'1', b'', None)
+>>> store.pop_buckets_before(b"e", 8)
+[('a', b'1'), ('b', b'')]
+>>> store.get(b"e", "a") is None
+True
+>>> store.destroy()
+"""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from collections.abc import Iterable
+from pathlib import Path
+from typing import cast
+
+from rocksdict import Options, Rdict, WriteBatch
+
+_BUCKET = struct.Struct(">Q")
+_SIGN = 2**63  # buckets may be negative; big-endian unsigned keeps them in numeric order
+
+
+def _bucket_key(kind: bytes, bucket: int) -> bytes:
+    return b"B" + kind + _BUCKET.pack(bucket + _SIGN)
+
+
+def _options() -> Options:
+    options = Options(raw_mode=True)
+    options.create_if_missing(True)
+    # Small memtables: this store is there to keep RAM low.
+    options.set_write_buffer_size(8 * 1024 * 1024)
+    options.set_max_write_buffer_number(2)
+    return options
+
+
+class SpillStore:
+    """Entries of one partition's join that memory could not hold, by kind and bucket."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        shutil.rmtree(path, ignore_errors=True)  # a crashed process's leftovers: stale
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = Rdict(str(path), _options())
+        self.entries = 0  # entries written and not yet popped or taken (approximate: for /status)
+
+    def put_bucket(self, kind: bytes, bucket: int, items: Iterable[tuple[str, bytes]]) -> None:
+        """Store ``items`` (id, value) of one expiry bucket, in one write."""
+        batch = WriteBatch(raw_mode=True)
+        prefix = _bucket_key(kind, bucket)
+        count = 0
+        for key, value in items:
+            raw = key.encode()
+            batch.put(kind + raw, value)
+            batch.put(prefix + raw, b"")
+            count += 1
+        self._db.write(batch)
+        self.entries += count
+
+    def get(self, kind: bytes, key: str) -> bytes | None:
+        value = self._db.get(kind + key.encode())
+        return None if value is None else bytes(value)
+
+    def has(self, kind: bytes, key: str) -> bool:
+        return self._db.get(kind + key.encode()) is not None
+
+    def replace(self, kind: bytes, key: str, value: bytes) -> None:
+        """A new value for an entry already here (its bucket stays)."""
+        self._db.put(kind + key.encode(), value)
+
+    def take(self, kind: bytes, key: str) -> bytes | None:
+        """Remove and return an entry (its index key goes when its bucket expires)."""
+        raw = kind + key.encode()
+        value = self._db.get(raw)
+        if value is None:
+            return None
+        self._db.delete(raw)
+        self.entries -= 1
+        return bytes(value)
+
+    def pop_buckets_before(self, kind: bytes, bucket: int) -> list[tuple[str, bytes]]:
+        """Remove every entry of ``kind`` in buckets below ``bucket``; return those still
+        present (taken ones have left already), in bucket order."""
+        start, end = _bucket_key(kind, -_SIGN), _bucket_key(kind, bucket)
+        index: list[bytes] = []
+        iterator = self._db.iter()
+        iterator.seek(start)
+        while iterator.valid():
+            key = bytes(iterator.key())
+            if key >= end:
+                break
+            index.append(key)
+            iterator.next()
+        del iterator
+        if not index:
+            return []
+        ids = [key[len(start) :] for key in index]
+        values = cast(list[bytes | None], self._db.get([kind + raw for raw in ids]))
+        batch = WriteBatch(raw_mode=True)
+        found = []
+        for key, raw, value in zip(index, ids, values, strict=True):
+            batch.delete(key)
+            if value is not None:
+                batch.delete(kind + raw)
+                found.append((raw.decode(), bytes(value)))
+        self._db.write(batch)
+        self.entries -= len(found)
+        return found
+
+    def destroy(self) -> None:
+        """Close the database and delete its folder."""
+        self._db.close()
+        shutil.rmtree(self.path, ignore_errors=True)

@@ -1,0 +1,94 @@
+"""The join's disk tier changes where entries live, never what the join answers: the same
+calls give the same joins, rejections and expiries with a memory bound of a few entries as
+with none, and memory stays within the bound."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stream.join import Joined, JoinState, LabelRejected, Scored
+from stream.spill import SpillStore
+from stream.validation import Rejected, ValidLabel
+
+TTL = 10.0
+
+
+def outcome(result: Any) -> Any:
+    """What a caller sees of a join result (values, not object identity)."""
+    if result is None:
+        return None
+    if isinstance(result, Joined):
+        return (
+            "joined",
+            result.event_id,
+            result.event.event_ts,
+            result.event.record,
+            result.event.probabilities,
+            result.label.label_ts,
+            result.label.raw,
+            result.label.offset,
+        )
+    if isinstance(result, LabelRejected):
+        return ("label rejected", result.label.event_id, result.label.raw, result.rejected.reason)
+    assert isinstance(result, Rejected)
+    return ("rejected", result.reason)
+
+
+operation = st.one_of(
+    st.tuples(st.just("event"), st.integers(0, 40), st.floats(0, 60)),
+    st.tuples(st.just("label"), st.integers(0, 40), st.floats(0, 60)),
+    st.tuples(st.just("expire"), st.integers(0, 0), st.floats(0, 80)),
+)
+
+
+def apply(join: JoinState, op: tuple[str, int, float]) -> Any:
+    kind, n, moment = op
+    key = f"e-{n}"
+    if kind == "event":
+        return outcome(join.add_event(Scored(key, moment, "1", n % 2, (0.25, 0.75), b"r%d" % n)))
+    if kind == "label":
+        return outcome(join.add_label(ValidLabel(key, n % 2, moment, "t", b"l%d" % n, n)))
+    # Expiry hands back a bucket's labels in no promised order: memory keeps arrival order,
+    # the disk its key order.
+    return sorted(outcome(r) for r in join.expire(moment))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(operation, max_size=120), st.integers(1, 8))
+def test_a_bounded_join_answers_as_an_unbounded_one(tmp_path_factory, ops, bound):
+    folder = tmp_path_factory.mktemp("spill")
+    unbounded = JoinState(TTL)
+    bounded = JoinState(TTL, memory_entries=bound, spill=lambda: SpillStore(folder / "p0"))
+    try:
+        for op in ops:
+            assert apply(bounded, op) == apply(unbounded, op), op
+            assert bounded.memory_entry_count <= max(bound, unbounded.memory_entry_count)
+            assert bounded.knows(f"e-{op[1]}") == unbounded.knows(f"e-{op[1]}")
+        assert bounded.pending_labels <= unbounded.pending_labels
+    finally:
+        bounded.close()
+
+
+def test_memory_stays_bounded_and_the_rest_goes_to_disk(tmp_path: Path) -> None:
+    join = JoinState(3600.0, memory_entries=1000, spill=lambda: SpillStore(tmp_path / "p0"))
+    try:
+        for i in range(20_000):  # 20,000 unlabeled events over 2,000 s: all within the TTL
+            join.add_event(Scored(f"e-{i}", i * 0.1, "1", 1, None, b"x" * 200))
+            if i % 500 == 499:
+                join.expire(i * 0.1)
+                assert join.memory_entry_count <= 1000
+        assert join.spilled_entries > 18_000
+        assert join.pending_events == 20_000
+        # The oldest event, on disk, still joins; a second label for it is a duplicate.
+        joined = join.add_label(ValidLabel("e-0", 1, 5.0, "t", b"{}"))
+        assert isinstance(joined, Joined) and joined.event.record == b"x" * 200
+        again = join.add_label(ValidLabel("e-0", 1, 6.0, "t", b"{}"))
+        assert isinstance(again, Rejected) and again.reason == "duplicate_label"
+        assert join.knows("e-1") and not join.knows("e-99999")
+    finally:
+        join.close()
+    assert not (tmp_path / "p0").exists()
