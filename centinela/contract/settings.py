@@ -185,6 +185,14 @@ class Settings(BaseSettings):
     """Consumer group of the retrain workers."""
     retrain_min_rows: int = Field(500, ge=10)
     """Fewest labeled rows a retrain may train on."""
+    retrain_target_rows: int = Field(10_000, ge=0)
+    """Labeled examples a retrain raised by the policy trains on: with fewer in the requested
+    range, the worker reads on past its end as labels arrive, until it holds this many since the
+    range's start (the change) or CENTINELA_RETRAIN_WAIT_SECONDS pass. Manual requests train on
+    their range as given; 0 turns the wait off."""
+    retrain_wait_seconds: float = Field(600.0, ge=0)
+    """Longest (wall clock) a retrain waits for CENTINELA_RETRAIN_TARGET_ROWS labeled examples;
+    then it trains on those that have arrived."""
     retrain_champion_data_share: float = Field(0.0, ge=0, le=1)
     """Share of the champion's training data mixed into a retrain."""
     retrain_holdout_share: float = Field(0.2, gt=0, lt=1)
