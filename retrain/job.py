@@ -134,7 +134,8 @@ def run_request(
         publish(catalog, version, request.request_id, request.reason)
     comparison = comparison.with_versions(version, champion.version)
     log.info("%s · challenger version %s", clock.summary(), version)
-    event = _registered_event(request, version, champion.version, comparison)
+    trained_on = f"trained on {len(train):,} labeled examples of {source.start} .. {source.until}"
+    event = _registered_event(request, version, champion.version, comparison, trained_on)
     return Registered(event, comparison, resumed=False, seconds=dict(clock.seconds))
 
 
@@ -169,9 +170,14 @@ def _resume(
 
 
 def _registered_event(
-    request: RetrainRequest, version: str, parent: str | None, comparison: Comparison
+    request: RetrainRequest,
+    version: str,
+    parent: str | None,
+    comparison: Comparison,
+    trained_on: str = "",
 ) -> ModelEvent:
-    summary = f"{request.reason}; hold-out of {comparison.n_holdout} rows"
+    summary = f"{request.reason}; {trained_on + ', ' if trained_on else ''}hold-out of "
+    summary += f"{comparison.n_holdout} rows"
     if DECISION_METRIC in comparison.deltas():
         summary += f", {DECISION_METRIC} {comparison.deltas()[DECISION_METRIC]:+.4f} vs champion"
     return ModelEvent(

@@ -356,7 +356,7 @@ def _print_retrain(console: Console, state: DemoState, settings: Settings) -> No
                             for k, v in sorted(event.metrics.items()))  # fmt: skip
         console.print(
             f"challenger v{event.version} registered "
-            f"(champion v{event.previous_version}): {metrics}"
+            f"(champion v{event.previous_version}; {event.reason}): {metrics}"
         )
         console.print(
             f"promote it with: [b]centinela models promote {event.version} "
