@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     window's performance-drop test runs at its share of this budget (labels in the window / (2
     x budget), at most CENTINELA_CONCEPT_ALPHA). See docs/benchmarks.md for the measured run
     length."""
+    estimated_drop_tolerance: float = Field(0.05, gt=0, lt=1)
+    """An `estimated_performance_drop` alert when a window's accuracy estimated before labels is
+    more than this below the model's baseline accuracy (an alert only, no retrain request)."""
     drift_min_events: int = Field(100, ge=0)
     """Fewest events a window needs for a data- and prediction-drift verdict; below, those
     tests are not run and the report says the verdict was withheld."""
