@@ -193,9 +193,10 @@ class Settings(BaseSettings):
     range, the worker reads on past its end as labels arrive, until it holds this many since the
     range's start (the change) or CENTINELA_RETRAIN_WAIT_SECONDS pass. Manual requests train on
     their range as given; 0 turns the wait off."""
-    retrain_wait_seconds: float = Field(600.0, ge=0)
+    retrain_wait_seconds: float = Field(600.0, ge=0, le=3000)
     """Longest (wall clock) a retrain waits for CENTINELA_RETRAIN_TARGET_ROWS labeled examples;
-    then it trains on those that have arrived."""
+    then it trains on those that have arrived. At most 3000: the worker does not poll its
+    consumer group while it waits, and the group drops a member silent for an hour."""
     retrain_champion_data_share: float = Field(0.0, ge=0, le=1)
     """Share of the champion's training data mixed into a retrain."""
     retrain_holdout_share: float = Field(0.2, gt=0, lt=1)
