@@ -218,8 +218,8 @@ def main() -> None:
             f"--seeds {args.seeds}",
             notes=(
                 f"windows of {args.window_labels:,} labels, accuracy {args.accuracy}, baseline "
-                f"{args.baseline_rows:,} rows; multivariate and estimated-performance triggers "
-                "do not exist yet"
+                f"{args.baseline_rows:,} rows; the multivariate test and the estimated drop "
+                "raise alerts, not requests: see --alerts"
             ),
         )
     )
