@@ -134,7 +134,10 @@ def run_request(
         publish(catalog, version, request.request_id, request.reason)
     comparison = comparison.with_versions(version, champion.version)
     log.info("%s · challenger version %s", clock.summary(), version)
-    trained_on = f"trained on {len(train):,} labeled examples of {source.start} .. {source.until}"
+    trained_on = (
+        f"{len(data):,} labeled examples of {source.start} .. {source.until}, "
+        f"{len(train):,} trained on"
+    )
     event = _registered_event(request, version, champion.version, comparison, trained_on)
     return Registered(event, comparison, resumed=False, seconds=dict(clock.seconds))
 
