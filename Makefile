@@ -51,7 +51,16 @@ $(EVIDENTLY_VENV)/.installed: bench/evidently-constraints.txt
 	$(EVIDENTLY_VENV)/bin/pip install --quiet -c bench/evidently-constraints.txt evidently
 	touch $@
 
-bench: kafka-jars $(EVIDENTLY_VENV)/.installed ## every benchmark target beside its baseline; writes docs/benchmarks.md
+NANNYML_VENV := bench/.nannyml-venv
+
+$(NANNYML_VENV)/.installed: bench/nannyml-constraints.txt
+	$(PYTHON) -m venv $(NANNYML_VENV)
+	$(NANNYML_VENV)/bin/pip install --quiet -c bench/nannyml-constraints.txt nannyml statsmodels "pandas<3"
+	touch $@
+
+nannyml-venv: $(NANNYML_VENV)/.installed ## NannyML's own environment for bench/bench_cbpe_nannyml.py
+
+bench: kafka-jars $(EVIDENTLY_VENV)/.installed $(NANNYML_VENV)/.installed ## every benchmark target beside its baseline; writes docs/benchmarks.md
 	$(BIN)/python -m bench.run_all
 
 format: $(STAMP) ## format the code with ruff
@@ -67,4 +76,4 @@ lock: ## re-pin every dependency into constraints.txt from a fresh resolve
 clean: ## remove the environment, the jars and the local stack's data
 	rm -rf $(VENV) infra/kafka/target .centinela
 
-.PHONY: help venv kafka-jars lint test up down demo bench format lock clean
+.PHONY: help venv kafka-jars lint test up down demo nannyml-venv bench format lock clean

@@ -22,6 +22,7 @@ BENCHMARKS = [
     "bench/bench_latency.py",
     "bench/bench_drift_window.py",
     "bench/bench_evidently.py",
+    "bench/bench_cbpe_nannyml.py",
     "bench/bench_producer.py",
     "bench/bench_retrain.py",
     "bench/bench_memory.py",

@@ -8,7 +8,9 @@ for it is found and re-announced, an incomplete one is deleted before training a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from centinela.contract.records import ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
@@ -26,6 +28,7 @@ from retrain.evaluation import (
     split_holdout,
 )
 from retrain.exceptions import TrainingDataError
+from retrain.gathering import Gathering, gather, last_event_time
 from retrain.lineage import LabeledTopicSource, read_training_data
 from retrain.registration import (
     COMPARISON_TAG,
@@ -61,10 +64,14 @@ def settings_for(settings: Settings, model_name: str) -> Settings:
 
 
 def run_request(
-    settings: Settings, request: RetrainRequest, topics: Topics | None = None
+    settings: Settings,
+    request: RetrainRequest,
+    topics: Topics | None = None,
+    pause: Callable[[float], bool] | None = None,
 ) -> Registered:
     """Carry out ``request``; raise a CentinelaError (or a client error) if it cannot be done.
-    The worker passes the topics it built; a one-off call may leave them to the settings."""
+    The worker passes the topics it built, and ``pause`` (its stop event's wait) for waiting on
+    labels (:mod:`retrain.gathering`); a one-off call may leave both out."""
     settings = settings_for(settings, request.model_name)
     clock = StageClock(f"retrain {request.request_id}")
     catalog = Catalog(settings)
@@ -77,15 +84,15 @@ def run_request(
     champion = load_model(settings)
     recipe = champion_recipe(champion, catalog)
     topic = (topics or Topics.from_settings(settings)).labeled
+    with clock.stage("read"):
+        data = _gather(settings, topic, request, pause)
+        previous = _champion_data(settings, champion)
     source = LabeledTopicSource(
         topic,
         request.train_from.isoformat(),
-        request.train_until.isoformat(),
+        last_event_time(data, request.train_until).isoformat(),
         settings.kafka_bootstrap_servers,
     )
-    with clock.stage("read"):
-        data = read_labeled(settings, topic, request.train_from, request.train_until)
-        previous = _champion_data(settings, champion)
     with clock.stage("validate"):
         data = validate(data, champion.profile, min_rows=settings.retrain_min_rows)
         train, holdout = split_holdout(data, settings.retrain_holdout_share)
@@ -127,8 +134,26 @@ def run_request(
         publish(catalog, version, request.request_id, request.reason)
     comparison = comparison.with_versions(version, champion.version)
     log.info("%s · challenger version %s", clock.summary(), version)
-    event = _registered_event(request, version, champion.version, comparison)
+    trained_on = (
+        f"{len(data):,} labeled examples of {source.start} .. {source.until}, "
+        f"{len(train):,} trained on"
+    )
+    event = _registered_event(request, version, champion.version, comparison, trained_on)
     return Registered(event, comparison, resumed=False, seconds=dict(clock.seconds))
+
+
+def _gather(
+    settings: Settings,
+    topic: str,
+    request: RetrainRequest,
+    pause: Callable[[float], bool] | None,
+) -> TrainingData:
+    gathering = Gathering(settings.retrain_target_rows, settings.retrain_wait_seconds)
+
+    def read(start: datetime, until: datetime) -> TrainingData:
+        return read_labeled(settings, topic, start, until)
+
+    return gather(request, read, gathering, pause=pause)
 
 
 def _resume(
@@ -148,9 +173,14 @@ def _resume(
 
 
 def _registered_event(
-    request: RetrainRequest, version: str, parent: str | None, comparison: Comparison
+    request: RetrainRequest,
+    version: str,
+    parent: str | None,
+    comparison: Comparison,
+    trained_on: str = "",
 ) -> ModelEvent:
-    summary = f"{request.reason}; hold-out of {comparison.n_holdout} rows"
+    summary = f"{request.reason}; {trained_on + ', ' if trained_on else ''}hold-out of "
+    summary += f"{comparison.n_holdout} rows"
     if DECISION_METRIC in comparison.deltas():
         summary += f", {DECISION_METRIC} {comparison.deltas()[DECISION_METRIC]:+.4f} vs champion"
     return ModelEvent(

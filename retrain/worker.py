@@ -76,7 +76,7 @@ class RetrainWorker:
         self.stop = threading.Event()
         self.ready = threading.Event()  # set once the group has assigned partitions
         self.handled = 0
-        self._run = run or functools.partial(run_request, topics=self.topics)
+        self._run = run or functools.partial(run_request, topics=self.topics, pause=self.stop.wait)
         self._publisher = ModelEventPublisher(settings, topics=self.topics)
 
     def serve(self, *, max_requests: int | None = None) -> int:

@@ -81,6 +81,16 @@ def alerts_for(report: DriftReport) -> list[Alert]:
                 },
             )
         )
+    if report.estimated_drop:
+        baseline = report.performance.get("baseline_accuracy")
+        found.append(
+            (
+                "estimated_performance_drop",
+                "warning",
+                f"the model is expected to lose accuracy{estimate}",
+                {"baseline_accuracy": baseline, **estimated},
+            )
+        )
     if report.concept_drift:
         found.append(
             (

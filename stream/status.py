@@ -30,6 +30,7 @@ _FLAG_OF_KIND = {
     "prediction_drift": lambda r: bool(r.prediction and r.prediction.drifted),
     "concept_drift": lambda r: r.concept_drift,
     "multivariate_drift": lambda r: bool(r.multivariate and r.multivariate.drifted),
+    "estimated_performance_drop": lambda r: r.estimated_drop,
 }
 
 

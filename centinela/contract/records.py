@@ -160,6 +160,9 @@ class DriftReport(Record):
     # "calibrated" is 1 when the profile's calibration was applied, 0 when the raw probabilities
     # were (a profile without one). Empty without probabilities, and in older reports.
     estimated_performance: dict[str, float] = Field(default_factory=dict)
+    # The estimated accuracy fell more than CENTINELA_ESTIMATED_DROP_TOLERANCE below the
+    # baseline (not judged on a window whose data verdict is withheld): an alert, no request.
+    estimated_drop: bool = False
     # The estimator's error where the truth is known: the same estimate made for the window's
     # labeled outcomes, minus their realised metrics (``performance``), per metric both have.
     estimation_error: dict[str, float] = Field(default_factory=dict)
@@ -183,7 +186,12 @@ class Alert(Record):
     model_name: str
     model_version: str
     kind: Literal[
-        "data_drift", "prediction_drift", "concept_drift", "performance_drop", "multivariate_drift"
+        "data_drift",
+        "prediction_drift",
+        "concept_drift",
+        "performance_drop",
+        "multivariate_drift",
+        "estimated_performance_drop",
     ]
     severity: Literal["info", "warning", "critical"] = "warning"
     message: str

@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     window's performance-drop test runs at its share of this budget (labels in the window / (2
     x budget), at most CENTINELA_CONCEPT_ALPHA). See docs/benchmarks.md for the measured run
     length."""
+    estimated_drop_tolerance: float = Field(0.05, gt=0, lt=1)
+    """An `estimated_performance_drop` alert when a window's accuracy estimated before labels is
+    more than this below the model's baseline accuracy (an alert only, no retrain request)."""
     drift_min_events: int = Field(100, ge=0)
     """Fewest events a window needs for a data- and prediction-drift verdict; below, those
     tests are not run and the report says the verdict was withheld."""
@@ -191,6 +194,15 @@ class Settings(BaseSettings):
     """Consumer group of the retrain workers."""
     retrain_min_rows: int = Field(500, ge=10)
     """Fewest labeled rows a retrain may train on."""
+    retrain_target_rows: int = Field(10_000, ge=0)
+    """Labeled examples a retrain raised by the policy trains on: with fewer in the requested
+    range, the worker reads on past its end as labels arrive, until it holds this many since the
+    range's start (the change) or CENTINELA_RETRAIN_WAIT_SECONDS pass. Manual requests train on
+    their range as given; 0 turns the wait off."""
+    retrain_wait_seconds: float = Field(600.0, ge=0, le=3000)
+    """Longest (wall clock) a retrain waits for CENTINELA_RETRAIN_TARGET_ROWS labeled examples;
+    then it trains on those that have arrived. At most 3000: the worker does not poll its
+    consumer group while it waits, and the group drops a member silent for an hour."""
     retrain_champion_data_share: float = Field(0.0, ge=0, le=1)
     """Share of the champion's training data mixed into a retrain."""
     retrain_holdout_share: float = Field(0.2, gt=0, lt=1)

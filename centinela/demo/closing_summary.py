@@ -12,7 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from centinela.contract.records import Alert, DriftReport, RetrainRequest
+from centinela.contract.records import Alert, DriftReport, ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.demo.observer import DemoState
 
@@ -162,6 +162,11 @@ def print_summary(
         console.print(_detections_table(responses))
         console.print(_estimate_table(accuracy_stretches(read_manifest(manifest), reports)))
         console.print(estimator_error_line(reports))
+        registered = [e for e in state.model_events if e.event_type == "registered"]
+        for line in recovery_lines(
+            accuracy_stretches(read_manifest(manifest), reports), registered
+        ):
+            console.print(line)
         for line in _alerted_without_retrain(responses, settings):
             console.print(line)
         _print_retrain(console, state, settings)
@@ -250,6 +255,49 @@ def estimator_error_line(reports: list[DriftReport]) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """How much of the accuracy a change cost a challenger wins back: the realised accuracy
+    before any change, and both models on the challenger's hold-out (the most recent labeled
+    examples of its range, after the change)."""
+
+    before: float
+    champion: float
+    challenger: float
+
+    @property
+    def share(self) -> float | None:
+        """Share of the loss recovered: 1 is all of it, 0 none, negative worse than the champion.
+
+        >>> round(Recovery(before=0.9, champion=0.65, challenger=0.85).share, 2)
+        0.8
+        """
+        lost = self.before - self.champion
+        return None if lost <= 0 else (self.challenger - self.champion) / lost
+
+
+def recovery_lines(stretches: list[Stretch], registered: list[ModelEvent]) -> list[str]:
+    """One line per challenger: accuracy before the changes, the champion's after, the
+    challenger's, and the share of the loss recovered."""
+    before = stretches[0].realised if stretches else None
+    after = [s.realised for s in stretches[1:] if s.realised is not None]
+    lines = []
+    for event in registered:
+        metrics = event.metrics
+        if before is None or not {"champion_accuracy", "challenger_accuracy"} <= set(metrics):
+            continue
+        result = Recovery(before, metrics["champion_accuracy"], metrics["challenger_accuracy"])
+        share = "-" if result.share is None else f"{result.share:.0%}"
+        realised = f"; realised after the changes {min(after):.3f} at worst" if after else ""
+        lines.append(
+            f"accuracy before any change {result.before:.3f} (realised){realised}; on the "
+            f"{metrics.get('holdout_rows', 0):,.0f}-row hold-out after the change: champion "
+            f"v{event.previous_version} {result.champion:.3f}, challenger v{event.version} "
+            f"{result.challenger:.3f}: {share} of the accuracy lost recovered"
+        )
+    return lines
+
+
 def _estimate_table(stretches: list[Stretch]) -> Table:
     table = Table(title="accuracy estimated before labels and realised, between change points")
     for column in ("stretch", "windows", "estimated accuracy", "realised accuracy"):
@@ -308,7 +356,7 @@ def _print_retrain(console: Console, state: DemoState, settings: Settings) -> No
                             for k, v in sorted(event.metrics.items()))  # fmt: skip
         console.print(
             f"challenger v{event.version} registered "
-            f"(champion v{event.previous_version}): {metrics}"
+            f"(champion v{event.previous_version}; {event.reason}): {metrics}"
         )
         console.print(
             f"promote it with: [b]centinela models promote {event.version} "

@@ -47,6 +47,9 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
     settings = run_settings(settings, datetime.now(UTC))
     # Workers read the same settings, with this run's topic prefix.
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "CENTINELA_TOPIC_PREFIX": settings.topic_prefix}
+    # The scenario is finite: once its labels are in, a retrain waiting for more waits in vain,
+    # so the demo bounds that wait below its own drain timeout (unless told otherwise).
+    env.setdefault("CENTINELA_RETRAIN_WAIT_SECONDS", str(int(options.drain_timeout_s // 2)))
     started_stack = _start_stack(settings, console)
     workers = [
         Worker("stream", ["stream"], log_dir),

@@ -46,7 +46,7 @@ from centinela.contract.records import DriftReport, FeatureDrift
 from centinela.drift.chi2 import chi2_homogeneity
 from centinela.drift.config import DriftConfig
 from centinela.drift.correction import reject
-from centinela.drift.estimation import estimate_performance, estimation_errors
+from centinela.drift.estimation import estimate_performance, estimated_drop, estimation_errors
 from centinela.drift.exceptions import SummaryMismatchError
 from centinela.drift.histogram import js_distance, psi
 from centinela.drift.ks import ks_2samp
@@ -194,6 +194,10 @@ def compute_drift(
         alpha=config.alpha,
         verdicts_withheld=tuple(withheld),
         estimated_performance=estimated,
+        estimated_drop="data" not in withheld
+        and estimated_drop(
+            estimated, profile.baseline_metrics.get("accuracy"), config.estimated_drop_tolerance
+        ),
         estimation_error=_estimation_error(summary, profile, metrics),
         multivariate=multivariate,
         late_events=summary.late_events,

@@ -33,6 +33,8 @@ class DriftConfig:
     # Labeled events expected between two false retrain requests under no drift: the budget
     # each window's performance test spends a share of (see concept_level).
     false_alarm_budget_events: float = 10_000_000.0
+    # An estimated accuracy this far below the baseline raises an alert (not a retrain request).
+    estimated_drop_tolerance: float = 0.05
 
     def concept_level(self, n_labeled: int) -> float:
         """The performance-drop test's level for a window of ``n_labeled`` labels: its share
@@ -78,6 +80,7 @@ class DriftConfig:
             wasserstein_threshold=settings.wasserstein_threshold,
             concept_alpha=settings.concept_alpha,
             false_alarm_budget_events=settings.false_alarm_budget_events,
+            estimated_drop_tolerance=settings.estimated_drop_tolerance,
             min_events=settings.drift_min_events,
             min_labels=settings.concept_min_labels,
         )

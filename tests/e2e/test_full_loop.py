@@ -82,6 +82,9 @@ def test_drift_to_promoted_challenger(
         stream_web_port=free_port(),
         champion_poll_seconds=2.0,
         topic_partitions=2,
+        # 10,000 events after the change at most, the last window's labels late: ask for fewer.
+        retrain_target_rows=6_000,
+        retrain_wait_seconds=120.0,
     )
     create_topics(settings)
     run_command(settings, "bootstrap", "--scenario", "concept-sudden", "--rows", "10000")

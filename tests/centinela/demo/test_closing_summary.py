@@ -7,13 +7,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from centinela.contract.records import Alert, DriftReport, RetrainRequest
+from centinela.contract.records import Alert, DriftReport, ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.demo.closing_summary import (
+    accuracy_stretches,
     match_detections,
     match_responses,
     print_summary,
     read_manifest,
+    recovery_lines,
     scenario_end,
 )
 from centinela.demo.observer import DemoState
@@ -139,3 +141,36 @@ def test_the_covariate_jump_is_alerted_without_a_retrain_and_the_concept_change_
     )
     assert "retrain request m-v1-w4: performance_drop" in text
     assert "the concept change" not in text
+
+
+def test_the_summary_says_how_much_of_the_accuracy_lost_the_challenger_recovers(
+    tmp_path: Path,
+) -> None:
+    def labeled(window: int, accuracy: float) -> DriftReport:
+        report = _report(window)
+        return report.model_copy(update={"n_labeled": 2000, "performance": {"accuracy": accuracy}})
+
+    manifest = _manifest(tmp_path)
+    reports = [labeled(0, 0.90), labeled(1, 0.92), labeled(2, 0.91), labeled(4, 0.65)]
+    event = ModelEvent(
+        event_type="registered", model_name="m", version="2", previous_version="1",
+        request_id="m-v1-w4", metrics={"holdout_rows": 2000.0, "champion_accuracy": 0.66,
+                                       "challenger_accuracy": 0.86},
+    )  # fmt: skip
+    stretches = accuracy_stretches(read_manifest(manifest), reports)
+    (line,) = recovery_lines(stretches, [event])
+    # Before any change: window 0 only (window 1 ends after the covariate change began).
+    assert line == (
+        "accuracy before any change 0.900 (realised); realised after the changes 0.650 at "
+        "worst; on the 2,000-row hold-out after the change: champion v1 0.660, challenger v2 "
+        "0.860: 83% of the accuracy lost recovered"
+    )
+    assert recovery_lines(stretches, [event.model_copy(update={"metrics": {}})]) == []
+
+    state = DemoState(sent=8001, scored_ids={"a"})
+    state.reports.extend(reports)
+    state.model_events.append(event)
+    out = io.StringIO()
+    console = Console(file=out, width=300, color_system=None)
+    print_summary(console, state, manifest, Settings(_env_file=None), producer_rc=0)  # type: ignore[call-arg]
+    assert "83% of the accuracy lost recovered" in out.getvalue()
