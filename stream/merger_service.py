@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from mode import Service
@@ -217,10 +218,9 @@ class MergerService(Service):
         reader = AIOKafkaConsumer(
             enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_config(self.settings)
         )
+        partitions = await self._partitions_of(self.topics.drift)
         await reader.start()
         try:
-            await reader.topics()  # fetches the cluster metadata
-            partitions = reader.partitions_for_topic(self.topics.drift) or set()
             tps = [TopicPartition(self.topics.drift, p) for p in partitions]
 
             def mark(_: TopicPartition, messages: list[Any]) -> None:
@@ -236,6 +236,18 @@ class MergerService(Service):
         self.reporter = WindowReporter(self.settings, self.holder.profile_of)
         replayed = self.reporter.restore(published)
         log.info("merger: %d published windows replayed into the retrain policy", replayed)
+
+    async def _partitions_of(self, topic: str) -> list[int]:
+        """The topic's partitions, asked of the cluster. Not ``AIOKafkaConsumer.topics()``
+        then ``partitions_for_topic()``: the first fetches the metadata into a cluster object it
+        discards, so the second knows only topics the consumer subscribed to (None here)."""
+        admin = AIOKafkaAdminClient(**aiokafka_config(self.settings))
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        return sorted(p["partition"] for t in described for p in t["partitions"])
 
     def _tail(self) -> int:
         """Enough reports to span a cooldown twice over (and never fewer than TAIL)."""
