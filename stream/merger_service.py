@@ -45,6 +45,10 @@ MAX_TAIL = 50_000
 
 
 class _Reset(ConsumerRebalanceListener):
+    """A new assignment starts a new merger, restored by the merging loop itself: aiokafka runs
+    this listener beside that loop, which would otherwise merge partials (and report windows
+    again) while the drift topic is still being read back."""
+
     def __init__(self, service: MergerService) -> None:
         self.service = service
 
@@ -52,8 +56,7 @@ class _Reset(ConsumerRebalanceListener):
         self.service.reset()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        if assigned:
-            await self.service.load_released()
+        self.service.restore_pending = bool(assigned)
 
 
 class MergerService(Service):
@@ -87,12 +90,16 @@ class MergerService(Service):
         self.reporter = WindowReporter(settings, holder.profile_of)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.restore_pending = False  # set on assignment; the loop restores before merging
+        self._generation = 0  # one per assignment: a restore finishes only its own
 
     def _new_merger(self) -> WindowMerger:
         return WindowMerger(from_dict=self._from_dict, grace_seconds=self.grace)
 
     def reset(self) -> None:
         self.merger = self._new_merger()
+        self.restore_pending = False
+        self._generation += 1
 
     @Service.task
     async def _run(self) -> None:
@@ -128,7 +135,15 @@ class MergerService(Service):
 
     async def _step(self) -> None:
         assert self.consumer is not None
+        if self.restore_pending:
+            await self._restore()
+            return
         data = await self.consumer.getmany(timeout_ms=500)
+        if self.restore_pending:  # assigned during the fetch: these come again after the restore
+            for tp, messages in data.items():
+                if messages and tp in self.consumer.assignment():
+                    self.consumer.seek(tp, messages[0].offset)
+            return
         now = time.monotonic()
         last: int | None = None
         for messages in data.values():
@@ -210,6 +225,17 @@ class MergerService(Service):
             await self.consumer.commit({tp: target})
         except Exception as error:  # a rebalance: the next owner re-reads from the last commit
             log.warning("merger commit failed: %s", error)
+
+    async def _restore(self) -> None:
+        generation = self._generation
+        try:
+            await self.load_released()
+        except Exception:  # the broker is away, say: merge nothing until the restore succeeds
+            log.exception("merger: reading back the published windows failed; retrying")
+            await self.sleep(1.0)
+            return
+        if generation == self._generation:  # else a rebalance came meanwhile: restore again
+            self.restore_pending = False
 
     async def load_released(self) -> None:
         """Mark windows already on the drift topic, so a restart does not report them again, and
