@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 from mode import Service
@@ -44,6 +45,10 @@ MAX_TAIL = 50_000
 
 
 class _Reset(ConsumerRebalanceListener):
+    """A new assignment starts a new merger, restored by the merging loop itself: aiokafka runs
+    this listener beside that loop, which would otherwise merge partials (and report windows
+    again) while the drift topic is still being read back."""
+
     def __init__(self, service: MergerService) -> None:
         self.service = service
 
@@ -51,8 +56,7 @@ class _Reset(ConsumerRebalanceListener):
         self.service.reset()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
-        if assigned:
-            await self.service.load_released()
+        self.service.restore_pending = bool(assigned)
 
 
 class MergerService(Service):
@@ -86,12 +90,16 @@ class MergerService(Service):
         self.reporter = WindowReporter(settings, holder.profile_of)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.restore_pending = False  # set on assignment; the loop restores before merging
+        self._generation = 0  # one per assignment: a restore finishes only its own
 
     def _new_merger(self) -> WindowMerger:
         return WindowMerger(from_dict=self._from_dict, grace_seconds=self.grace)
 
     def reset(self) -> None:
         self.merger = self._new_merger()
+        self.restore_pending = False
+        self._generation += 1
 
     @Service.task
     async def _run(self) -> None:
@@ -127,7 +135,15 @@ class MergerService(Service):
 
     async def _step(self) -> None:
         assert self.consumer is not None
+        if self.restore_pending:
+            await self._restore()
+            return
         data = await self.consumer.getmany(timeout_ms=500)
+        if self.restore_pending:  # assigned during the fetch: these come again after the restore
+            for tp, messages in data.items():
+                if messages and tp in self.consumer.assignment():
+                    self.consumer.seek(tp, messages[0].offset)
+            return
         now = time.monotonic()
         last: int | None = None
         for messages in data.values():
@@ -210,6 +226,17 @@ class MergerService(Service):
         except Exception as error:  # a rebalance: the next owner re-reads from the last commit
             log.warning("merger commit failed: %s", error)
 
+    async def _restore(self) -> None:
+        generation = self._generation
+        try:
+            await self.load_released()
+        except Exception:  # the broker is away, say: merge nothing until the restore succeeds
+            log.exception("merger: reading back the published windows failed; retrying")
+            await self.sleep(1.0)
+            return
+        if generation == self._generation:  # else a rebalance came meanwhile: restore again
+            self.restore_pending = False
+
     async def load_released(self) -> None:
         """Mark windows already on the drift topic, so a restart does not report them again, and
         replay them into a fresh policy (stream.reporting: the policy's state survives)."""
@@ -217,10 +244,9 @@ class MergerService(Service):
         reader = AIOKafkaConsumer(
             enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_config(self.settings)
         )
+        partitions = await self._partitions_of(self.topics.drift)
         await reader.start()
         try:
-            await reader.topics()  # fetches the cluster metadata
-            partitions = reader.partitions_for_topic(self.topics.drift) or set()
             tps = [TopicPartition(self.topics.drift, p) for p in partitions]
 
             def mark(_: TopicPartition, messages: list[Any]) -> None:
@@ -236,6 +262,18 @@ class MergerService(Service):
         self.reporter = WindowReporter(self.settings, self.holder.profile_of)
         replayed = self.reporter.restore(published)
         log.info("merger: %d published windows replayed into the retrain policy", replayed)
+
+    async def _partitions_of(self, topic: str) -> list[int]:
+        """The topic's partitions, asked of the cluster. Not ``AIOKafkaConsumer.topics()``
+        then ``partitions_for_topic()``: the first fetches the metadata into a cluster object it
+        discards, so the second knows only topics the consumer subscribed to (None here)."""
+        admin = AIOKafkaAdminClient(**aiokafka_config(self.settings))
+        await admin.start()
+        try:
+            described = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
+        return sorted(p["partition"] for t in described for p in t["partitions"])
 
     def _tail(self) -> int:
         """Enough reports to span a cooldown twice over (and never fewer than TAIL)."""

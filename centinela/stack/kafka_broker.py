@@ -91,6 +91,7 @@ class KafkaBroker:
         self.home = home
         self.address = BrokerAddress("127.0.0.1", port, controller_port)
         self.process = ManagedProcess("Kafka broker", home / "kafka.pid", home / "kafka.log")
+        self._log_start = 0  # where this run's lines begin in the (appended) log
 
     @property
     def bootstrap_servers(self) -> str:
@@ -114,6 +115,8 @@ class KafkaBroker:
         config = self._write_config()
         if not (self.home / "data" / "meta.properties").exists():
             self._format(libs, config)
+        log_file = self.process.log_file
+        self._log_start = log_file.stat().st_size if log_file.exists() else 0
         self.process.start(self._java(libs, "kafka.Kafka", str(config)))
         self.process.wait_until(self._ready, timeout, "accept connections")
         log.info("Apache Kafka %s listening on %s", kafka_version(), self.bootstrap_servers)
@@ -124,7 +127,10 @@ class KafkaBroker:
     def _ready(self) -> bool:
         if not port_open(self.address.host, self.address.port):
             return False
-        return "Kafka Server started" in self.process.log_file.read_text(errors="replace")
+        # A restart on the same home appends to the log: only this run's lines count.
+        with self.process.log_file.open("rb") as log_file:
+            log_file.seek(self._log_start)
+            return b"Kafka Server started" in log_file.read()
 
     def _format(self, libs: Path, config: Path) -> None:
         cluster_id = uuid.uuid4().hex[:22]
