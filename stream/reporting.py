@@ -102,7 +102,8 @@ class WindowReporter:
         first window of the current drift episode (a window without a verdict neither starts
         nor ends either, as for the policy)."""
         version = report.model_version
-        impact = report.concept_drift or report.performance.get("performance_drop") == 1.0
+        realised = report.performance.get("performance_drop") == 1.0
+        impact = report.concept_drift or realised or report.estimated_drop
         if impact:
             self._impact_start.setdefault(version, report.window_start)
         elif "performance" not in report.verdicts_withheld:

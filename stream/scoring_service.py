@@ -112,6 +112,10 @@ class ScoringService(Service):
         self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
         # How far (event time) one topic of a partition may run ahead of the other on a backlog.
         self.skew = max(60.0, 2 * self.idle_seconds)
+        # A fetch answers within its 0.5 s long poll: an older high-water mark means the broker
+        # is away, and says nothing about what it holds now.
+        self.fresh_ms = 1000.0 * min(2.0, self.idle_seconds / 2)
+        self._answering: dict[TopicPartition, float] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------
     @Service.task
@@ -321,20 +325,40 @@ class ScoringService(Service):
         position = self._next_offset.get(tp)
         try:
             highwater = self.consumer.highwater(tp)
+            polled = self.consumer.last_poll_timestamp(tp)
         except AssertionError:  # not assigned (a rebalance is under way)
             return False
+        if polled is None or time.time() * 1000.0 - polled > self.fresh_ms:
+            return False  # a stale mark (a broker outage): not known to be caught up
         return highwater is not None and position is not None and position >= highwater
 
     def _labels_caught_up(self, partition: int) -> bool:
         return self._caught_up(TopicPartition(self.topics.labels, partition))
 
     def _idle(self, partition: int) -> bool:
+        """No feature for ``idle_seconds``, both topics read to the end, and fetches answering
+        for ``idle_seconds`` too: right after a broker outage nothing new has come yet only
+        because producers have not re-sent, which is not idleness."""
         state = self.pipeline.states[partition]
-        if time.monotonic() - state.last_feature_at < self.idle_seconds:
-            return False
-        return self._caught_up(TopicPartition(self.topics.features, partition)) and (
-            self._labels_caught_up(partition)
-        )
+        now = time.monotonic()
+        idle = now - state.last_feature_at >= self.idle_seconds
+        for topic in (self.topics.features, self.topics.labels):
+            tp = TopicPartition(topic, partition)
+            answering = self._answering_since(tp, now)
+            idle = idle and self._caught_up(tp) and now - answering >= self.idle_seconds
+        return idle
+
+    def _answering_since(self, tp: TopicPartition, now: float) -> float:
+        """Since when fetches of ``tp`` have kept answering (monotonic), updated each tick."""
+        assert self.consumer is not None
+        try:
+            polled = self.consumer.last_poll_timestamp(tp)
+        except AssertionError:
+            polled = None
+        if polled is None or time.time() * 1000.0 - polled > self.fresh_ms:
+            self._answering.pop(tp, None)
+            return now
+        return self._answering.setdefault(tp, now)
 
     # --- rebalancing ---------------------------------------------------------------------------
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -347,6 +371,7 @@ class ScoringService(Service):
             self.restoring.pop(partition, None)
         for tp in revoked:
             self._next_offset.pop(tp, None)
+            self._answering.pop(tp, None)
         log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:

@@ -206,7 +206,7 @@ class RetrainRequest(Record):
     request_id: str = Field(min_length=1)
     model_name: str
     champion_version: str
-    reason: Literal["concept_drift", "performance_drop", "data_drift", "manual"]
+    reason: Literal["concept_drift", "performance_drop", "estimated_drop", "data_drift", "manual"]
     evidence: dict[str, Any] = Field(default_factory=dict)
     train_from: UtcDatetime
     train_until: UtcDatetime

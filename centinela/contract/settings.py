@@ -162,7 +162,8 @@ class Settings(BaseSettings):
     length."""
     estimated_drop_tolerance: float = Field(0.05, gt=0, lt=1)
     """An `estimated_performance_drop` alert when a window's accuracy estimated before labels is
-    more than this below the model's baseline accuracy (an alert only, no retrain request)."""
+    more than this below the model's baseline accuracy; the retrain policy takes it as evidence
+    of impact (a request on `estimated_drop`, weaker than a realised drop)."""
     drift_min_events: int = Field(100, ge=0)
     """Fewest events a window needs for a data- and prediction-drift verdict; below, those
     tests are not run and the report says the verdict was withheld."""

@@ -7,16 +7,18 @@ stream's, not the policy's) but asks for no challenger. The triggers, from weake
 1. ``data_drift``: data drift in at least ``min_drifted_features`` features in each of
    ``consecutive_windows`` consecutive windows; a trigger only with ``retrain_on_data_drift``
    (off by default);
-2. ``performance_drop``: the window's error-rate test against the baseline
+2. ``estimated_drop``: the window's accuracy estimated before labels fell more than the
+   tolerance below the baseline (``report.estimated_drop``): impact seen before the labels;
+3. ``performance_drop``: the window's error-rate test against the baseline
    (``report.performance["performance_drop"]``);
-3. ``concept_drift``: the sequential detector on the error stream
+4. ``concept_drift``: the sequential detector on the error stream
    (``report.performance["sequential_drift"]``, or ``report.concept_drift`` without a
    performance drop).
 
 A window's trigger is the strongest it shows. The policy fires once per drift episode (a run
 of consecutive windows that each show some drift); a later window of the same episode asks
-again only when the episode's request was on data drift and the window shows a realised
-performance problem (a performance drop or concept drift). Within an episode, the sequential
+again only when the episode's request was on data drift and the window shows a performance
+problem (a performance drop or concept drift). Within an episode, the sequential
 detector firing after the window's test is the same change in the error rate, confirmed: it
 asks for nothing more. A request also needs ``min_labeled`` labeled examples since
 ``labeled_from`` and waits out the cooldown, ``cooldown_seconds`` after the last request,
@@ -48,8 +50,13 @@ log = logging.getLogger(__name__)
 
 _LABEL_HISTORY = 100_000  # windows remembered for the labeled-example count
 
-Trigger = Literal["data_drift", "performance_drop", "concept_drift"]
-TRIGGERS: tuple[Trigger, ...] = ("data_drift", "performance_drop", "concept_drift")  # weak first
+Trigger = Literal["data_drift", "estimated_drop", "performance_drop", "concept_drift"]
+TRIGGERS: tuple[Trigger, ...] = (  # weakest first
+    "data_drift",
+    "estimated_drop",
+    "performance_drop",
+    "concept_drift",
+)
 _RANK = {trigger: rank for rank, trigger in enumerate(TRIGGERS)}
 
 
@@ -147,7 +154,8 @@ class RetrainPolicy:
 
     def _track_episode(self, report: DriftReport, consecutive: bool) -> bool:
         """Extend or start the episode; False (and no episode) when the window shows no drift."""
-        if not (report.data_drift or report.concept_drift or _performance_drop(report)):
+        shows = report.data_drift or report.concept_drift or report.estimated_drop
+        if not (shows or _performance_drop(report)):
             self._episode = None
             return False
         if self._episode is None or not consecutive:
@@ -161,6 +169,8 @@ class RetrainPolicy:
             return "concept_drift"
         if _performance_drop(report):
             return "performance_drop"
+        if report.estimated_drop:
+            return "estimated_drop"
         if (
             self.config.retrain_on_data_drift
             and len(self._streak) >= self.config.consecutive_windows

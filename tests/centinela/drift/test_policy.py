@@ -35,6 +35,7 @@ def _report(
     concept: bool = False,
     drop: bool = False,
     sequential: bool = False,
+    estimated: bool = False,
     n_labeled: int = 60,
     version: str = "3",
     withheld: tuple[str, ...] = (),
@@ -69,6 +70,7 @@ def _report(
         data_drift=bool(drifted),
         concept_drift=concept or drop or sequential,
         verdicts_withheld=withheld,  # type: ignore[arg-type]
+        estimated_drop=estimated,
     )
 
 
@@ -249,7 +251,7 @@ def test_a_concept_change_in_the_cooldown_of_a_data_drift_request_supersedes_it(
 
 
 def test_triggers_are_ordered_and_only_a_stronger_one_breaks_the_cooldown() -> None:
-    assert TRIGGERS == ("data_drift", "performance_drop", "concept_drift")
+    assert TRIGGERS == ("data_drift", "estimated_drop", "performance_drop", "concept_drift")
     policy = RetrainPolicy(_config(cooldown_seconds=3600.0, min_labeled=0))
     requests = _run(
         policy,
@@ -317,3 +319,22 @@ def test_a_window_without_a_data_verdict_neither_extends_nor_breaks_a_streak() -
     assert [r is not None for r in requests] == [False, False, True]
     assert requests[2].request_id == "churn-v3-w0"
     assert requests[2].evidence["data_drift_window_ids"] == [0, 2]
+
+
+def test_an_estimated_drop_asks_before_labels_and_a_realised_drop_supersedes_it() -> None:
+    policy = RetrainPolicy(_config(cooldown_seconds=3600.0, min_labeled=0))
+    requests = _run(
+        policy,
+        [
+            _report(0, drifted=("f0",), estimated=True),  # impact estimated: fires
+            _report(1),
+            _report(2, estimated=True),  # equal trigger in the cooldown: nothing
+            _report(3),
+            _report(4, drop=True),  # realised: stronger, fires at once
+        ],
+    )
+    fired = [(r.request_id, r.reason, r.evidence.get("supersedes")) for r in requests if r]
+    assert fired == [
+        ("churn-v3-w0", "estimated_drop", None),
+        ("churn-v3-w4", "performance_drop", "churn-v3-w0"),
+    ]
