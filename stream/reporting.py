@@ -10,8 +10,9 @@ The policy's state (drift episode, data-drift streak, cooldown, labeled counts) 
 the reports it has read, and every report is on the drift topic: whichever worker owns the
 merger rebuilds it by replaying the tail of that topic (:meth:`WindowReporter.restore`), so a
 restart or a move between workers neither opens a second episode nor forgets a cooldown. The
-sequential detector's inner state is not in the reports: a new owner's detector starts afresh
-on the errors that come next.
+sequential detector is rebuilt from the same reports: each window's error count (its realised
+accuracy times its labeled outcomes) is fed again, spread evenly over the window's outcomes
+(the order inside a window is not in the report; the detector's history of error rates is).
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class WindowReporter:
             latest[key] = report
         for report in latest.values():
             self.policy.observe(report, labeled_from=self._labeled_from(report))
+            errors = replayed_errors(report)
+            if errors:
+                self._monitor(report.model_version).update(errors)
         return len(latest)
 
     def report(self, window: MergedWindow) -> WindowResult:
@@ -88,12 +92,15 @@ class WindowReporter:
         errors = outcome_errors(summary)
         if not errors:
             return False
+        return bool(self._monitor(version).update(errors))
+
+    def _monitor(self, version: str) -> ConceptMonitor:
         monitor = self._monitors.get(version)
         if monitor is None:
             detector = self.settings.concept_detector
             params = self.drift_config.detector_params(detector)
             monitor = self._monitors[version] = ConceptMonitor(detector, **params)
-        return bool(monitor.update(errors))
+        return monitor
 
     def _labeled_from(self, report: DriftReport) -> datetime:
         """Where a request's training data starts: the first window of the current run of
@@ -116,6 +123,21 @@ class WindowReporter:
             self._episode_start.pop(version, None)
             episode = report.window_start
         return self._impact_start.get(version, episode)
+
+
+def replayed_errors(report: DriftReport) -> list[int]:
+    """A window's errors as its report keeps them: how many of its labeled outcomes were wrong,
+    spread evenly (1 at each position where the running share of errors steps up).
+
+    >>> replayed_errors(DriftReport.model_construct(n_labeled=5, performance={"accuracy": 0.6}))
+    [0, 0, 1, 0, 1]
+    """
+    accuracy = report.performance.get("accuracy")
+    n = report.n_labeled
+    if accuracy is None or n <= 0:
+        return []
+    wrong = round((1.0 - accuracy) * n)
+    return [int((i + 1) * wrong // n > i * wrong // n) for i in range(n)]
 
 
 def outcome_errors(summary: Any) -> list[int]:

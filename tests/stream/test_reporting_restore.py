@@ -98,3 +98,30 @@ def test_a_request_on_a_performance_drop_trains_from_the_drop_not_the_covariate_
     assert request.reason == "performance_drop"
     assert request.train_from == reports[4].window_start
     assert request.request_id.endswith("-w1")  # the id still names the episode
+
+
+def test_the_concept_detector_is_rebuilt_from_the_reports() -> None:
+    """A new owner's detector remembers the old error rate: a change right after the move is
+    seen, where a detector starting afresh on the new rate alone sees nothing."""
+    import random
+
+    rng = random.Random(4)
+    live = _reporter()
+    reports = []
+    for window in range(30):  # 30 windows of 1,000 outcomes, 10% wrong
+        errors = [int(rng.random() < 0.1) for _ in range(1000)]
+        live._monitor("3").update(errors)
+        accuracy = 1 - sum(errors) / len(errors)
+        report = _report(window, n_labeled=1000)
+        reports.append(
+            report.model_copy(update={"performance": {"accuracy": accuracy, "performance_drop": 0}})
+        )
+    restored, fresh = _reporter(), _reporter()
+    restored.restore(reports)
+    rebuilt, original = restored._monitor("3"), live._monitor("3")
+    assert rebuilt.n_seen == original.n_seen == 30_000
+    estimation = rebuilt._detector.estimation
+    assert abs(estimation - original._detector.estimation) < 0.005
+    changed = [int(rng.random() < 0.3) for _ in range(1000)]  # the concept changes at the move
+    assert rebuilt.update(changed)
+    assert not fresh._monitor("3").update(changed)
