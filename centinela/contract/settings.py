@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     """Partitions per topic on `centinela topics create` (features and labels must match)."""
     topic_replication_factor: int = Field(1, ge=1, le=16)
     """Replication factor on `centinela topics create`."""
+    labeled_retention_bytes: int = Field(8 * 1024**3, ge=-1)
+    """Bytes per partition the `labeled` topic keeps (-1: all). It is retained by size, never by
+    age: its records carry their event times, and a replay of data older than Kafka's 7 days
+    would otherwise be deleted at once, before any retraining could read it."""
     max_message_bytes: int = Field(1_000_000, ge=1024)
     """Messages larger than this go to dead-letter as `oversized`."""
     event_time_max_ahead_seconds: float = Field(3600.0, ge=0)

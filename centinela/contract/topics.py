@@ -56,7 +56,12 @@ class Topics:
     def configs(self, name: str, settings: Settings) -> dict[str, str]:
         """Topic-level settings a topic is created with (beyond partitions and replicas)."""
         if name == self.labeled:
-            return dict(_ANY_TIMESTAMP)
+            # Retained by size: time retention compares event times with the clock.
+            return {
+                **_ANY_TIMESTAMP,
+                "retention.ms": "-1",
+                "retention.bytes": str(settings.labeled_retention_bytes),
+            }
         if name == self.dead_letter:
             return {"max.message.bytes": str(dead_letter_max_bytes(settings))}
         return {}
