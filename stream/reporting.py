@@ -64,11 +64,13 @@ class WindowReporter:
             key = (report.model_version, report.window_id)
             latest.pop(key, None)
             latest[key] = report
+        self.policy.replaying = True
         for report in latest.values():
             self.policy.observe(report, labeled_from=self._labeled_from(report))
             errors = replayed_errors(report)
             if errors:
                 self._monitor(report.model_version).update(errors)
+        self.policy.replaying = False
         return len(latest)
 
     def report(self, window: MergedWindow) -> WindowResult:

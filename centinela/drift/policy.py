@@ -87,6 +87,7 @@ class RetrainPolicy:
         self._episode: _Episode | None = None
         self._labeled: deque[tuple[datetime, int]] = deque(maxlen=_LABEL_HISTORY)
         self._last_fired: _Fired | None = None
+        self.replaying = False  # set while a new owner replays published reports
 
     def observe(self, report: DriftReport, *, labeled_from: datetime) -> RetrainRequest | None:
         """Take the next window's report; return a request when the policy fires."""
@@ -199,13 +200,19 @@ class RetrainPolicy:
         if episode.fired is not None:  # a stronger trigger later in the same episode
             request_id += f"-{reason}"
         evidence = self._evidence(report, reason, labeled)
+        # Replaying published reports re-decides requests made long ago: not news.
+        level = logging.DEBUG if self.replaying else logging.WARNING
         if supersedes is not None:
             evidence["supersedes"] = supersedes
-            log.warning(
-                "retrain policy fires: %s (%s), superseding %s", request_id, reason, supersedes
+            log.log(
+                level,
+                "retrain policy fires: %s (%s), superseding %s",
+                request_id,
+                reason,
+                supersedes,
             )
         else:
-            log.warning("retrain policy fires: %s (%s)", request_id, reason)
+            log.log(level, "retrain policy fires: %s (%s)", request_id, reason)
         return RetrainRequest(
             request_id=request_id,
             model_name=report.model_name,
