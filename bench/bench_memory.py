@@ -3,9 +3,12 @@
 
 One `centinela stream` worker scores a live stream while this process feeds it events and
 their labels (90% of them, 5 s later in event time; the other 10% never come and wait out the
-join TTL). Event time runs at 1,000 events/s (a scenario clock), so the join TTL (60 s) and the
-20 s windows bound the state; wall-clock feeding runs at ``--rate``, below the worker's
-throughput, so that no backlog builds up. The worker's RSS is sampled every second.
+join TTL). The defaults are what a user runs: the default join TTL (3,600 s) and an event clock
+as fast as the feed (4,000 events/s), so over 2,000,000 events (500 s of event time) nothing
+leaves the join by its TTL: only the join's memory bound (CENTINELA_JOIN_MEMORY_ENTRIES, the
+rest on disk) keeps RSS flat. ``--ttl`` and ``--event-rate`` change them (the rows before
+this one used 60 s and 1,000 events/s). Wall-clock feeding runs at ``--rate``, below the
+worker's throughput, so that no backlog builds up. The worker's RSS is sampled every second.
 
 The worker talks to an `mlflow server` (its default setting, `http://127.0.0.1:5000`, what
 `centinela up` runs); `--sqlite` points it at a SQLite store instead, the embedded setup, which
@@ -61,7 +64,6 @@ from centinela.contract.settings import Settings
 COMMAND = ".venv/bin/python bench/bench_memory.py"
 WARM_UP_TENTHS = 2
 MAX_RISE = 0.05  # of the floor (or peak) line's start, over the rest of the run
-EVENT_RATE = 1000.0  # events per second of event time
 LABEL_DELAY = 5.0
 
 
@@ -97,7 +99,9 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def feed(settings: Settings, total: int, rate: float, chunk: int, done: list[int]) -> None:
+async def feed(
+    settings: Settings, total: int, rate: float, chunk: int, event_rate: float, done: list[int]
+) -> None:
     producer = AIOKafkaProducer(linger_ms=5, max_batch_size=512 * 1024, **aiokafka_config(settings))
     await producer.start()
     names = topics(settings)
@@ -107,7 +111,7 @@ async def feed(settings: Settings, total: int, rate: float, chunk: int, done: li
         for start in range(0, total, chunk):
             count = min(chunk, total - start)
             keys, values, labels = encoded_events(
-                count, start=start, rate=EVENT_RATE, label_delay=LABEL_DELAY, seed=start
+                count, start=start, rate=event_rate, label_delay=LABEL_DELAY, seed=start
             )
             keep = rng.random(count) < 0.9
             futures = [
@@ -133,6 +137,10 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=4_000.0, help="events/s fed (wall clock)")
     parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument(
+        "--ttl", type=float, default=Settings.model_fields["join_ttl_seconds"].default
+    )
+    parser.add_argument("--event-rate", type=float, default=4_000.0, help="events/s of event time")
     parser.add_argument("--batch-size", type=int, default=2_000)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite store, no MLflow server")
     parser.add_argument("--samples", type=Path, help="also write every sample to this CSV file")
@@ -148,7 +156,7 @@ def main() -> int:
                 bootstrap,
                 home,
                 batch_size=args.batch_size,
-                join_ttl_seconds=60.0,
+                join_ttl_seconds=args.ttl,
                 window_seconds=20.0,
             )
             settings = with_tracking(settings, home, stack, sqlite=args.sqlite)
@@ -162,7 +170,7 @@ def main() -> int:
                 done: list[int] = []
                 feeder = threading.Thread(
                     target=lambda: asyncio.run(
-                        feed(settings, args.events, args.rate, args.chunk, done)
+                        feed(settings, args.events, args.rate, args.chunk, args.event_rate, done)
                     )
                 )
                 started = time.monotonic()
@@ -194,7 +202,8 @@ def main() -> int:
     record(
         BenchResult(
             key="stream_memory_sqlite" if args.sqlite else "stream_memory",
-            what=f"stream worker RSS over {processed:,.0f} events with labels"
+            what=f"stream worker RSS over {processed:,.0f} events with labels, join TTL "
+            f"{args.ttl:,.0f} s, event clock {args.event_rate:,.0f} events/s"
             + (", MLflow on a SQLite store (no server)" if args.sqlite else ""),
             figure=f"peak {peak:.0f} MB; floors per tenth {_mbs(shape.floors)} MB, "
             f"peaks {_mbs(shape.peaks)} MB",
@@ -205,8 +214,8 @@ def main() -> int:
             met=shape.flat and peak <= 500 and processed >= 2_000_000,
             command=f"{COMMAND} --events {args.events} --rate {args.rate:g} "
             f"--batch-size {args.batch_size}" + (" --sqlite" if args.sqlite else ""),
-            notes=f"{processed:,.0f} events scored (+90% labeled); join TTL 60 s, windows 20 s, "
-            f"event time {EVENT_RATE:g}/s; MLflow: "
+            notes=f"{processed:,.0f} events scored (+90% labeled); join TTL {args.ttl:g} s, "
+            f"windows 20 s, event time {args.event_rate:g}/s; MLflow: "
             + ("SQLite store" if args.sqlite else "tracking server"),
         )
     )

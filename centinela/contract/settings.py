@@ -123,10 +123,10 @@ class Settings(BaseSettings):
     bytes per waiting prediction with 20 float features (~900 for events with integer features,
     kept as JSON), then ~85 bytes per event id for the rest of the TTL (to catch duplicates);
     past ``join_memory_entries`` the oldest go to disk."""
-    join_memory_entries: int = Field(200_000, ge=1_000)
+    join_memory_entries: int = Field(100_000, ge=1_000)
     """Join entries (waiting predictions, waiting labels, remembered ids) a partition keeps in
     memory; older ones move to a RocksDB folder under ``home`` (stream-state/), so RAM does not
-    grow with the TTL or the rate: about 100 MB per partition at the default with 20 float
+    grow with the TTL or the rate: about 50 MB per partition at the default with 20 float
     features. Disk: about the same bytes per entry, for the TTL."""
 
     # --- Drift windows -----------------------------------------------------------------------
