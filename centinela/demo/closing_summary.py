@@ -324,8 +324,8 @@ def _alerted_without_retrain(responses: list[Response], settings: Settings) -> l
             continue
         drift = response.detection.drift
         why = (
-            "data drift alone asks for none, a challenger needs a performance drop or concept "
-            "drift (CENTINELA_POLICY_RETRAIN_ON_DATA_DRIFT is off)"
+            "data drift alone asks for none, a challenger needs a realised or estimated "
+            "performance drop or concept drift (CENTINELA_POLICY_RETRAIN_ON_DATA_DRIFT is off)"
             if not settings.policy_retrain_on_data_drift
             else "the policy's data-drift trigger did not fire (too few drifted features or "
             "windows, a cooldown, or too few labels)"
