@@ -135,6 +135,9 @@ def _latest(drift: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _challengers(settings: Settings) -> list[tuple[str, str | None]]:
     """(version, request id) of each version the retrain worker registered: every version but
     the bootstrap's champion."""
-    client = MlflowClient(settings.mlflow_tracking_uri)
+    # The registry named outright: an earlier test in the same process may have set MLflow's
+    # global registry URI to a store of its own.
+    uri = settings.mlflow_tracking_uri
+    client = MlflowClient(uri, registry_uri=uri)
     found = client.search_model_versions(f"name='{settings.model_name}'")
     return sorted((v.version, (v.tags or {}).get(REQUEST_TAG)) for v in found if v.version != "1")
