@@ -120,3 +120,28 @@ def assert_windows_exact(reports: list[dict[str, Any]], expected: Counter[int]) 
         if counted[w] != expected[w]
     }
     assert not wrong, f"windows counting other than their events (reported, expected): {wrong}"
+
+
+def wait_for_every_window(
+    settings: Settings, scenario: Scenario, worker: Any, *, prediction_timeout: float
+) -> Counter[int]:
+    """Wait until every event of ``scenario`` has a prediction and every window is reported,
+    then a moment more (a late duplicate report would show); returns the events per window."""
+    from tests.stream.test_worker_integration import predictions, reports
+    from tests.stream.worker_process import wait_for
+
+    wait_for(
+        lambda: {p["event_id"] for p in predictions(settings)} >= scenario.ids(),
+        prediction_timeout,
+        "a prediction for every event",
+        worker,
+    )
+    expected = events_per_window(scenario, settings.window_seconds)
+    wait_for(
+        lambda: windows_covered(reports(settings), expected),
+        120,
+        "every window reported",
+        worker,
+    )
+    time.sleep(2)
+    return expected

@@ -23,13 +23,12 @@ from centinela.contract.topics import Topics
 from stream.internal_topics import ensure_stream_topics
 from tests.faults.fault_support import (
     assert_windows_exact,
-    events_per_window,
     kill_broker,
     own_broker,
     recent_scenario,
     settings_on,
     topic_size,
-    windows_covered,
+    wait_for_every_window,
 )
 from tests.stream.stream_scenario import register_champion
 from tests.stream.test_worker_integration import in_time_order, predictions, reports
@@ -121,20 +120,7 @@ def test_a_broker_sigkill_and_restart_mid_run_needs_no_worker_restart_and_loses_
             )
             feeder.join(timeout=300)
             assert not feeder.is_alive() and not errors, errors
-            wait_for(
-                lambda: {p["event_id"] for p in predictions(settings)} >= scenario.ids(),
-                180,
-                "a prediction for every event",
-                worker,
-            )
-            expected = events_per_window(scenario, settings.window_seconds)
-            wait_for(
-                lambda: windows_covered(reports(settings), expected),
-                120,
-                "every window reported",
-                worker,
-            )
-            time.sleep(2)  # a late duplicate report would show now
+            expected = wait_for_every_window(settings, scenario, worker, prediction_timeout=180)
 
             assert worker.alive() and worker.process.pid == pid  # never restarted
             assert worker.get("/ready").status_code == 200

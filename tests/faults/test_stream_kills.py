@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from centinela.contract.topics import Topics
 from stream.internal_topics import ensure_stream_topics
 from tests.faults.fault_support import (
     assert_windows_exact,
-    events_per_window,
     topic_size,
-    windows_covered,
+    wait_for_every_window,
 )
 from tests.stream.stream_scenario import Scenario, register_champion
 from tests.stream.test_worker_integration import in_time_order, predictions, reports
@@ -85,20 +83,7 @@ def test_three_sigkills_lose_nothing_and_report_every_window_once(
             "as many predictions as events",
             worker,
         )
-        wait_for(
-            lambda: {p["event_id"] for p in predictions(settings)} >= scenario.ids(),
-            120,
-            "a prediction for every event",
-            worker,
-        )
-        expected = events_per_window(scenario, settings.window_seconds)
-        wait_for(
-            lambda: windows_covered(reports(settings), expected),
-            120,
-            "every window reported",
-            worker,
-        )
-        time.sleep(2)  # a late duplicate report would show now
+        expected = wait_for_every_window(settings, scenario, worker, prediction_timeout=120)
         assert_windows_exact(reports(settings), expected)
         assert {p["event_id"] for p in predictions(settings)} == scenario.ids()
     finally:
