@@ -30,6 +30,7 @@ BENCHMARKS = [
     "bench/bench_concept_calibration.py",
     "bench/bench_false_alarms.py",
     "bench/bench_detectors.py",
+    "bench/bench_kswin.py",
 ]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 from centinela.drift.exceptions import UnknownTestError
 
@@ -31,11 +32,5 @@ def reject(p_values: Sequence[float], *, alpha: float, method: str) -> list[bool
     if method == "bonferroni":
         return (p <= alpha / m).tolist()
     if method == "bh":
-        order = np.argsort(p, kind="stable")
-        ranked = p[order]
-        passing = np.nonzero(ranked <= alpha * np.arange(1, m + 1) / m)[0]
-        rejected = np.zeros(m, dtype=bool)
-        if passing.size:
-            rejected[order[: passing[-1] + 1]] = True
-        return rejected.tolist()
+        return (stats.false_discovery_control(p, method="bh") <= alpha).tolist()
     raise UnknownTestError(f"unknown correction {method!r}; known: {', '.join(CORRECTIONS)}")

@@ -8,9 +8,9 @@ differences scipy takes, so it is bit-identical; the p-value follows scipy's for
 
 - ``asymp``: two-sided ``kstwo.sf(d, round(n1*n2/(n1+n2)))`` (:func:`kstwo_sf`); one-sided,
   Hodges' approximation.
-- ``exact``: scipy's own lattice-path routine (``_attempt_exact_2kssamp``), cached per
-  ``(n1, n2, h)``; as fast as scipy's core, not faster (several ms per feature at 10,000 x
-  2,000), falling back to ``asymp`` where scipy does.
+- ``exact``: scipy's public ``ks_2samp(method='exact')`` on two-valued samples with the same
+  sizes and statistic, cached per ``(n1, n2, h)``; as fast as scipy's core, not faster
+  (several ms per feature at 10,000 x 2,000), falling back to ``asymp`` where scipy does.
 - ``auto``: ``exact`` if ``max(n1, n2) <= 10000``, else ``asymp`` (scipy's default).
 
 >>> import numpy as np
@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+from scipy import stats
 
 from centinela.drift.exceptions import DriftError
 from centinela.drift.kolmogorov import kstwo_sf
@@ -163,10 +164,7 @@ def ks_pvalue(
         if n1 // g >= np.iinfo(np.int32).max / (n2 // g):
             mode = "asymp"
     if mode == "exact":
-        success, d_exact, prob = _exact(n1, n2, _lattice_h(d, n1, n2), alternative)
-        if success:
-            return KsResult(d_exact, float(np.clip(prob, 0, 1)))
-        d = d_exact
+        return KsResult(*_exact(n1, n2, _lattice_h(d, n1, n2), alternative))
     return KsResult(d, float(np.clip(_asymp(d, n1, n2, alternative), 0, 1)))
 
 
@@ -194,15 +192,37 @@ def _lattice_h(d: float, n1: int, n2: int) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _exact(n1: int, n2: int, h: int, alternative: str) -> tuple[bool, float, float]:
-    """scipy's exact computation for ``D = h / lcm(n1, n2)``; cached because it is costly."""
-    try:
-        from scipy.stats._stats_py import _attempt_exact_2kssamp
-    except ImportError as error:  # private scipy API; fail loudly rather than differ
-        raise DriftError("method='exact' needs scipy's _attempt_exact_2kssamp") from error
-    g = math.gcd(n1, n2)
-    d = h / ((n1 // g) * n2)
-    with warnings.catch_warnings():
+def _exact(n1: int, n2: int, h: int, alternative: Alternative) -> tuple[float, float]:
+    """scipy's exact statistic and p-value for ``D = h / lcm(n1, n2)``, cached: it is costly.
+
+    The exact p-value depends only on the sizes and ``D``, so scipy's public ``ks_2samp`` is
+    asked about the smallest samples of those sizes that have that ``D``: ``a`` of the first
+    and ``b`` of the second at 0, the rest at 1, with ``a/n1 - b/n2 = D`` (every ``D`` two
+    samples can have is of that form, at the value where it is reached).
+    """
+    a, b = _counts_at_zero(n1, n2, h)
+    first = np.repeat([0.0, 1.0], [a, n1 - a])
+    second = np.repeat([0.0, 1.0], [b, n2 - b])
+    if alternative == "less":  # D- = max(F2 - F1): the same shape, the samples' roles swapped
+        first = np.repeat([0.0, 1.0], [n1 - a, a])
+        second = np.repeat([0.0, 1.0], [n2 - b, b])
+    with warnings.catch_warnings():  # scipy's own fallback to 'asymp' warns; it is expected
         warnings.simplefilter("ignore", RuntimeWarning)
-        success, d_exact, prob = _attempt_exact_2kssamp(n1, n2, g, d, alternative)
-    return bool(success), float(d_exact), float(prob)
+        result = stats.ks_2samp(first, second, alternative=alternative, method="exact")
+    return float(result.statistic), float(result.pvalue)
+
+
+def _counts_at_zero(n1: int, n2: int, h: int) -> tuple[int, int]:
+    """``a <= n1`` and ``b <= n2`` with ``a * n2' - b * n1' = h`` (``n' = n / gcd``).
+
+    ``a`` is the largest solution of ``a * n2' = h (mod n1')``; it gives the largest ``b``,
+    which is at most ``n2`` since ``a <= n1``; if that ``b`` is negative, none is possible.
+    """
+    g = math.gcd(n1, n2)
+    n1_, n2_ = n1 // g, n2 // g
+    residue = h * pow(n2_, -1, n1_) % n1_ if n1_ > 1 else 0
+    a = n1 - (n1 - residue) % n1_
+    b = (a * n2_ - h) // n1_
+    if b < 0:
+        raise DriftError(f"no two samples of sizes {n1} and {n2} have D = {h}/lcm")
+    return a, b

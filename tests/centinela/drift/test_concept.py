@@ -73,17 +73,17 @@ def test_unknown_detector_is_named() -> None:
         ConceptMonitor("hddm")
 
 
-def test_fast_kswin_detects_exactly_where_river_kswin_does() -> None:
+def test_ks_window_detects_exactly_where_river_kswin_does() -> None:
     from river import drift
 
-    from centinela.drift.concept import FastKSWIN
+    from centinela.drift.concept import KSWindow
 
     rng = random.Random(9)
     values = [rng.random() * (1.0 if i < 700 else 1.6) for i in range(1400)]
     found = []
     for detector in (
         drift.KSWIN(seed=5, window_size=300, stat_size=50, alpha=0.01),
-        FastKSWIN(seed=5, window_size=300, stat_size=50, alpha=0.01),
+        KSWindow(seed=5, window_size=300, stat_size=50, alpha=0.01),
     ):
         hits = []
         for i, value in enumerate(values):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -96,3 +97,20 @@ def test_exact_p_values_are_cached_and_equal_scipy() -> None:
 def test_empty_samples_are_refused() -> None:
     with pytest.raises(DriftError, match="non-empty"):
         ks_2samp(np.array([]), np.array([1.0]))
+
+
+def test_every_statistic_two_samples_can_have_is_asked_of_scipy_exactly() -> None:
+    """The exact p-value is asked of scipy on two-valued samples: for every pair of small sizes
+    and every D that two samples of those sizes can have, those samples have that D."""
+    from centinela.drift.ks import _counts_at_zero
+
+    for n1 in range(1, 13):
+        for n2 in range(1, 13):
+            lcm = n1 * n2 // math.gcd(n1, n2)
+            reachable = {
+                round((a / n1 - b / n2) * lcm) for a in range(n1 + 1) for b in range(n2 + 1)
+            }
+            for h in sorted(d for d in reachable if d >= 0):
+                a, b = _counts_at_zero(n1, n2, h)
+                assert 0 <= a <= n1 and 0 <= b <= n2
+                assert round((a / n1 - b / n2) * lcm) == h
