@@ -22,6 +22,7 @@ from mlflow.tracking import MlflowClient
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from stream.internal_topics import ensure_stream_topics
+from tests.dashboard import exposed_series, queried_metrics
 from tests.stream.stream_data import T0, event_bytes, label_bytes
 from tests.stream.stream_scenario import Scenario, promoted, register_champion
 from tests.stream.worker_process import (
@@ -174,6 +175,8 @@ def test_one_worker_scores_dead_letters_joins_and_reports(
         assert 'centinela_dead_letters_total{reason="duplicate_event_id"} 1.0' in metrics
         assert 'centinela_model_version{version="1"} 1.0' in metrics
         assert "centinela_estimated_accuracy " in metrics
+        # Every series the Grafana dashboard (infra/grafana) queries exists on a live worker.
+        assert queried_metrics() - exposed_series(metrics) == set()
         status = worker.status()
         assert status["champion"]["version"] == "1" and status["ready"]
         assert status["windows"]
