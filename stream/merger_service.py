@@ -201,7 +201,7 @@ class MergerService(Service):
                 "retrain requested: %s (%s)", result.request.request_id, result.request.reason
             )
         await asyncio.gather(*futures)
-        self.monitoring.submit(report)
+        self.monitoring.submit(report, result.alerts, result.request)
         self.board.record(report, result.alerts, result.request)
         self.metrics.windows_reported.inc()
         self.metrics.drift_flag.labels(kind="data").set(float(report.data_drift))

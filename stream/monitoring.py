@@ -6,9 +6,11 @@ statistics become metrics (step = window index, timestamp = window end), sent wi
 MLflow is down it retries the batch in hand and stops taking more, so the queue fills and
 what overflows is counted (``centinela_mlflow_queue_overflow_total``), never blocking scoring.
 Every ``report_every_windows`` windows of a version, a JSON report of the windows since the
-previous one and a PNG plot of the statistics of the last :data:`HISTORY` windows are logged as
-artifacts. The plot's history is a few numbers per window (:class:`~stream.plots.WindowPoint`);
-DriftReports are kept only until their JSON is written.
+previous one, a PNG plot of the statistics of the last :data:`HISTORY` windows and a
+self-contained HTML page of both with the alerts and retrain requests of those windows
+(:mod:`stream.html_report`) are logged as artifacts. The plot's history is a few numbers
+per window (:class:`~stream.plots.WindowPoint`); DriftReports are kept only until their report
+is written.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
-from centinela.contract.records import DriftReport
+from centinela.contract.records import Alert, DriftReport, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.models.registry import configure_mlflow, ensure_experiment
+from stream.html_report import ReportedWindow, render_html
 from stream.plots import WindowPoint, plot_windows  # matplotlib loads on the first plot
 from stream.prometheus import StreamMetrics
 
@@ -95,11 +98,11 @@ class MonitoringLogger:
     ) -> None:
         self.settings = settings
         self.metrics = metrics
-        self._queue: queue.Queue[DriftReport] = queue.Queue(maxsize=settings.metrics_queue_size)
+        self._queue: queue.Queue[ReportedWindow] = queue.Queue(maxsize=settings.metrics_queue_size)
         self._client_factory = client_factory or self._default_client
         self._runs: dict[str, str] = {}
         self._history: dict[str, deque[WindowPoint]] = defaultdict(lambda: deque(maxlen=HISTORY))
-        self._unreported: dict[str, list[DriftReport]] = defaultdict(list)
+        self._unreported: dict[str, list[ReportedWindow]] = defaultdict(list)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="mlflow-monitoring", daemon=True)
         self.logged = 0
@@ -116,10 +119,16 @@ class MonitoringLogger:
         self._stop.set()
         self._thread.join(timeout=max(deadline - time.monotonic(), 1.0))
 
-    def submit(self, report: DriftReport) -> bool:
-        """Queue a window for MLflow; False (and counted) if the queue is full."""
+    def submit(
+        self,
+        report: DriftReport,
+        alerts: Sequence[Alert] = (),
+        request: RetrainRequest | None = None,
+    ) -> bool:
+        """Queue a window (with what it raised, for the HTML report) for MLflow; False (and
+        counted) if the queue is full."""
         try:
-            self._queue.put_nowait(report)
+            self._queue.put_nowait(ReportedWindow(report, tuple(alerts), request))
         except queue.Full:
             self.overflow += 1
             self.metrics.mlflow_overflow.inc()
@@ -134,7 +143,7 @@ class MonitoringLogger:
     # --- the thread ----------------------------------------------------------------------------
     def _run(self) -> None:
         backoff = 1.0
-        batch: list[DriftReport] = []
+        batch: list[ReportedWindow] = []
         while not self._stop.is_set():
             if not batch:
                 batch = self._take(timeout=0.5)
@@ -153,7 +162,7 @@ class MonitoringLogger:
             batch = []
             self.metrics.mlflow_queue_depth.set(self._queue.qsize())
 
-    def _take(self, timeout: float) -> list[DriftReport]:
+    def _take(self, timeout: float) -> list[ReportedWindow]:
         try:
             first = self._queue.get(timeout=timeout)
         except queue.Empty:
@@ -166,9 +175,9 @@ class MonitoringLogger:
                 break
         return batch
 
-    def _write(self, batch: list[DriftReport]) -> None:
+    def _write(self, batch: list[ReportedWindow]) -> None:
         client = self._client_factory()
-        for report in batch:
+        for report in (window.report for window in batch):
             run_id = self._run_id(client, report)
             stamp = int(report.window_end.timestamp() * 1000)
             rows = [
@@ -178,14 +187,15 @@ class MonitoringLogger:
             for start in range(0, len(rows), MAX_METRICS_PER_CALL):
                 client.log_batch(run_id, metrics=rows[start : start + MAX_METRICS_PER_CALL])
         # Artifacts only after every metric of the batch is in, so a retry never repeats them.
-        for report in batch:
+        for window in batch:
+            report = window.report
             version = report.model_version
             history = self._history[version]
             if history and history[-1].window_id >= report.window_id:
                 continue  # a batch retried after a failed upload: already counted
             history.append(WindowPoint.of(report))
             unreported = self._unreported[version]
-            unreported.append(report)
+            unreported.append(window)
             if len(unreported) >= self.settings.report_every_windows:
                 self._log_report(client, self._runs[version], unreported)
                 self._unreported[version] = []
@@ -217,22 +227,22 @@ class MonitoringLogger:
         self._runs[version] = run_id
         return run_id
 
-    def _log_report(self, client: MlflowClient, run_id: str, reports: list[DriftReport]) -> None:
-        last = reports[-1]
+    def _log_report(self, client: MlflowClient, run_id: str, windows: list[ReportedWindow]) -> None:
+        last = windows[-1].report
         with tempfile.TemporaryDirectory() as folder:
-            base = Path(folder)
+            base = Path(folder) / f"drift_report_{last.window_id}"
             document = {
                 "model_name": last.model_name,
                 "model_version": last.model_version,
-                "windows": [r.model_dump(mode="json") for r in reports],
+                "windows": [w.report.model_dump(mode="json") for w in windows],
             }
-            (base / f"drift_report_{last.window_id}.json").write_text(
-                json.dumps(document, indent=1)
-            )
+            base.with_suffix(".json").write_text(json.dumps(document, indent=1))
             title = f"{last.model_name} v{last.model_version}"
             history = list(self._history[last.model_version])
-            plot_windows(history, base / f"drift_report_{last.window_id}.png", title)
-            client.log_artifacts(run_id, str(base), artifact_path="drift_reports")
+            plot = plot_windows(history, base.with_suffix(".png"), title)
+            page = render_html(windows, plot_png=plot.read_bytes(), title=title)
+            base.with_suffix(".html").write_text(page, encoding="utf-8")
+            client.log_artifacts(run_id, folder, artifact_path="drift_reports")
 
     def _default_client(self) -> MlflowClient:
         configure_mlflow(self.settings)

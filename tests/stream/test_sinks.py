@@ -132,7 +132,9 @@ def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
     finally:
         logger.stop()
     files = _drift_reports(mlflow_store, tmp_path / "downloaded")
-    assert sorted(files) == [f"drift_report_{w}.{kind}" for w in (2, 5) for kind in ("json", "png")]
+    assert sorted(files) == [
+        f"drift_report_{w}.{kind}" for w in (2, 5) for kind in ("html", "json", "png")
+    ]
     assert _windows_in(files["drift_report_2.json"]) == [0, 1, 2]
     assert _windows_in(files["drift_report_5.json"]) == [3, 4, 5]  # 6 waits for the next one
     assert files["drift_report_5.png"].read_bytes().startswith(b"\x89PNG")
@@ -169,7 +171,7 @@ def test_a_report_whose_upload_failed_is_not_counted_twice(
     [points] = logger._history.values()
     assert [p.window_id for p in points] == [0, 1, 2]
     files = _drift_reports(mlflow_store, tmp_path / "downloaded")
-    assert sorted(files) == ["drift_report_2.json", "drift_report_2.png"]
+    assert sorted(files) == ["drift_report_2.html", "drift_report_2.json", "drift_report_2.png"]
     assert _windows_in(files["drift_report_2.json"]) == [0, 1, 2]
 
 
