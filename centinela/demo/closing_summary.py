@@ -175,6 +175,36 @@ def print_summary(
                   f"model '{settings.model_name}')")  # fmt: skip
 
 
+def html_report_lines(settings: Settings) -> list[str]:
+    """Where the HTML drift reports of the monitoring runs are, one line per run."""
+    from centinela.models.registry import client as mlflow_client
+
+    try:
+        client = mlflow_client(settings)
+        experiment = client.get_experiment_by_name(settings.monitoring_experiment)
+        runs = client.search_runs([experiment.experiment_id]) if experiment else []
+        lines = []
+        for run in sorted(runs, key=lambda r: r.info.start_time):
+            pages = [
+                a.path
+                for a in client.list_artifacts(run.info.run_id, "drift_reports")
+                if a.path.endswith(".html")
+            ]
+            if pages:
+                lines.append(
+                    f"HTML drift reports of run '{run.info.run_name}' ({run.info.run_id}, "
+                    f"artifacts): {', '.join(sorted(pages, key=_window_of))}"
+                )
+    except Exception as error:  # the summary is printed even when MLflow cannot be read
+        return [f"the HTML drift reports could not be listed: {error}"]
+    return lines or ["no HTML drift report yet (one is written every "
+                     f"{settings.report_every_windows} windows of a version)"]  # fmt: skip
+
+
+def _window_of(artifact: str) -> int:
+    return int(artifact.rsplit("_", 1)[-1].removesuffix(".html"))
+
+
 def _detections_table(responses: list[Response]) -> Table:
     table = Table(title="true change points, their detection and the response")
     columns = ("drift", "starts at event", "event time", "detected in window", "delay", "response")

@@ -5,12 +5,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from mlflow.tracking import MlflowClient
 from rich.console import Console
 
 from centinela.contract.records import Alert, DriftReport, ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.demo.closing_summary import (
     accuracy_stretches,
+    html_report_lines,
     match_detections,
     match_responses,
     print_summary,
@@ -174,3 +176,24 @@ def test_the_summary_says_how_much_of_the_accuracy_lost_the_challenger_recovers(
     console = Console(file=out, width=300, color_system=None)
     print_summary(console, state, manifest, Settings(_env_file=None), producer_rc=0)  # type: ignore[call-arg]
     assert "83% of the accuracy lost recovered" in out.getvalue()
+
+
+def test_the_summary_names_the_html_reports_of_each_monitoring_run(
+    mlflow_store: str, tmp_path: Path
+) -> None:
+    settings = Settings(_env_file=None, mlflow_tracking_uri=mlflow_store, home=tmp_path)  # type: ignore[call-arg]
+    assert html_report_lines(settings)[0].startswith("no HTML drift report yet")
+    client = MlflowClient(mlflow_store, registry_uri=mlflow_store)
+    experiment = client.create_experiment(
+        settings.monitoring_experiment, (tmp_path / "artifacts").as_uri()
+    )
+    run = client.create_run(experiment, run_name="monitor-m-v1")
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for window in (19, 9):
+        (pages / f"drift_report_{window}.html").write_text("<!DOCTYPE html>")
+        (pages / f"drift_report_{window}.json").write_text("{}")
+    client.log_artifacts(run.info.run_id, str(pages), artifact_path="drift_reports")
+    [line] = html_report_lines(settings)
+    assert f"'monitor-m-v1' ({run.info.run_id}" in line
+    assert line.endswith("drift_reports/drift_report_9.html, drift_reports/drift_report_19.html")
