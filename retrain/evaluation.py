@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ class Comparison:
     n_holdout: int
     challenger_version: str | None = None
     champion_version: str | None = None
+    # MLflow's promotion gate (retrain.mlflow_evaluation): None until it was judged.
+    gate_passed: bool | None = None
+    gate_reason: str = ""
 
     def metrics(self) -> list[str]:
         """Metric names both models have, in a fixed reading order."""
@@ -83,7 +86,10 @@ class Comparison:
         return flat
 
     def with_versions(self, challenger: str | None, champion: str | None) -> Comparison:
-        return Comparison(self.challenger, self.champion, self.n_holdout, challenger, champion)
+        return replace(self, challenger_version=challenger, champion_version=champion)
+
+    def with_gate(self, passed: bool, reason: str) -> Comparison:
+        return replace(self, gate_passed=passed, gate_reason=reason)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -97,6 +103,8 @@ class Comparison:
             n_holdout=int(data["n_holdout"]),
             challenger_version=data.get("challenger_version"),
             champion_version=data.get("champion_version"),
+            gate_passed=data.get("gate_passed"),
+            gate_reason=data.get("gate_reason", ""),
         )
 
 

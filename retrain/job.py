@@ -128,11 +128,16 @@ def run_request(
         "rows_baseline": float(len(baseline_part)),
         **clock.as_metrics(),
     }
-    candidate = Candidate(model, profile, recipe, train, holdout, comparison, source, metrics, tags)
-    with clock.stage("register"):
-        version = register(settings, catalog, candidate, run_name=f"retrain-{request.request_id}")
+    candidate = Candidate(
+        model, profile, recipe, train, holdout, comparison, source, metrics, tags,
+        champion=champion.model,
+        champion_columns=list(champion.profile.feature_names),
+        compared=compared,
+    )  # fmt: skip
+    with clock.stage("register"):  # with MLflow's evaluation of both models and its gate
+        run_name = f"retrain-{request.request_id}"
+        version, comparison = register(settings, catalog, candidate, run_name=run_name)
         publish(catalog, version, request.request_id, request.reason)
-    comparison = comparison.with_versions(version, champion.version)
     log.info("%s · challenger version %s", clock.summary(), version)
     trained_on = (
         f"{len(data):,} labeled examples of {source.start} .. {source.until}, "

@@ -1,15 +1,19 @@
 """Automatic promotion: off unless ``CENTINELA_AUTO_PROMOTE=true``.
 
 A challenger is promoted without a person only when its hold-out is large enough
-(``auto_promote_min_holdout``) and it beats the champion on the decision metric by at least
-``auto_promote_min_improvement``.
+(``auto_promote_min_holdout``) and it passed MLflow's promotion gate: a ``MetricThreshold``
+that asks for ``f1_score`` at least ``auto_promote_min_improvement`` above the champion's on
+the same rows (:mod:`retrain.mlflow_evaluation`).
 
 >>> from centinela.contract.settings import Settings
->>> better = Comparison({"f1": 0.90}, {"f1": 0.80}, n_holdout=5000)
+>>> better = Comparison({"f1": 0.90}, {"f1": 0.80}, n_holdout=5000).with_gate(True, "f1 +0.1")
 >>> auto_promotion(better, Settings(_env_file=None)) is None   # off by default
 True
 >>> auto_promotion(better, Settings(_env_file=None, auto_promote=True))
-'auto-promotion: f1 +0.1000 over the champion on 5000 hold-out rows (minimum +0.0100)'
+'auto-promotion on 5000 hold-out rows: f1 +0.1'
+>>> failed = better.with_gate(False, "f1_score minimum absolute change check failed")
+>>> auto_promotion(failed, Settings(_env_file=None, auto_promote=True)) is None
+True
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import logging
 
 from centinela.contract.settings import Settings
-from retrain.evaluation import DECISION_METRIC, Comparison
+from retrain.evaluation import Comparison
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +39,7 @@ def auto_promotion(comparison: Comparison, settings: Settings) -> str | None:
             settings.auto_promote_min_holdout,
         )
         return None
-    if DECISION_METRIC not in comparison.deltas():
+    if not comparison.gate_passed:
+        log.info("not auto-promoting: %s", comparison.gate_reason or "MLflow's gate never ran")
         return None
-    gain = comparison.improvement(DECISION_METRIC)
-    if gain < settings.auto_promote_min_improvement:
-        log.info(
-            "not auto-promoting: %s improves by %+.4f, under the minimum of %+.4f",
-            DECISION_METRIC,
-            gain,
-            settings.auto_promote_min_improvement,
-        )
-        return None
-    minimum = settings.auto_promote_min_improvement
-    return (
-        f"auto-promotion: {DECISION_METRIC} {gain:+.4f} over the champion on "
-        f"{comparison.n_holdout} hold-out rows (minimum {minimum:+.4f})"
-    )
+    return f"auto-promotion on {comparison.n_holdout} hold-out rows: {comparison.gate_reason}"

@@ -28,6 +28,7 @@ from retrain.data import TrainingData
 from retrain.evaluation import DECISION_METRIC, Comparison, plot_comparison
 from retrain.history import HistoryEntry
 from retrain.lineage import LabeledTopicSource, dataset_input, write_training_data
+from retrain.mlflow_evaluation import evaluate_and_gate
 from retrain.training import Recipe
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,9 @@ class Candidate:
     source: LabeledTopicSource
     metrics: dict[str, float]
     tags: dict[str, str]
+    champion: Any  # the champion model, for MLflow's evaluation on the same rows
+    champion_columns: list[str]
+    compared: TrainingData  # the hold-out rows both models were compared on
 
 
 @dataclass(frozen=True)
@@ -121,8 +125,11 @@ def discard(catalog: Catalog, version: str, run_id: str | None, why: str) -> Non
         catalog.set_run_tag(run_id, STATE_TAG, f"abandoned: {why}"[:_RUN_TAG_LIMIT])
 
 
-def register(settings: Settings, catalog: Catalog, candidate: Candidate, run_name: str) -> str:
-    """Log the run and the version with everything it carries; return the complete version.
+def register(
+    settings: Settings, catalog: Catalog, candidate: Candidate, run_name: str
+) -> tuple[str, Comparison]:
+    """Log the run and the version with everything it carries; return the complete version and
+    its comparison, judged by MLflow's promotion gate.
 
     Only what the version itself must carry goes through ``log_model_version`` (each of its
     metrics and tags costs MLflow round trips); the rest of the lineage and the side-by-side
@@ -143,9 +150,18 @@ def register(settings: Settings, catalog: Catalog, candidate: Candidate, run_nam
         alias=None,  # set last, by publish(), once everything else is in
     )
     try:
+        verdict = evaluate_and_gate(
+            settings.mlflow_tracking_uri,
+            registered.run_id,
+            candidate.model,
+            candidate.champion,
+            candidate.compared,
+            champion_columns=candidate.champion_columns,
+            min_improvement=settings.auto_promote_min_improvement,
+        )
         comparison = candidate.comparison.with_versions(
             registered.version, candidate.tags[PARENT_TAG]
-        )
+        ).with_gate(verdict.passed, verdict.reason)
         _log_evidence(catalog, registered, candidate, comparison)
         catalog.set_version_tags(
             registered.version, {**comparison_tags(comparison), STATE_TAG: COMPLETE}
@@ -153,7 +169,7 @@ def register(settings: Settings, catalog: Catalog, candidate: Candidate, run_nam
     except BaseException as error:
         _discard_quietly(catalog, registered, f"{type(error).__name__}: {error}")
         raise
-    return registered.version
+    return registered.version, comparison
 
 
 def publish(catalog: Catalog, version: str, request_id: str, reason: str) -> None:

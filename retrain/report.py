@@ -55,6 +55,9 @@ def render_comparison(champion: VersionInfo | None, challenger: VersionInfo) -> 
             f"{comparison.challenger[name]:>16.4f}{comparison.deltas()[name]:>+10.4f}"
         )
     rows.append(f"hold-out: {comparison.n_holdout:,} of the most recent labeled examples")
+    if comparison.gate_passed is not None:
+        verdict = "passed" if comparison.gate_passed else "failed"
+        rows.append(f"MLflow promotion gate {verdict}: {comparison.gate_reason}")
     if challenger.request_id:
         rows.append(f"trained for retrain request {challenger.request_id}")
     if champion is not None and champion.version != compared_with:

@@ -74,6 +74,8 @@ class VersionInfo:
                 "challenger": self.comparison.challenger,
                 "champion": self.comparison.champion,
                 "deltas": self.comparison.deltas(),
+                "mlflow_gate_passed": self.comparison.gate_passed,
+                "mlflow_gate_reason": self.comparison.gate_reason,
             }
         return data
 

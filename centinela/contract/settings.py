@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     """Longest wait to fill a scoring batch."""
     champion_poll_seconds: float = Field(10.0, gt=0)
     """How often the registry is polled for a moved `champion` alias."""
+    mlflow_webhook_secret: SecretStr | None = None
+    """Secret of the MLflow registry webhook each stream worker registers, so that a moved
+    `champion` alias is pushed to every worker (secret; unset: no webhook, the model-events
+    topic and the poll swap the champion). Needs an MLflow 3.x server with webhooks."""
+    stream_advertised_url: str | None = None
+    """Where the MLflow server reaches this worker's web port, for its webhook (default
+    http://127.0.0.1:<CENTINELA_STREAM_WEB_PORT>)."""
 
     # --- Label join --------------------------------------------------------------------------
     join_ttl_seconds: float = Field(3600.0, gt=0)
@@ -214,8 +221,9 @@ class Settings(BaseSettings):
     """Most recent share of the data held out to compare challenger and champion."""
     auto_promote: bool = False
     """Promote a challenger without a person (off by default)."""
-    auto_promote_min_improvement: float = Field(0.01, ge=0)
-    """Accuracy gain on the hold-out an automatic promotion needs."""
+    auto_promote_min_improvement: float = Field(0.01, gt=0)
+    """Gain in f1_score over the champion on the hold-out that MLflow's promotion gate (a
+    MetricThreshold) asks of a challenger; automatic promotion follows that gate."""
     auto_promote_min_holdout: int = Field(1000, ge=1)
     """Hold-out rows an automatic promotion needs."""
 

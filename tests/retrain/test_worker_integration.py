@@ -196,6 +196,17 @@ def test_auto_promotion_when_configured_promotes_a_clearly_better_challenger(
     assert [e.event_type for e in events] == ["registered", "promoted"]
     promoted = events[1]
     assert promoted.actor == "centinela-auto-promote" and promoted.previous_version == "1"
-    assert "auto-promotion: f1 +" in promoted.reason
+    assert "hold-out rows: MLflow's gate passed: f1_score" in promoted.reason
     assert promoted.metrics["delta_f1"] >= 0.01
     assert Catalog(settings).aliases() == {CHAMPION: "2"}
+    # MLflow's evaluation is in the retrain run, the champion's in a run nested in it.
+    client = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
+    run = client.get_run(client.get_model_version(settings.model_name, "2").run_id or "")
+    assert run.data.metrics["f1_score"] > 0 and "confusion_matrix.png" in {
+        a.path for a in client.list_artifacts(run.info.run_id)
+    }
+    [nested] = client.search_runs(
+        [run.info.experiment_id], f"tags.mlflow.parentRunId = '{run.info.run_id}'"
+    )
+    assert nested.info.run_name == "champion-on-holdout"
+    assert nested.data.metrics["f1_score"] + 0.01 <= run.data.metrics["f1_score"]
