@@ -6,7 +6,8 @@ What runs in one worker process:
   labeled examples, dead letters, partial windows, changelog (aiokafka; the hot path);
 - :class:`~stream.merger_service.MergerService`: partial windows -> drift reports, alerts,
   retrain requests, MLflow (active in one worker of the group);
-- the ``model-events`` agent and a poll timer: hot swap of the champion;
+- the ``model-events`` agent, a poll timer and, if set, the registry webhook
+  (:mod:`stream.registry_webhook`): hot swap of the champion;
 - the web views of :mod:`stream.web`.
 
 Values are raw bytes end to end (``value_serializer="raw"``) and decoded by
@@ -36,6 +37,7 @@ from stream.internal_topics import InternalTopics, group_base
 from stream.merger_service import MergerService
 from stream.monitoring import MonitoringLogger
 from stream.prometheus import StreamMetrics
+from stream.registry_webhook import RegistryWebhook
 from stream.scoring_service import ScoringService
 from stream.status import StatusBoard
 from stream.web import register_views
@@ -59,6 +61,7 @@ class StreamComponents:
     webhook: Webhook | None
     scorer: ScoringService
     merger: MergerService
+    registry_webhook: RegistryWebhook | None = None  # pushes champion moves (optional)
 
 
 def summary_maker(settings: Settings) -> Any:
@@ -96,9 +99,11 @@ def build_components(settings: Settings, holder: ChampionHolder | None = None) -
         WindowSummary.from_dict,
         webhook,
     )
+    pushed = RegistryWebhook(settings, holder) if settings.mlflow_webhook_secret else None
     return StreamComponents(
-        settings, topics, internal, holder, metrics, board, monitoring, webhook, scorer, merger
-    )
+        settings, topics, internal, holder, metrics, board, monitoring, webhook, scorer, merger,
+        pushed,
+    )  # fmt: skip
 
 
 def faust_app(settings: Settings) -> faust.App:
@@ -148,6 +153,8 @@ def build_app(
     # restarted worker scores again without waiting on the model-events rebalance.
     app.add_dependency(parts.scorer)
     app.add_dependency(parts.merger)
+    if parts.registry_webhook is not None:
+        app.add_dependency(parts.registry_webhook)
     register_views(app, parts)
     return app, parts
 

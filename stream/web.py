@@ -4,19 +4,26 @@
 - ``/ready``: a champion is loaded, the scoring consumer runs and no partition's state failed to
   restore (readiness), else 503 and why;
 - ``/metrics``: Prometheus text (:mod:`stream.prometheus`);
-- ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request.
+- ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request;
+- ``/mlflow-webhook`` (POST, when ``CENTINELA_MLFLOW_WEBHOOK_SECRET`` is set): MLflow's signed
+  delivery of an alias change (:mod:`stream.registry_webhook`).
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
+from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from stream.registry_webhook import PATH as WEBHOOK_PATH
 
 if TYPE_CHECKING:
     import faust
 
     from stream.app import StreamComponents
+    from stream.registry_webhook import RegistryWebhook
 
 
 def readiness(parts: StreamComponents) -> tuple[bool, list[str]]:
@@ -74,6 +81,14 @@ def status(parts: StreamComponents) -> dict[str, Any]:
         "mlflow_queue_depth": parts.monitoring.depth,
         "mlflow_windows_logged": parts.monitoring.logged,
         "mlflow_overflow": parts.monitoring.overflow,
+        "registry_webhook": None
+        if parts.registry_webhook is None
+        else {
+            "id": parts.registry_webhook.webhook_id,
+            "url": parts.registry_webhook.url,
+            "accepted": parts.registry_webhook.accepted,
+            "refused": parts.registry_webhook.refused,
+        },
         **parts.board.snapshot(),
     }
 
@@ -96,3 +111,14 @@ def register_views(app: faust.App, parts: StreamComponents) -> None:
     @app.page("/status")
     async def status_view(view: Any, request: Any) -> Any:
         return view.json(status(parts))
+
+    if parts.registry_webhook is None:
+        return
+    pushed: RegistryWebhook = parts.registry_webhook
+
+    @app.page(WEBHOOK_PATH)
+    class RegistryDelivery(View):
+        async def post(self, request: Any) -> Any:
+            body = await request.read()
+            code = pushed.receive(request.headers, body, now=time.time())
+            return self.json({"accepted": code == 200}, status=code)

@@ -17,6 +17,8 @@ from centinela.stack.process import ManagedProcess, port_open
 
 log = logging.getLogger(__name__)
 
+WEBHOOK_CACHE_SECONDS = 5
+
 
 class MlflowServer:
     """`mlflow server` whose database, artifacts, log and pid file live in ``home``."""
@@ -56,7 +58,18 @@ class MlflowServer:
             "--workers", "1",
         ]  # fmt: skip
         # The server's own telemetry would try to reach the internet; this machine has none.
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+        # Its registry webhooks may call stream workers on this machine, over plain HTTP
+        # (MLflow allows only public HTTPS addresses unless told otherwise).
+        env = {
+            **os.environ,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+            # The server caches who listens to an event; a worker that just registered its
+            # webhook hears of moves after this long (MLflow's default is 60 s).
+            "MLFLOW_WEBHOOK_CACHE_TTL": str(WEBHOOK_CACHE_SECONDS),
+        }
         self.process.start(command, env=env)
         self.process.wait_until(self._healthy, timeout, "answer /health")
         log.info("MLflow tracking server at %s", self.tracking_uri)
