@@ -178,8 +178,9 @@ def test_every_process_the_services_run_is_in_the_image(
             assert any(d.startswith("mlflow") for d in project["dependencies"])
             store = words[words.index("--backend-store-uri") + 1]
             if store.startswith("postgresql"):
-                assert any(r.startswith("psycopg2") for r in requirements), (
-                    "the MLflow server on PostgreSQL needs psycopg2 in the image"
+                # SQLAlchemy 2.1 reads postgresql:// as postgresql+psycopg (3), not psycopg2.
+                assert any(r.startswith("psycopg[binary]") for r in requirements), (
+                    "the MLflow server on PostgreSQL needs psycopg (3) in the image"
                 )
         else:
             pytest.fail(f"service {name} runs {words[0]}, which the image does not install")
