@@ -94,16 +94,20 @@ def configure_mlflow(settings: Settings) -> None:
     """Point MLflow's fluent API at the configured store, with credentials if any.
 
     MLflow reads credentials only from its own environment variables, so they are handed over
-    here, at the one place a client is configured, and never logged.
+    here, at the one place a client is configured, and never logged. The settings decide: an
+    ``MLFLOW_TRACKING_USERNAME`` or ``_PASSWORD`` the process inherited without them is dropped.
     """
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.mlflow_tracking_uri)
-    if settings.mlflow_tracking_username:
-        os.environ["MLFLOW_TRACKING_USERNAME"] = settings.mlflow_tracking_username
-    if settings.mlflow_tracking_password:
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = (
-            settings.mlflow_tracking_password.get_secret_value()
-        )
+    username, password = settings.mlflow_tracking_username, settings.mlflow_tracking_password
+    if username:
+        os.environ["MLFLOW_TRACKING_USERNAME"] = username
+    else:
+        os.environ.pop("MLFLOW_TRACKING_USERNAME", None)
+    if password:
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = password.get_secret_value()
+    else:
+        os.environ.pop("MLFLOW_TRACKING_PASSWORD", None)
 
 
 def client(settings: Settings) -> MlflowClient:

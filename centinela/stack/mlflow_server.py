@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,8 @@ class MlflowServer:
     """`mlflow server` whose database, artifacts, log and pid file live in ``home``.
 
     ``backend_store_uri`` is the tracking and registry store (default: SQLite in ``home``);
-    ``auth`` puts the server behind MLflow's basic authentication.
+    ``auth`` puts the server behind MLflow's basic authentication; ``environment`` adds
+    variables of the server's own (``MLFLOW_WEBHOOK_...``).
     """
 
     def __init__(
@@ -57,12 +59,14 @@ class MlflowServer:
         *,
         backend_store_uri: str | None = None,
         auth: BasicAuth | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.home = home
         self.host = host
         self.port = port
         self.backend_store_uri = backend_store_uri
         self.auth = auth
+        self.environment = dict(environment or {})
         self.process = ManagedProcess("MLflow server", home / "mlflow.pid", home / "mlflow.log")
 
     @property
@@ -98,6 +102,7 @@ class MlflowServer:
         # A client's credentials in this process's environment are not the server's business.
         env.pop("MLFLOW_TRACKING_USERNAME", None)
         env.pop("MLFLOW_TRACKING_PASSWORD", None)
+        env.update(self.environment)
         if self.auth is not None:
             command += ["--app-name", "basic-auth"]
             env.update(self._auth_environment(self.auth))
