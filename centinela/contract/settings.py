@@ -84,9 +84,11 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     """MLflow tracking server (or store URI) holding runs and the model registry."""
     mlflow_tracking_username: str | None = None
-    """MLflow basic-auth user, if the server needs one."""
+    """MLflow basic-auth user, if the server needs one. Every process checks it with the
+    password at start; a refusal stops the process with a message naming both settings."""
     mlflow_tracking_password: SecretStr | None = None
-    """MLflow basic-auth password (secret)."""
+    """MLflow basic-auth password (secret: never logged). Give it here, not in the tracking
+    URI."""
     model_name: str = Field("centinela-model", min_length=1)
     """Registered model whose `champion` alias is scored."""
     monitoring_experiment: str = "centinela-monitoring"
