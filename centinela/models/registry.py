@@ -364,9 +364,10 @@ def _refused(settings: Settings, status: int) -> RegistryCredentialsError:
     where = settings.mlflow_address
     user = settings.mlflow_tracking_username
     if status == 403:
+        who = f"user {user!r}" if user else "a client without a login"
         return RegistryCredentialsError(
-            f"MLflow at {where} denies user {user!r} what Centinela needs (HTTP 403); grant it "
-            f"the permission, or set {_CREDENTIALS} to a user who has it"
+            f"MLflow at {where} denies {who} what Centinela needs (HTTP 403); grant the "
+            f"permission, or set {_CREDENTIALS} to a user who has it"
         )
     if not user:
         return RegistryCredentialsError(
