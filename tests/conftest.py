@@ -2,7 +2,9 @@
 
 The broker comes from, in order: ``KAFKA_BOOTSTRAP_SERVERS``; testcontainers when a Docker
 engine answers; the local jar broker (docs/architecture.md, "Running it"). Without any of
-them a test fails with a message that says how to get one; it never skips.
+them a test fails with a message that says how to get one; it never skips. The same holds for
+the MLflow server behind basic auth and the one on a real PostgreSQL server, which start only
+when a test names them.
 
 A test that takes a broker or MLflow fixture is marked ``integration`` here, so that
 ``pytest -m "not integration"`` runs exactly the pure tests. The report header names the broker
