@@ -19,8 +19,9 @@ COPY centinela ./centinela
 COPY producers ./producers
 COPY stream ./stream
 COPY retrain ./retrain
-# psycopg2 lets the same image run the MLflow server on PostgreSQL in docker-compose.yml.
-RUN pip install --no-cache-dir -c constraints.txt . psycopg2-binary==2.9.11
+# psycopg (3) lets the same image run the MLflow server on PostgreSQL in docker-compose.yml: it is
+# SQLAlchemy 2.1's driver for a plain postgresql:// URI (psycopg2 no longer is).
+RUN pip install --no-cache-dir -c constraints.txt . "psycopg[binary]"
 RUN groupadd --system --gid 10001 centinela \
     && useradd --system --uid 10001 --gid centinela --no-create-home \
         --home-dir /var/lib/centinela --shell /usr/sbin/nologin centinela \

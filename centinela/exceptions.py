@@ -55,5 +55,10 @@ class RegistryUnavailableError(RegistryError):
     """The MLflow tracking server or store does not answer."""
 
 
+class RegistryCredentialsError(RegistryError):
+    """The MLflow server refuses the configured credentials (or wants some): retrying cannot
+    help; the message names the settings to fix."""
+
+
 class ProfileError(CentinelaError):
     """A reference profile cannot be built, read or used (centinela/models/profile.py)."""

@@ -48,7 +48,7 @@ class Catalog:
         except MlflowException as error:
             if error.error_code in _MISSING:
                 raise UnknownModelError(
-                    f"the registry at {self.settings.mlflow_tracking_uri} has no model named "
+                    f"the registry at {self.settings.mlflow_address} has no model named "
                     f"{self.name!r}; register one with `centinela bootstrap` or check "
                     "CENTINELA_MODEL_NAME"
                 ) from None
@@ -173,8 +173,11 @@ class Catalog:
             raise self._translate(error) from None
 
     def _translate(self, error: MlflowException) -> RegistryError:
+        refused = registry.refused_credentials(error, self.settings)
+        if refused is not None:
+            return refused
         text = str(error).splitlines()[0][:400] if str(error) else repr(error)
-        uri = self.settings.mlflow_tracking_uri
+        uri = self.settings.mlflow_address
         if any(hint in text for hint in ("Connection", "Max retries", "API request")):
             return RegistryUnavailableError(f"MLflow at {uri} failed to answer: {text}")
         return RegistryError(f"MLflow registry error at {uri}: {text}")

@@ -13,6 +13,7 @@ from types import FrameType
 from centinela.cli import Subcommands
 from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
+from centinela.models.registry import check_credentials
 from retrain.events import ModelEventPublisher
 from retrain.exceptions import RetrainError
 from retrain.report import render_comparison, render_status
@@ -55,6 +56,7 @@ def register_retrain(subcommands: Subcommands) -> None:
 
 
 def run_worker(args: argparse.Namespace, settings: Settings) -> int:
+    check_credentials(settings)  # a wrong password stops the worker here, with the settings named
     worker = RetrainWorker(settings, attempts=max(1, args.attempts))
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -35,6 +35,7 @@ from centinela.exceptions import (
     BrokerUnavailableError,
     CentinelaError,
     DecodeError,
+    RegistryCredentialsError,
     RegistryError,
 )
 from centinela.models.registry import CHALLENGER
@@ -158,6 +159,9 @@ class RetrainWorker:
             try:
                 registered = self._run(self.settings, request)
                 return registered.event, registered
+            except RegistryCredentialsError as error:  # retrying cannot change the answer
+                log.error("request %s failed: %s", request.request_id, error)
+                return _failed(request, str(error)), None
             except TRANSIENT as error:
                 if self.stop.is_set():
                     raise _StoppingError(f"stopping during request {request.request_id}") from None

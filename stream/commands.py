@@ -21,11 +21,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: `centinela --help` must not pay for Faust, MLflow and scikit-learn.
     from faust.worker import Worker
 
+    from centinela.models.registry import check_credentials
     from stream.app import build_app, build_components
     from stream.internal_topics import ensure_stream_topics
     from stream.memory import tune_malloc
 
     tune_malloc()
+    check_credentials(settings)  # a wrong password stops the worker here, with the settings named
     parts = build_components(settings)  # the topic names too, once for the whole worker
     ensure_stream_topics(settings, parts.topics, parts.internal)
     app, _ = build_app(settings, parts)
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.stream_app_id,
         settings.topic_prefix,
         settings.stream_web_port,
-        settings.mlflow_tracking_uri,
+        settings.mlflow_address,
     )
     worker = Worker(
         app,

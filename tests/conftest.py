@@ -2,7 +2,9 @@
 
 The broker comes from, in order: ``KAFKA_BOOTSTRAP_SERVERS``; testcontainers when a Docker
 engine answers; the local jar broker (docs/architecture.md, "Running it"). Without any of
-them a test fails with a message that says how to get one; it never skips.
+them a test fails with a message that says how to get one; it never skips. The same holds for
+the MLflow server behind basic auth and the one on a real PostgreSQL server, which start only
+when a test names them.
 
 A test that takes a broker or MLflow fixture is marked ``integration`` here, so that
 ``pytest -m "not integration"`` runs exactly the pure tests. The report header names the broker
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import uuid
@@ -21,18 +24,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from centinela.contract.settings import Settings
 from centinela.exceptions import CentinelaError
 from centinela.stack.kafka_broker import KafkaBroker, kafka_version
-from centinela.stack.mlflow_server import MlflowServer
+from centinela.stack.mlflow_server import BasicAuth, MlflowServer
+from centinela.stack.postgres import PostgresServer, postgres_binaries
 from centinela.stack.process import free_port
 
 log = logging.getLogger("tests")
 
 # Fixtures that reach a real broker or a real MLflow store or server.
 INTEGRATION_FIXTURES = frozenset(
-    {"kafka_bootstrap", "make_settings", "mlflow_server", "mlflow_store"}
+    {
+        "kafka_bootstrap",
+        "make_settings",
+        "mlflow_server",
+        "mlflow_store",
+        "mlflow_auth_server",
+        "postgres_server",
+        "mlflow_postgres_server",
+    }
 )
 
 NO_BROKER_HELP = (
@@ -54,8 +67,16 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [
         f"centinela: Kafka broker: {_broker_source()}",
         f"centinela: MLflow {mlflow.__version__}: a SQLite store per test (tmp_path/mlflow.db) "
-        "and one `mlflow server` on SQLite for the multi-process tests",
+        "and one `mlflow server` on SQLite for the multi-process tests; one behind basic auth "
+        f"and one on PostgreSQL ({_postgres_source()}) for the tests that name them",
     ]
+
+
+def _postgres_source() -> str:
+    try:
+        return f"the server binaries in {postgres_binaries()}"
+    except CentinelaError as error:
+        return f"not found: {error}"
 
 
 def _broker_source() -> str:
@@ -119,6 +140,62 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowSe
         server.start()
     except CentinelaError as error:
         pytest.fail(f"the MLflow server for the tests did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
+    """A running `mlflow server` on SQLite behind basic auth; its admin is ``server.auth``."""
+    admin = BasicAuth("centinela-admin", SecretStr(f"pw-{secrets.token_hex(12)}"))
+    server = MlflowServer(tmp_path_factory.mktemp("mlflow-auth"), free_port(), auth=admin)
+    try:
+        server.start()
+    except CentinelaError as error:
+        pytest.fail(f"the MLflow server with basic auth did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (initdb in a temporary folder) with the database `mlflow`."""
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"), free_port())
+    try:
+        server.start()
+    except CentinelaError as error:
+        pytest.fail(f"PostgreSQL for the tests did not start: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_postgres_server(
+    tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
+) -> Iterator[MlflowServer]:
+    """A running `mlflow server` on the PostgreSQL server, as docker-compose.yml runs it.
+
+    Its registry webhooks may call plain-HTTP receivers on 127.0.0.1 (the tests' own); MLflow's
+    defaults allow only HTTPS to public addresses."""
+    server = MlflowServer(
+        tmp_path_factory.mktemp("mlflow-postgres"),
+        free_port(),
+        backend_store_uri=postgres_server.database_uri,
+        environment={
+            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
+            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        },
+    )
+    try:
+        server.start()
+    except CentinelaError as error:
+        pytest.fail(f"the MLflow server on PostgreSQL did not start: {error}", pytrace=False)
     try:
         yield server
     finally:

@@ -1,5 +1,6 @@
 """docker-compose.yml cannot rot silently: its settings are checked against the code, and its
 services against the image the Dockerfile builds (who runs, where it may write, what is in it).
+docker-compose.auth.yml, the override that puts MLflow behind basic auth, is checked against it.
 
 There is no Docker engine in CI: the Dockerfile is read as data (tests/dockerfile.py), and
 tests/test_image_conditions.py runs a stream worker under the image's conditions.
@@ -9,16 +10,19 @@ from __future__ import annotations
 
 import shlex
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
 from centinela.contract.settings import ENV_PREFIX, Settings
+from centinela.stack import postgres
 from centinela.stack.kafka_broker import BROKER_SETTINGS, kafka_version
 from tests.dockerfile import REPO, Image, read_image
 
 COMPOSE = REPO / "docker-compose.yml"
+COMPOSE_AUTH = REPO / "docker-compose.auth.yml"
 
 
 @pytest.fixture(scope="module")
@@ -178,8 +182,64 @@ def test_every_process_the_services_run_is_in_the_image(
             assert any(d.startswith("mlflow") for d in project["dependencies"])
             store = words[words.index("--backend-store-uri") + 1]
             if store.startswith("postgresql"):
-                assert any(r.startswith("psycopg2") for r in requirements), (
-                    "the MLflow server on PostgreSQL needs psycopg2 in the image"
+                # SQLAlchemy 2.1 reads postgresql:// as postgresql+psycopg (3), not psycopg2.
+                assert any(r.startswith("psycopg[binary]") for r in requirements), (
+                    "the MLflow server on PostgreSQL needs psycopg (3) in the image"
                 )
         else:
             pytest.fail(f"service {name} runs {words[0]}, which the image does not install")
+
+
+def test_the_tests_postgresql_is_the_one_compose_gives_mlflow(compose: dict[str, Any]) -> None:
+    """tests/e2e/test_mlflow_on_postgres.py runs MLflow on centinela.stack.postgres: the same
+    user, password and database as compose's `postgres`, in the same store URI."""
+    environment = compose["services"]["postgres"]["environment"]
+    assert (environment["POSTGRES_USER"], environment["POSTGRES_PASSWORD"]) == (
+        postgres.USER,
+        postgres.PASSWORD,
+    )
+    assert environment["POSTGRES_DB"] == postgres.DATABASE
+    words = command_words(compose["services"]["mlflow"])
+    local = postgres.PostgresServer(REPO, 5432, host="postgres").database_uri
+    assert words[words.index("--backend-store-uri") + 1] == local
+
+
+def test_the_basic_auth_override_logs_every_mlflow_client_in(
+    compose: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docker-compose.auth.yml: the same MLflow server plus `--app-name basic-auth`, an auth
+    configuration MLflow reads, and the admin's login in every service that talks to MLflow."""
+    from mlflow.server.auth.config import read_auth_config
+
+    override: dict[str, Any] = yaml.safe_load(COMPOSE_AUTH.read_text())
+    mlflow = override["services"]["mlflow"]
+    assert command_words(mlflow) == [*command_words(compose["services"]["mlflow"]),
+                                     "--app-name", "basic-auth"]  # fmt: skip
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert any(d.startswith("mlflow[auth]") for d in pyproject["project"]["dependencies"])
+
+    [mounted] = mlflow["configs"]
+    assert mlflow["environment"]["MLFLOW_AUTH_CONFIG_PATH"] == mounted["target"]
+    ini = tmp_path / "basic_auth.ini"
+    ini.write_text(override["configs"][mounted["source"]]["content"])
+    monkeypatch.setenv("MLFLOW_AUTH_CONFIG_PATH", str(ini))
+    monkeypatch.setenv("MLFLOW_AUTH_ADMIN_PASSWORD", "from-the-environment")
+    config = read_auth_config()
+    words = command_words(mlflow)
+    assert config.database_uri == words[words.index("--backend-store-uri") + 1]
+    assert config.admin_password == "from-the-environment"
+    for secret in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
+        assert mlflow["environment"][secret].startswith("${"), f"{secret} must come from outside"
+
+    talk_to_mlflow = {"stream", "retrain", "bootstrap"}
+    assert set(override["services"]) == {"mlflow", *talk_to_mlflow}
+    for name in talk_to_mlflow:
+        login = _centinela_env(override["services"][name])
+        assert login["CENTINELA_MLFLOW_TRACKING_USERNAME"] == config.admin_username
+        assert (
+            login["CENTINELA_MLFLOW_TRACKING_PASSWORD"]
+            == (mlflow["environment"]["MLFLOW_AUTH_ADMIN_PASSWORD"])
+        )
+        merged = {**_centinela_env(compose["services"][name]), **login}
+        values = {k.removeprefix(ENV_PREFIX).lower(): v for k, v in merged.items()}
+        Settings(_env_file=None, **values)  # type: ignore[arg-type]  # raises if a value is invalid

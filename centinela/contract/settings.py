@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,9 +84,11 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str = "http://127.0.0.1:5000"
     """MLflow tracking server (or store URI) holding runs and the model registry."""
     mlflow_tracking_username: str | None = None
-    """MLflow basic-auth user, if the server needs one."""
+    """MLflow basic-auth user, if the server needs one. Every process checks it with the
+    password at start; a refusal stops the process with a message naming both settings."""
     mlflow_tracking_password: SecretStr | None = None
-    """MLflow basic-auth password (secret)."""
+    """MLflow basic-auth password (secret: never logged). Give it here, not in the tracking
+    URI."""
     model_name: str = Field("centinela-model", min_length=1)
     """Registered model whose `champion` alias is scored."""
     monitoring_experiment: str = "centinela-monitoring"
@@ -246,6 +249,11 @@ class Settings(BaseSettings):
             )
         return self
 
+    @property
+    def mlflow_address(self) -> str:
+        """The tracking URI for messages and logs: any user or password in it left out."""
+        return without_credentials(self.mlflow_tracking_uri)
+
     def as_environment(self) -> dict[str, str]:
         """These settings as ``CENTINELA_*`` variables, secrets included, for a child process.
 
@@ -260,6 +268,22 @@ class Settings(BaseSettings):
                 value = value.get_secret_value()
             environment[ENV_PREFIX + name.upper()] = str(value)
         return environment
+
+
+def without_credentials(uri: str) -> str:
+    """``uri`` without the ``user:password@`` part a URI may carry.
+
+    >>> without_credentials("https://ana:s3cret@mlflow.example:5000/path")
+    'https://mlflow.example:5000/path'
+    >>> without_credentials("postgresql://mlflow:mlflow@db/mlflow")
+    'postgresql://db/mlflow'
+    >>> without_credentials("sqlite:///tmp/mlflow.db")
+    'sqlite:///tmp/mlflow.db'
+    """
+    parts = urlsplit(uri)
+    if "@" not in parts.netloc:
+        return uri
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -170,7 +170,7 @@ def print_summary(
         for line in _alerted_without_retrain(responses, settings):
             console.print(line)
         _print_retrain(console, state, settings)
-    console.print(f"MLflow UI: {settings.mlflow_tracking_uri} (experiments "
+    console.print(f"MLflow UI: {settings.mlflow_address} (experiments "
                   f"'{settings.monitoring_experiment}' and '{settings.training_experiment}', "
                   f"model '{settings.model_name}')")  # fmt: skip
 

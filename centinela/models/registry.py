@@ -11,6 +11,7 @@ signature and an input example. Models load only from the configured registry
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -31,7 +32,12 @@ from mlflow.models import infer_signature
 from mlflow.tracking import MlflowClient
 
 from centinela.contract.settings import Settings
-from centinela.exceptions import ChampionMissingError, RegistryError, RegistryUnavailableError
+from centinela.exceptions import (
+    ChampionMissingError,
+    RegistryCredentialsError,
+    RegistryError,
+    RegistryUnavailableError,
+)
 from centinela.models.profile import PROFILE_ARTIFACT, ReferenceProfile
 from centinela.models.trainers import SKOPS_TRUSTED_TYPES
 
@@ -43,6 +49,10 @@ TRAINER_TAG = "centinela.trainer"
 PARAMS_TAG = "centinela.trainer_params"
 MODEL_ARTIFACT = "model"
 _MISSING_CODES = {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"}
+_REFUSED_CODES = {"UNAUTHENTICATED", "PERMISSION_DENIED", "CUSTOMER_UNAUTHORIZED"}
+_CREDENTIALS = "CENTINELA_MLFLOW_TRACKING_USERNAME and CENTINELA_MLFLOW_TRACKING_PASSWORD"
+# The credentials each server has accepted in this process (the password only as a digest).
+_accepted: set[tuple[str, str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -84,23 +94,60 @@ def configure_mlflow(settings: Settings) -> None:
     """Point MLflow's fluent API at the configured store, with credentials if any.
 
     MLflow reads credentials only from its own environment variables, so they are handed over
-    here, at the one place a client is configured, and never logged.
+    here, at the one place a client is configured, and never logged. The settings decide: an
+    ``MLFLOW_TRACKING_USERNAME`` or ``_PASSWORD`` the process inherited without them is dropped.
     """
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
     mlflow.set_registry_uri(settings.mlflow_tracking_uri)
-    if settings.mlflow_tracking_username:
-        os.environ["MLFLOW_TRACKING_USERNAME"] = settings.mlflow_tracking_username
-    if settings.mlflow_tracking_password:
-        os.environ["MLFLOW_TRACKING_PASSWORD"] = (
-            settings.mlflow_tracking_password.get_secret_value()
-        )
+    username, password = settings.mlflow_tracking_username, settings.mlflow_tracking_password
+    if username:
+        os.environ["MLFLOW_TRACKING_USERNAME"] = username
+    else:
+        os.environ.pop("MLFLOW_TRACKING_USERNAME", None)
+    if password:
+        os.environ["MLFLOW_TRACKING_PASSWORD"] = password.get_secret_value()
+    else:
+        os.environ.pop("MLFLOW_TRACKING_PASSWORD", None)
 
 
 def client(settings: Settings) -> MlflowClient:
-    """An MLflow client on the configured store, after checking that it answers."""
+    """An MLflow client on the configured store, after checking that it answers and takes
+    the configured credentials."""
     configure_mlflow(settings)
     _require_reachable(settings)
+    check_credentials(settings)
     return _client_for(settings.mlflow_tracking_uri)
+
+
+def check_credentials(settings: Settings) -> None:
+    """Raise :class:`RegistryCredentialsError` if the tracking server refuses the configured
+    credentials (or wants some and none are set); return quietly when it takes them, when it
+    does not answer (that is for the caller's own error), or when the store is not a server.
+
+    Processes call it at start, so that a wrong password stops them with a message naming the
+    settings instead of failing every request later. A server asks once per process.
+    """
+    uri = settings.mlflow_tracking_uri
+    if not uri.startswith(("http://", "https://")):
+        return
+    username = settings.mlflow_tracking_username or ""
+    password = settings.mlflow_tracking_password
+    secret = password.get_secret_value() if password else ""
+    key = (uri, username, hashlib.sha256(secret.encode()).hexdigest())
+    if key in _accepted:
+        return
+    try:
+        answer = requests.get(
+            f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search",
+            params={"max_results": 1},
+            auth=(username, secret) if username or secret else None,
+            timeout=30,
+        )
+    except requests.RequestException:
+        return
+    if answer.status_code in (401, 403):
+        raise _refused(settings, answer.status_code)
+    _accepted.add(key)
 
 
 @functools.cache
@@ -251,7 +298,7 @@ def _resolve(
         if error.error_code in _MISSING_CODES:
             raise ChampionMissingError(
                 f"model {name!r} has no {wanted} in the registry at "
-                f"{settings.mlflow_tracking_uri}; register one with `centinela bootstrap`"
+                f"{settings.mlflow_address}; register one with `centinela bootstrap`"
             ) from None
         raise _translate(error, settings) from None
 
@@ -298,15 +345,46 @@ def _require_reachable(settings: Settings) -> None:
         requests.get(f"{uri.rstrip('/')}/health", timeout=5)
     except requests.RequestException:
         raise RegistryUnavailableError(
-            f"MLflow does not answer at {uri}; start it with `centinela up` "
+            f"MLflow does not answer at {settings.mlflow_address}; start it with `centinela up` "
             "or set CENTINELA_MLFLOW_TRACKING_URI"
         ) from None
 
 
+def refused_credentials(error: MlflowException, settings: Settings) -> RegistryError | None:
+    """The credentials error ``error`` stands for, if the server refused the request."""
+    text = str(error)
+    if error.error_code in _REFUSED_CODES or "error code 401" in text:
+        return _refused(settings, 403 if "PERMISSION_DENIED" in error.error_code else 401)
+    if "error code 403" in text:
+        return _refused(settings, 403)
+    return None
+
+
+def _refused(settings: Settings, status: int) -> RegistryCredentialsError:
+    where = settings.mlflow_address
+    user = settings.mlflow_tracking_username
+    if status == 403:
+        who = f"user {user!r}" if user else "a client without a login"
+        return RegistryCredentialsError(
+            f"MLflow at {where} denies {who} what Centinela needs (HTTP 403); grant the "
+            f"permission, or set {_CREDENTIALS} to a user who has it"
+        )
+    if not user:
+        return RegistryCredentialsError(
+            f"MLflow at {where} needs a login (HTTP 401); set {_CREDENTIALS}"
+        )
+    return RegistryCredentialsError(
+        f"MLflow at {where} refused the password of user {user!r} (HTTP 401); check {_CREDENTIALS}"
+    )
+
+
 def _translate(error: MlflowException, settings: Settings) -> RegistryError:
+    refused = refused_credentials(error, settings)
+    if refused is not None:
+        return refused
     text = str(error).splitlines()[0][:500]
     if "Connection" in text or "Max retries" in text or "API request" in text:
         return RegistryUnavailableError(
-            f"MLflow at {settings.mlflow_tracking_uri} failed to answer: {text}"
+            f"MLflow at {settings.mlflow_address} failed to answer: {text}"
         )
-    return RegistryError(f"MLflow registry error at {settings.mlflow_tracking_uri}: {text}")
+    return RegistryError(f"MLflow registry error at {settings.mlflow_address}: {text}")

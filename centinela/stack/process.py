@@ -34,7 +34,14 @@ class ManagedProcess:
         self.pid_file.unlink(missing_ok=True)
         return None
 
-    def start(self, command: Sequence[str], *, env: dict[str, str] | None = None) -> int:
+    def start(
+        self,
+        command: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        run_as: tuple[int, int] | None = None,
+    ) -> int:
+        """Start ``command`` detached; ``run_as`` (uid, gid) drops root's rights for it."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
@@ -44,6 +51,9 @@ class ManagedProcess:
                 stdin=subprocess.DEVNULL,
                 env=env,
                 start_new_session=True,  # survives the CLI that started it; killed as a group
+                user=None if run_as is None else run_as[0],
+                group=None if run_as is None else run_as[1],
+                extra_groups=None if run_as is None else [],
             )
         self.pid_file.write_text(str(process.pid))
         return process.pid
@@ -58,12 +68,13 @@ class ManagedProcess:
             time.sleep(0.25)
         raise StackError(f"{self.name} did not {what} within {timeout:.0f}s; see {self.log_file}")
 
-    def stop(self, timeout: float = 20.0) -> bool:
-        """Stop the process group politely, then firmly; return whether something was running."""
+    def stop(self, timeout: float = 20.0, *, polite: int = signal.SIGTERM) -> bool:
+        """Stop the process group with ``polite``, then SIGKILL; return whether something was
+        running."""
         pid = self.pid()
         if pid is None:
             return False
-        _signal_group(pid, signal.SIGTERM)
+        _signal_group(pid, polite)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.2)

@@ -19,8 +19,9 @@ def centinela_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.as_environment(), "PYTHONUNBUFFERED": "1"}
 
 
-def run_command(settings: Settings, *args: str, timeout: float = 600) -> str:
-    """Run one command to completion; fail the test with its output if it fails."""
+def run_command(settings: Settings, *args: str, timeout: float = 600, exit_code: int = 0) -> str:
+    """Run one command to completion; fail the test with its output unless it exits with
+    ``exit_code``."""
     result = subprocess.run(
         [sys.executable, "-m", "centinela.cli", *args],
         env=centinela_env(settings),
@@ -29,7 +30,7 @@ def run_command(settings: Settings, *args: str, timeout: float = 600) -> str:
         timeout=timeout,
         check=False,
     )
-    assert result.returncode == 0, (
+    assert result.returncode == exit_code, (
         f"`centinela {' '.join(args)}` exited {result.returncode}:\n"
         f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     )
