@@ -10,14 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
-from mlflow.tracking import MlflowClient
 
 from centinela.contract.records import DriftReport, FeatureDrift, RetrainRequest
-from centinela.contract.settings import Settings
 from stream.alerts import alerts_for
 from stream.monitoring import MonitoringLogger
 from stream.prometheus import StreamMetrics
-from tests.stream.test_sinks import T0, wait
+from tests.stream.test_sinks import T0, drift_reports, reports_settings, wait
 
 
 class ReportPage(HTMLParser):
@@ -100,10 +98,7 @@ def test_the_html_report_holds_every_number_of_its_windows_and_fetches_nothing(
         train_from=T0,
         train_until=T0 + timedelta(minutes=2),
     )
-    settings = Settings(
-        _env_file=None, mlflow_tracking_uri=mlflow_store, report_every_windows=3, home=tmp_path
-    )
-    logger = MonitoringLogger(settings, StreamMetrics())
+    logger = MonitoringLogger(reports_settings(mlflow_store, tmp_path, 3), StreamMetrics())
     logger.start()
     try:
         for r in reports:
@@ -111,13 +106,9 @@ def test_the_html_report_holds_every_number_of_its_windows_and_fetches_nothing(
         wait(lambda: logger.logged == 3)
     finally:
         logger.stop()
-    client = MlflowClient(tracking_uri=mlflow_store)
-    experiment = client.get_experiment_by_name(settings.monitoring_experiment)
-    assert experiment is not None
-    [run] = client.search_runs([experiment.experiment_id])
-    folder = Path(client.download_artifacts(run.info.run_id, "drift_reports", str(tmp_path)))
+    html = drift_reports(mlflow_store, tmp_path / "downloaded")["drift_report_2.html"]
     page = ReportPage()
-    page.feed((folder / "drift_report_2.html").read_text(encoding="utf-8"))
+    page.feed(html.read_text(encoding="utf-8"))
 
     # Nothing is loaded from anywhere: no scripts, no style sheets, only an inlined PNG.
     assert not {"script", "link", "iframe"} & page.tags
@@ -149,4 +140,4 @@ def test_the_html_report_holds_every_number_of_its_windows_and_fetches_nothing(
     assert raised == [(1, "data_drift")]  # the planted drift, and only it
     assert [(int(row["window"]), row["window_id"]) for row in page.rows["alert"]] == [(1, "1")]
     assert [int(row["window"]) for row in page.rows["request"]] == [1]
-    assert "m:3:1" in (folder / "drift_report_2.html").read_text()
+    assert "m:3:1" in html.read_text()

@@ -96,7 +96,7 @@ def test_window_metrics_survive_an_mlflow_outage_and_overflow_is_counted(
     )
 
 
-def _reports_settings(mlflow_store: str, tmp_path: Path, every: int) -> Settings:
+def reports_settings(mlflow_store: str, tmp_path: Path, every: int) -> Settings:
     return Settings(
         _env_file=None,
         mlflow_tracking_uri=mlflow_store,
@@ -106,7 +106,7 @@ def _reports_settings(mlflow_store: str, tmp_path: Path, every: int) -> Settings
     )
 
 
-def _drift_reports(mlflow_store: str, into: Path) -> dict[str, Path]:
+def drift_reports(mlflow_store: str, into: Path) -> dict[str, Path]:
     """The monitoring run's drift report files, downloaded, by name."""
     mlflow = MlflowClient(tracking_uri=mlflow_store)
     experiment = mlflow.get_experiment_by_name("monitoring")
@@ -123,7 +123,7 @@ def _windows_in(path: Path) -> list[int]:
 def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
     mlflow_store: str, tmp_path: Path
 ) -> None:
-    logger = MonitoringLogger(_reports_settings(mlflow_store, tmp_path, 3), StreamMetrics())
+    logger = MonitoringLogger(reports_settings(mlflow_store, tmp_path, 3), StreamMetrics())
     logger.start()
     try:
         for w in range(7):
@@ -131,7 +131,7 @@ def test_each_drift_report_holds_the_windows_since_the_last_and_a_plot_of_all(
         wait(lambda: logger.logged == 7)
     finally:
         logger.stop()
-    files = _drift_reports(mlflow_store, tmp_path / "downloaded")
+    files = drift_reports(mlflow_store, tmp_path / "downloaded")
     assert sorted(files) == [
         f"drift_report_{w}.{kind}" for w in (2, 5) for kind in ("html", "json", "png")
     ]
@@ -156,7 +156,7 @@ def test_a_report_whose_upload_failed_is_not_counted_twice(
                 raise ConnectionError("artifact store down")
             super().log_artifacts(*args, **kwargs)  # type: ignore[arg-type]
 
-    settings = _reports_settings(mlflow_store, tmp_path, 2)
+    settings = reports_settings(mlflow_store, tmp_path, 2)
     logger = MonitoringLogger(
         settings, StreamMetrics(), client_factory=lambda: FlakyArtifacts(mlflow_store)
     )
@@ -170,7 +170,7 @@ def test_a_report_whose_upload_failed_is_not_counted_twice(
     assert failures == [0]
     [points] = logger._history.values()
     assert [p.window_id for p in points] == [0, 1, 2]
-    files = _drift_reports(mlflow_store, tmp_path / "downloaded")
+    files = drift_reports(mlflow_store, tmp_path / "downloaded")
     assert sorted(files) == ["drift_report_2.html", "drift_report_2.json", "drift_report_2.png"]
     assert _windows_in(files["drift_report_2.json"]) == [0, 1, 2]
 
