@@ -19,8 +19,24 @@ def centinela_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.as_environment(), "PYTHONUNBUFFERED": "1"}
 
 
-def run_command(settings: Settings, *args: str, timeout: float = 600) -> str:
-    """Run one command to completion; fail the test with its output if it fails."""
+def run_command(
+    settings: Settings, *args: str, timeout: float = 600, log: Path | None = None
+) -> str:
+    """Run one command to completion; fail the test with its output if it fails.
+
+    With ``log``, the command's output is also appended to that file."""
+    result = attempt_command(settings, *args, timeout=timeout, log=log)
+    assert result.returncode == 0, (
+        f"`centinela {' '.join(args)}` exited {result.returncode}:\n"
+        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result.stdout + result.stderr
+
+
+def attempt_command(
+    settings: Settings, *args: str, timeout: float = 600, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one command to completion, whatever its exit code."""
     result = subprocess.run(
         [sys.executable, "-m", "centinela.cli", *args],
         env=centinela_env(settings),
@@ -29,11 +45,10 @@ def run_command(settings: Settings, *args: str, timeout: float = 600) -> str:
         timeout=timeout,
         check=False,
     )
-    assert result.returncode == 0, (
-        f"`centinela {' '.join(args)}` exited {result.returncode}:\n"
-        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result.stdout + result.stderr
+    if log is not None:
+        with log.open("a") as file:
+            file.write(f"$ centinela {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return result
 
 
 class Service:
