@@ -60,29 +60,35 @@ async def _probe(settings: Settings, timeout: float) -> str | None:
     from aiokafka.conn import create_conn
     from aiokafka.errors import (
         IllegalSaslStateError,
+        KafkaConnectionError,
         SaslAuthenticationFailed,
         UnsupportedSaslMechanismError,
     )
 
     config = aiokafka_config(settings)
-    servers = config.pop("bootstrap_servers").split(",")
-    for server in servers:
+    protocol = f"CENTINELA_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol}"
+    for server in config.pop("bootstrap_servers").split(","):
         host, _, port = server.strip().rpartition(":")
         try:
             connection = await asyncio.wait_for(
                 create_conn(host, int(port), request_timeout_ms=int(timeout * 1000), **config),
                 timeout,
             )
-        except (SaslAuthenticationFailed, IllegalSaslStateError) as error:
+        except SaslAuthenticationFailed as error:
             return (
                 f"Kafka at {server} refused the login ({_broker_words(error)}): check "
                 "CENTINELA_KAFKA_SASL_USERNAME and CENTINELA_KAFKA_SASL_PASSWORD (mechanism "
                 f"CENTINELA_KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism})"
             )
-        except UnsupportedSaslMechanismError as error:
+        except UnsupportedSaslMechanismError:
             return (
                 f"Kafka at {server} does not accept CENTINELA_KAFKA_SASL_MECHANISM="
-                f"{settings.kafka_sasl_mechanism} ({_broker_words(error)})"
+                f"{settings.kafka_sasl_mechanism}: set the mechanism its listener enables"
+            )
+        except IllegalSaslStateError:
+            return (
+                f"Kafka at {server} does not do SASL on that port: check {protocol} against "
+                "the listener on that port (PLAINTEXT or SSL there?)"
             )
         except ssl.SSLCertVerificationError as error:
             return (
@@ -90,18 +96,29 @@ async def _probe(settings: Settings, timeout: float) -> str | None:
                 " check CENTINELA_KAFKA_SSL_CAFILE (the authority that signed the broker's "
                 "certificate) and that the host name matches the certificate"
             )
-        except ssl.SSLError as error:
+        except (ssl.SSLError, ConnectionResetError) as error:
+            if not settings.kafka_security_protocol.endswith("SSL"):
+                continue
             return (
-                f"no TLS handshake with Kafka at {server} ({error.reason}): check "
-                f"CENTINELA_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} against "
-                "the listener on that port"
+                f"no TLS handshake with Kafka at {server} ({_broker_words(error)}): check "
+                f"{protocol} against the listener on that port (no TLS there?)"
             )
-        except Exception:  # refused, timed out, reset: nothing that names a setting
+        except KafkaConnectionError:
+            if settings.kafka_security_protocol.endswith("SSL"):
+                continue
+            return (
+                f"Kafka at {server} closed the connection before answering: check {protocol} "
+                "against the listener on that port (TLS there? then SASL_SSL or SSL)"
+            )
+        except Exception:  # refused, timed out: nothing that names a setting
             continue
         connection.close()
         return None
     return None
 
 
-def _broker_words(error: Exception) -> str:
-    return str(error.args[0]) if error.args else type(error).__name__
+def _broker_words(error: BaseException) -> str:
+    """The broker's or the TLS library's own words (aiokafka puts its connection first)."""
+    words = [str(arg) for arg in error.args if isinstance(arg, str)]
+    reason = getattr(error, "reason", None)
+    return words[-1] if words else str(reason or type(error).__name__)
