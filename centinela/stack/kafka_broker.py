@@ -204,6 +204,8 @@ class KafkaBroker:
         }
         path = self.home / "server.properties"
         path.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
+        if self.security:
+            path.chmod(0o600)  # it holds the keystore's password
         return path
 
 

@@ -45,6 +45,7 @@ def test_a_secured_broker_adds_sasl_ssl_and_sasl_plaintext_listeners(tmp_path: P
     assert config["ssl.keystore.location"] == str((tmp_path / "broker.p12").resolve())
     assert broker.listener("SASL_SSL") == "127.0.0.1:9094"
     assert broker.listener("SASL_PLAINTEXT") == "127.0.0.1:9095"
+    assert broker._write_config().stat().st_mode & 0o077 == 0, "others can read the password"
 
 
 def test_a_broker_names_a_listener_it_lacks(tmp_path: Path) -> None:
