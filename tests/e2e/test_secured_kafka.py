@@ -118,8 +118,12 @@ def test_loop_over_sasl_ssl(
     assert versions_after == {challenger}
     assert any(e.event_type == "promoted" for e in seen.model_events)
 
-    broker_log = secured_kafka.broker.process.log_file
-    scanned = assert_no_secret([*files_under(logs), broker_log], secured_kafka.secrets())
+    every_log = [
+        *files_under(logs),
+        secured_kafka.broker.process.log_file,
+        mlflow_server.process.log_file,
+    ]
+    scanned = assert_no_secret(every_log, secured_kafka.secrets())
     assert scanned > 10_000, f"only {scanned} bytes of logs: the processes did not log"
 
 
