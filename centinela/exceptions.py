@@ -39,6 +39,11 @@ class BrokerUnavailableError(CentinelaError):
     """No Kafka broker answers at the configured bootstrap servers."""
 
 
+class KafkaAccessError(BrokerUnavailableError):
+    """A Kafka broker answers but refuses this client: its login, mechanism, TLS trust or
+    protocol is wrong. The message names the setting to fix."""
+
+
 class TrainerError(CentinelaError):
     """A named trainer is unknown, rejects its parameters, or cannot fit the data given."""
 

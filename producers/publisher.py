@@ -15,9 +15,9 @@ from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from centinela.contract.kafka_access import unreachable
 from centinela.contract.kafka_clients import confluent_kafka_config
 from centinela.contract.settings import Settings
-from centinela.exceptions import BrokerUnavailableError
 from producers.exceptions import PublishError
 
 log = logging.getLogger(__name__)
@@ -63,10 +63,7 @@ class Publisher:
         try:
             self._producer.list_topics(timeout=timeout)
         except KafkaException as error:
-            raise BrokerUnavailableError(
-                f"no Kafka broker answers at {self.settings.kafka_bootstrap_servers} ({error}); "
-                "start one with `centinela up` or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
-            ) from None
+            raise unreachable(self.settings, error) from None
 
     def send(self, topic: str, keys: Sequence[bytes], values: Sequence[bytes]) -> None:
         produce = self._producer.produce

@@ -14,6 +14,7 @@ Duplicates of an ``event_id`` (at-least-once delivery) keep the last one written
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,7 @@ from kafka.errors import KafkaError, NoBrokersAvailable
 from kafka.record import util as record_util
 
 from centinela.contract.codec import decode
+from centinela.contract.kafka_access import unreachable
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import LabeledExample
 from centinela.contract.settings import Settings
@@ -126,10 +128,8 @@ def _open_consumer(settings: Settings) -> KafkaConsumer:
             check_crcs=record_util.crc32c_c is not None,
             **kafka_python_config(settings),
         )
-    except (NoBrokersAvailable, KafkaError) as error:
-        raise BrokerUnavailableError(
-            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error})"
-        ) from None
+    except (NoBrokersAvailable, KafkaError, ssl.SSLError) as error:  # SSLError: TLS refused
+        raise unreachable(settings, error) from None
 
 
 def _first_offsets(consumer: KafkaConsumer, topic: str, start: datetime) -> dict[Any, int]:

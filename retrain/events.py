@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from types import TracebackType
 
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, NoBrokersAvailable
 
 from centinela.contract.codec import encode, encode_key
+from centinela.contract.kafka_access import access_error, unreachable
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import DeadLetter, ModelEvent
 from centinela.contract.settings import Settings
@@ -43,7 +45,7 @@ class ModelEventPublisher:
             )
             future.get(timeout=self.timeout_s)
         except KafkaError as error:
-            raise BrokerUnavailableError(
+            raise access_error(self._settings) or BrokerUnavailableError(
                 f"could not publish the {event.event_type} event for {event.model_name} "
                 f"to {self.topic}: {error}"
             ) from None
@@ -63,7 +65,9 @@ class ModelEventPublisher:
                 timeout=self.timeout_s
             )
         except KafkaError as error:
-            raise BrokerUnavailableError(f"could not publish to {topic}: {error}") from None
+            raise access_error(self._settings) or BrokerUnavailableError(
+                f"could not publish to {topic}: {error}"
+            ) from None
         log.warning("dead-lettered a message from %s: %s", letter.source_topic, letter.reason)
 
     def close(self) -> None:
@@ -92,9 +96,8 @@ class ModelEventPublisher:
                     max_request_size=dead_letter_max_bytes(self._settings),
                     **kafka_python_config(self._settings),
                 )
-            except (NoBrokersAvailable, KafkaError) as error:
-                raise BrokerUnavailableError(
-                    f"no Kafka broker answers at {self._settings.kafka_bootstrap_servers} "
-                    f"({error}); ModelEvents cannot be published"
+            except (NoBrokersAvailable, KafkaError, ssl.SSLError) as error:  # SSLError: TLS refused
+                raise unreachable(
+                    self._settings, error, "ModelEvents cannot be published"
                 ) from None
         return self._producer

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError, NoBrokersAvailable
 
 from centinela.contract.codec import encode, encode_key
+from centinela.contract.kafka_access import access_error, unreachable
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import RetrainRequest
 from centinela.contract.settings import Settings
@@ -72,13 +74,13 @@ def publish_request(settings: Settings, request: RetrainRequest) -> None:
     topic = Topics.from_settings(settings).retrain_requests
     try:
         producer = KafkaProducer(acks="all", **kafka_python_config(settings))
-    except (NoBrokersAvailable, KafkaError) as error:
-        raise BrokerUnavailableError(
-            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error})"
-        ) from None
+    except (NoBrokersAvailable, KafkaError, ssl.SSLError) as error:  # SSLError: TLS refused
+        raise unreachable(settings, error) from None
     try:
         producer.send(topic, key=encode_key(request.model_name), value=encode(request)).get(30)
     except KafkaError as error:
-        raise BrokerUnavailableError(f"could not publish to {topic}: {error}") from None
+        raise access_error(settings) or BrokerUnavailableError(
+            f"could not publish to {topic}: {error}"
+        ) from None
     finally:
         producer.close(timeout=30)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import ssl
 import threading
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ from kafka.structs import OffsetAndMetadata
 from mlflow.exceptions import MlflowException
 
 from centinela.contract.codec import dead_letter, decode
+from centinela.contract.kafka_access import check_access, unreachable
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.records import ModelEvent, RetrainRequest
 from centinela.contract.settings import Settings
@@ -82,6 +84,7 @@ class RetrainWorker:
 
     def serve(self, *, max_requests: int | None = None) -> int:
         """Handle requests until :attr:`stop` is set (or ``max_requests`` are done)."""
+        check_access(self.settings)  # a refused login would otherwise be retried forever
         consumer = self._open_consumer()
         _warm_up()
         log.info(
@@ -211,11 +214,8 @@ class RetrainWorker:
                 max_poll_interval_ms=60 * 60 * 1000,
                 **kafka_python_config(self.settings),
             )
-        except (NoBrokersAvailable, KafkaError) as error:
-            raise BrokerUnavailableError(
-                f"no Kafka broker answers at {self.settings.kafka_bootstrap_servers} ({error}); "
-                "start one with `centinela up` or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
-            ) from None
+        except (NoBrokersAvailable, KafkaError, ssl.SSLError) as error:  # SSLError: TLS refused
+            raise unreachable(self.settings, error) from None
 
 
 def _warm_up() -> None:

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from pydantic import SecretStr
 from centinela.contract.settings import Settings
 from centinela.exceptions import CentinelaError
 from centinela.stack.kafka_broker import KafkaBroker, kafka_version
+from centinela.stack.kafka_security import BrokerSecurity, ScramUser, make_test_tls
 from centinela.stack.mlflow_server import BasicAuth, MlflowServer
 from centinela.stack.postgres import PostgresServer, postgres_binaries
 from centinela.stack.process import free_port
@@ -45,6 +47,8 @@ INTEGRATION_FIXTURES = frozenset(
         "mlflow_auth_server",
         "postgres_server",
         "mlflow_postgres_server",
+        "secured_kafka",
+        "make_secured_settings",
     }
 )
 
@@ -219,6 +223,70 @@ def make_settings(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Setting
             "topic_partitions": 2,
             "home": tmp_path / ".centinela",
         }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return factory
+
+
+@dataclass(frozen=True)
+class SecuredKafka:
+    """A jar broker with SASL_SSL and SASL_PLAINTEXT listeners and one SCRAM-SHA-512 user."""
+
+    broker: KafkaBroker
+    user: ScramUser
+    ca_file: Path
+    keystore_password: SecretStr
+
+    def secrets(self) -> list[str]:
+        """Every password the broker and its clients know: none may reach a log."""
+        return [self.user.password.get_secret_value(), self.keystore_password.get_secret_value()]
+
+
+@pytest.fixture(scope="session")
+def secured_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecuredKafka]:
+    """A second jar broker, secured, with its own certificate authority; started on first use.
+
+    Always the jar broker (Java 17+), whatever ``KAFKA_BOOTSTRAP_SERVERS`` says: the test
+    makes the authority, the broker certificate and the user, and needs all three."""
+    home = tmp_path_factory.mktemp("kafka-secured")
+    try:
+        tls = make_test_tls(home / "tls")
+        user = ScramUser("centinela", SecretStr(f"pw-{secrets.token_hex(12)}"))
+        security = BrokerSecurity(free_port(), free_port(), tls, (user,))
+        broker = KafkaBroker(home, free_port(), free_port(), security)
+        broker.start()
+    except CentinelaError as error:
+        pytest.fail(
+            "the secured Kafka broker (SASL_SSL, SASL_PLAINTEXT) did not start; it needs Java 17+ "
+            f"(java, keytool) and Maven: {error}",
+            pytrace=False,
+        )
+    log.warning("secured Kafka broker: SASL_SSL at %s", broker.listener("SASL_SSL"))
+    try:
+        yield SecuredKafka(broker, user, tls.ca_file, tls.password)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def make_secured_settings(secured_kafka: SecuredKafka, tmp_path: Path) -> Callable[..., Settings]:
+    """Settings on the secured broker for a protocol (SASL_SSL by default) with the test
+    user's SCRAM-SHA-512 login; ``overrides`` replace any of them (a wrong password...)."""
+
+    def factory(protocol: str = "SASL_SSL", **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "kafka_bootstrap_servers": secured_kafka.broker.listener(protocol),
+            "kafka_security_protocol": protocol,
+            "kafka_sasl_mechanism": "SCRAM-SHA-512",
+            "kafka_sasl_username": secured_kafka.user.name,
+            "kafka_sasl_password": secured_kafka.user.password,
+            "topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
+            "topic_partitions": 2,
+            "home": tmp_path / ".centinela",
+        }
+        if protocol == "SASL_SSL":
+            values["kafka_ssl_cafile"] = secured_kafka.ca_file
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 

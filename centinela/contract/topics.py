@@ -9,15 +9,16 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass, fields
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
 
+from centinela.contract.kafka_access import unreachable
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.settings import Settings
-from centinela.exceptions import BrokerUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,10 @@ def open_admin(settings: Settings) -> KafkaAdminClient:
         return KafkaAdminClient(
             client_id="centinela-admin", request_timeout_ms=15_000, **kafka_python_config(settings)
         )
-    except (NoBrokersAvailable, KafkaError) as error:
-        raise BrokerUnavailableError(
-            f"no Kafka broker answers at {settings.kafka_bootstrap_servers} ({error}); "
+    except (NoBrokersAvailable, KafkaError, ssl.SSLError) as error:  # SSLError: TLS refused
+        raise unreachable(
+            settings,
+            error,
             "start one with `centinela up` (or `docker compose up -d kafka`) "
-            "or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS"
+            "or set CENTINELA_KAFKA_BOOTSTRAP_SERVERS",
         ) from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from centinela.exceptions import StackError
+from centinela.stack.kafka_security import BrokerSecurity
 from centinela.stack.process import ManagedProcess, port_open
 
 log = logging.getLogger(__name__)
@@ -85,17 +86,35 @@ class BrokerAddress:
 
 
 class KafkaBroker:
-    """One local broker whose data, config, log and pid file live in ``home``."""
+    """One local broker whose data, config, log and pid file live in ``home``.
 
-    def __init__(self, home: Path, port: int = 9092, controller_port: int = 9093) -> None:
+    With ``security``, it also listens for SASL_SSL and SASL_PLAINTEXT clients (SCRAM) on the
+    ports that names; the PLAINTEXT listener and the controller stay as they are.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        security: BrokerSecurity | None = None,
+    ) -> None:
         self.home = home
         self.address = BrokerAddress("127.0.0.1", port, controller_port)
+        self.security = security
         self.process = ManagedProcess("Kafka broker", home / "kafka.pid", home / "kafka.log")
         self._log_start = 0  # where this run's lines begin in the (appended) log
 
     @property
     def bootstrap_servers(self) -> str:
         return self.address.bootstrap
+
+    def listener(self, protocol: str) -> str:
+        """Bootstrap servers of the listener for ``protocol`` (PLAINTEXT, SASL_SSL, ...)."""
+        listeners = self._listeners()
+        if protocol not in listeners:
+            raise StackError(f"this broker has no {protocol} listener")
+        return listeners[protocol]
 
     def running(self) -> bool:
         return self.process.pid() is not None
@@ -104,7 +123,7 @@ class KafkaBroker:
         """Format storage on first use, start the broker and wait until it accepts clients."""
         if self.running():
             return
-        for port in (self.address.port, self.address.controller_port):
+        for port in self._ports():
             if port_open(self.address.host, port):
                 raise StackError(
                     f"port {port} is already taken by another program; stop it, choose other "
@@ -135,8 +154,9 @@ class KafkaBroker:
     def _format(self, libs: Path, config: Path) -> None:
         cluster_id = uuid.uuid4().hex[:22]
         command = self._java(libs, "kafka.tools.StorageTool", "format", "-t", cluster_id)
+        users = self.security.format_arguments() if self.security else []
         result = subprocess.run(
-            [*command, "-c", str(config), "--ignore-formatted"],
+            [*command, "-c", str(config), "--ignore-formatted", *users],
             capture_output=True,
             text=True,
             check=False,
@@ -157,20 +177,35 @@ class KafkaBroker:
             *args,
         ]
 
+    def _listeners(self) -> dict[str, str]:
+        a = self.address
+        secured = self.security.listeners(a.host) if self.security else {}
+        return {"PLAINTEXT": a.bootstrap, **secured}
+
+    def _ports(self) -> list[int]:
+        ports = [int(server.rsplit(":", 1)[1]) for server in self._listeners().values()]
+        return [*ports, self.address.controller_port]
+
     def _write_config(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         a = self.address
+        listeners = self._listeners()
+        advertised = ",".join(f"{name}://{server}" for name, server in listeners.items())
+        protocols = ",".join(f"{name}:{name}" for name in listeners)
         properties = {
             "node.id": "1",
             "controller.quorum.voters": f"1@{a.host}:{a.controller_port}",
-            "listeners": f"PLAINTEXT://{a.host}:{a.port},CONTROLLER://{a.host}:{a.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{a.host}:{a.port}",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+            "listeners": f"{advertised},CONTROLLER://{a.host}:{a.controller_port}",
+            "advertised.listeners": advertised,
+            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{protocols}",
             "log.dirs": str((self.home / "data").resolve()),
             **BROKER_SETTINGS,
+            **(self.security.properties() if self.security else {}),
         }
         path = self.home / "server.properties"
         path.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
+        if self.security:
+            path.chmod(0o600)  # it holds the keystore's password
         return path
 
 

@@ -19,9 +19,29 @@ def centinela_env(settings: Settings) -> dict[str, str]:
     return {**os.environ, **settings.as_environment(), "PYTHONUNBUFFERED": "1"}
 
 
-def run_command(settings: Settings, *args: str, timeout: float = 600, exit_code: int = 0) -> str:
+def run_command(
+    settings: Settings,
+    *args: str,
+    timeout: float = 600,
+    exit_code: int = 0,
+    log: Path | None = None,
+) -> str:
     """Run one command to completion; fail the test with its output unless it exits with
-    ``exit_code``."""
+    ``exit_code``.
+
+    With ``log``, the command's output is also appended to that file."""
+    result = attempt_command(settings, *args, timeout=timeout, log=log)
+    assert result.returncode == exit_code, (
+        f"`centinela {' '.join(args)}` exited {result.returncode}:\n"
+        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    )
+    return result.stdout + result.stderr
+
+
+def attempt_command(
+    settings: Settings, *args: str, timeout: float = 600, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one command to completion, whatever its exit code."""
     result = subprocess.run(
         [sys.executable, "-m", "centinela.cli", *args],
         env=centinela_env(settings),
@@ -30,11 +50,10 @@ def run_command(settings: Settings, *args: str, timeout: float = 600, exit_code:
         timeout=timeout,
         check=False,
     )
-    assert result.returncode == exit_code, (
-        f"`centinela {' '.join(args)}` exited {result.returncode}:\n"
-        f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    )
-    return result.stdout + result.stderr
+    if log is not None:
+        with log.open("a") as file:
+            file.write(f"$ centinela {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return result
 
 
 class Service:

@@ -13,59 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from centinela.contract.codec import decode
-from centinela.contract.records import Alert, FeatureEvent, ModelEvent, Prediction, RetrainRequest
 from centinela.contract.settings import Settings
-from centinela.contract.topics import Topics, create_topics
+from centinela.contract.topics import create_topics
 from centinela.models.registry import alias_version
 from centinela.stack.mlflow_server import MlflowServer
 from centinela.stack.process import free_port
 from tests.e2e.processes import Service, champion_version, http_ok, run_command, wait_for
-from tests.e2e.topic_reader import TopicReader
+from tests.e2e.topic_reader import Seen
 
 pytestmark = pytest.mark.e2e
 
 DRIFT_EVENTS = 30_000  # concept-sudden turns its label function at event 20,000
 AFTER_PROMOTION_EVENTS = 4_000
-
-
-class Seen:
-    """Everything read back from the output topics so far."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.topics = Topics.from_settings(settings)
-        self.reader = TopicReader(
-            settings,
-            self.topics.features,
-            self.topics.predictions,
-            self.topics.alerts,
-            self.topics.retrain_requests,
-            self.topics.model_events,
-        )
-        self.feature_ids: list[str] = []
-        self.predictions: list[Prediction] = []
-        self.alerts: list[Alert] = []
-        self.requests: list[RetrainRequest] = []
-        self.model_events: list[ModelEvent] = []
-
-    def refresh(self) -> Seen:
-        new = self.reader.poll()
-        t = self.topics
-        self.feature_ids += [decode(FeatureEvent, v).event_id for v in new.get(t.features, [])]
-        self.predictions += [decode(Prediction, v) for v in new.get(t.predictions, [])]
-        self.alerts += [decode(Alert, v) for v in new.get(t.alerts, [])]
-        self.requests += [decode(RetrainRequest, v) for v in new.get(t.retrain_requests, [])]
-        self.model_events += [decode(ModelEvent, v) for v in new.get(t.model_events, [])]
-        return self
-
-    def scored_ids(self) -> set[str]:
-        return {p.event_id for p in self.predictions}
-
-    def all_scored(self) -> bool:
-        return bool(self.feature_ids) and set(self.feature_ids) <= self.refresh().scored_ids()
-
-    def registered(self) -> list[ModelEvent]:
-        return [e for e in self.model_events if e.event_type == "registered"]
 
 
 def test_drift_to_promoted_challenger(
