@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import pytest
 from pydantic import SecretStr
@@ -105,6 +105,27 @@ def _docker_engine_answers() -> bool:
     return probe.returncode == 0
 
 
+class _Startable(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> bool: ...
+
+
+Server = TypeVar("Server", bound=_Startable)
+
+
+def running(server: Server, failure: str) -> Iterator[Server]:
+    """Start ``server`` for a fixture and stop it after; a start that fails fails the tests
+    that need it with ``failure`` and the reason, never a skip."""
+    try:
+        server.start()
+    except CentinelaError as error:
+        pytest.fail(f"{failure}: {error}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Bootstrap servers of a real Apache Kafka broker for the whole test session."""
@@ -140,14 +161,7 @@ def _container_broker() -> Iterator[str]:
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """A running `mlflow server` on SQLite, for tests with several processes."""
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"), free_port())
-    try:
-        server.start()
-    except CentinelaError as error:
-        pytest.fail(f"the MLflow server for the tests did not start: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(server, "the MLflow server for the tests did not start")
 
 
 @pytest.fixture(scope="session")
@@ -155,55 +169,29 @@ def mlflow_auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mlf
     """A running `mlflow server` on SQLite behind basic auth; its admin is ``server.auth``."""
     admin = BasicAuth("centinela-admin", SecretStr(f"pw-{secrets.token_hex(12)}"))
     server = MlflowServer(tmp_path_factory.mktemp("mlflow-auth"), free_port(), auth=admin)
-    try:
-        server.start()
-    except CentinelaError as error:
-        pytest.fail(f"the MLflow server with basic auth did not start: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(server, "the MLflow server with basic auth did not start")
 
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
     """A real PostgreSQL server (initdb in a temporary folder) with the database `mlflow`."""
     server = PostgresServer(tmp_path_factory.mktemp("postgres"), free_port())
-    try:
-        server.start()
-    except CentinelaError as error:
-        pytest.fail(f"PostgreSQL for the tests did not start: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(server, "PostgreSQL for the tests did not start")
 
 
 @pytest.fixture(scope="session")
 def mlflow_postgres_server(
     tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer
 ) -> Iterator[MlflowServer]:
-    """A running `mlflow server` on the PostgreSQL server, as docker-compose.yml runs it.
-
-    Its registry webhooks may call plain-HTTP receivers on 127.0.0.1 (the tests' own); MLflow's
-    defaults allow only HTTPS to public addresses."""
+    """A running `mlflow server` on the PostgreSQL server, as docker-compose.yml runs it (its
+    registry webhooks may call the tests' plain-HTTP receivers on 127.0.0.1, as on every server
+    the local stack runs)."""
     server = MlflowServer(
         tmp_path_factory.mktemp("mlflow-postgres"),
         free_port(),
         backend_store_uri=postgres_server.database_uri,
-        environment={
-            "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http,https",
-            "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-        },
     )
-    try:
-        server.start()
-    except CentinelaError as error:
-        pytest.fail(f"the MLflow server on PostgreSQL did not start: {error}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    yield from running(server, "the MLflow server on PostgreSQL did not start")
 
 
 @pytest.fixture
