@@ -1,0 +1,146 @@
+"""Where the stream worker's time per event goes: a profile of the hot path at saturation.
+
+The worker's batch step (:meth:`stream.pipeline.Pipeline.process`: validation, the numeric
+matrix, scoring, prediction encoding, the label join, window summaries, changelog rows and
+labeled examples) runs in this process on pre-encoded batches at the default settings (batch
+size 1,000, join TTL 3,600 s), 20 features, a scenario clock of 4,000 events/s and a label per
+event arriving some hundred events after it, as in a real deployment. No Kafka: what is left is
+the worker's own CPU per event, which the throughput bench (bench_scoring.py) adds Kafka's
+fetch and produce to. cProfile's total is printed with the functions that take most of it,
+grouped by stage.
+
+    .venv/bin/python bench/profile_pipeline.py [--batches 100] [--label-lag 300] [--top 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.stream_support import bench_model, encoded_events
+from centinela.contract.settings import Settings
+from centinela.contract.topics import Topics
+from centinela.models.registry import LoadedModel
+from stream.app import summary_maker
+from stream.champion import Champion
+from stream.pipeline import Pipeline
+
+RATE = 4000.0
+# The steps of one batch, as Pipeline.process calls them: (file, function) -> what it does.
+# Their cumulative times do not overlap: process calls each of them, and they not each other.
+STEPS = {
+    ("stream/pipeline.py", "_validate_events"): "validate feature events (bytes -> records)",
+    ("stream/pipeline.py", "_arrays"): "numeric matrix and frame",
+    ("stream/scoring.py", "score"): "scoring (predict_proba on the batch)",
+    ("centinela/contract/codec/fast_encoders.py", "encode"): "encode predictions",
+    ("stream/state.py", "apply_events"): "join: add events, outcomes of early labels",
+    ("stream/pipeline.py", "_validate_labels"): "validate labels",
+    ("stream/state.py", "apply_labels"): "join: match labels, window outcomes",
+    ("stream/pipeline.py", "_publish_applied"): "encode labeled examples",
+    ("stream/pipeline.py", "_finish"): "close windows (summaries to partials)",
+    ("stream/pipeline.py", "_advance"): "commit offsets",
+    ("stream/pipeline.py", "_log"): "changelog group of the batch",
+}
+
+
+@dataclass(frozen=True)
+class Message:
+    """The fields of a Kafka record the pipeline reads."""
+
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp: int = 0
+
+
+def batches(n_batches: int, size: int, lag: int) -> list[tuple[list[Message], list[Message]]]:
+    """Feature batches of ``size`` with the labels of the events ``lag`` events earlier."""
+    n = n_batches * size
+    keys, values, labels = encoded_events(n, rate=RATE, label_delay=lag / RATE)
+    out = []
+    for b in range(n_batches):
+        events = range(b * size, (b + 1) * size)
+        answered = range(max(0, b * size - lag), max(0, (b + 1) * size - lag))
+        out.append(
+            (
+                [Message(0, i, keys[i], values[i]) for i in events],
+                [Message(0, i, keys[i], labels[i]) for i in answered],
+            )
+        )
+    return out
+
+
+def pipeline_and_champion(settings: Settings) -> tuple[Pipeline, Champion]:
+    model, profile, _, _ = bench_model()
+    loaded = LoadedModel("bench", "1", "run", model, profile, "logistic_regression")
+    champion = Champion.from_model(loaded, settings)
+    profiles = {"1": profile}
+    pipeline = Pipeline(
+        settings, Topics.from_settings(settings), profiles.__getitem__, summary_maker(settings)
+    )
+    pipeline.n_partitions = 1
+    pipeline.assign(0)
+    return pipeline, champion
+
+
+def step_seconds(stats: pstats.Stats) -> dict[str, float]:
+    """Cumulative seconds of each step of :data:`STEPS`."""
+    found: dict[str, float] = defaultdict(float)
+    entries = stats.stats  # type: ignore[attr-defined]  # pstats keeps no public view of them
+    for (filename, _, function), (_, _, _, cumulative, _) in entries.items():
+        for (path, name), step in STEPS.items():
+            if function == name and filename.endswith(path):
+                found[step] += cumulative
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batches", type=int, default=100)
+    parser.add_argument("--label-lag", type=int, default=300)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
+        pipeline, champion = pipeline_and_champion(settings)
+        work = batches(args.batches, settings.batch_size, args.label_lag)
+        profiler = cProfile.Profile()
+        started, cpu = time.perf_counter(), time.process_time()
+        profiler.enable()
+        for features, labels in work:
+            pipeline.process(
+                champion, {0: features}, {0: labels}, labels_caught_up=lambda p: True,
+                received_at=time.monotonic(),
+            )  # fmt: skip
+        profiler.disable()
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+        pipeline.close()
+    events = args.batches * settings.batch_size
+    print(f"{events:,} events with their labels, batch size {settings.batch_size}: "
+          f"{wall:.2f} s wall, {cpu:.2f} s CPU under the profiler = "
+          f"{cpu / events * 1e6:.1f} us CPU per event")  # fmt: skip
+    stats = pstats.Stats(profiler)
+    steps = step_seconds(stats)
+    total = stats.total_tt  # type: ignore[attr-defined]
+    print("\nthe steps of Pipeline.process, cumulative time:")
+    for step in STEPS.values():
+        seconds = steps.get(step, 0.0)
+        print(f"  {seconds / total:6.1%}  {seconds / events * 1e6:7.1f} us/event  {step}")
+    rest = total - sum(steps.values())
+    print(f"  {rest / total:6.1%}  {rest / events * 1e6:7.1f} us/event  the rest of process")
+    print()
+    stats.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
