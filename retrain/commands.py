@@ -13,11 +13,13 @@ from types import FrameType
 from centinela.cli import Subcommands
 from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
+from centinela.exceptions import CentinelaError
 from centinela.models.registry import check_credentials
 from retrain.events import ModelEventPublisher
-from retrain.exceptions import RetrainError
+from retrain.exceptions import RetrainError, ReviewError
+from retrain.live_evidence import LiveEvidence, gather_live_evidence
 from retrain.report import render_comparison, render_status
-from retrain.review import Review
+from retrain.review import Review, VersionInfo
 from retrain.submit import manual_request, parse_duration, parse_moment, publish_request
 from retrain.worker import RetrainWorker
 
@@ -142,20 +144,28 @@ def show_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def show_comparison(args: argparse.Namespace, settings: Settings) -> int:
-    champion, challenger = _review(args, settings, publisher=None).compare()
+    review = _review(args, settings, publisher=None)
+    champion, challenger = review.compare()
+    live = None if champion is None else _live(settings, review, champion, challenger)
     if args.json:
         document = {
             "champion": champion.to_dict() if champion else None,
             "challenger": challenger.to_dict(),
+            "live": live.to_dict() if isinstance(live, LiveEvidence) else live,
         }
         print(json.dumps(document, indent=2))
     else:
         print(render_comparison(champion, challenger))
+        if live is not None:
+            print(live.describe() if isinstance(live, LiveEvidence) else live)
     return 0
 
 
 def do_promote(args: argparse.Namespace, settings: Settings) -> int:
-    with ModelEventPublisher(_for_model(args, settings)) as publisher:
+    settings = _for_model(args, settings)
+    if not args.force:
+        _refuse_if_live_evidence_says_worse(settings, _review(args, settings, None), args.version)
+    with ModelEventPublisher(settings) as publisher:
         event = _review(args, settings, publisher).promote(
             args.version, args.reason, force=args.force, expected=args.expect
         )
@@ -172,6 +182,31 @@ def do_rollback(args: argparse.Namespace, settings: Settings) -> int:
     with ModelEventPublisher(_for_model(args, settings)) as publisher:
         event = _review(args, settings, publisher).rollback(args.reason, expected=args.expect)
     return _done(event)
+
+
+def _live(
+    settings: Settings, review: Review, champion: VersionInfo, challenger: VersionInfo
+) -> LiveEvidence | str:
+    """The live evidence, or why there is none (the hold-out comparison stands alone then)."""
+    try:
+        return gather_live_evidence(settings, review.catalog, champion.version, challenger.version)
+    except CentinelaError as error:
+        return f"live: no evidence read ({error})"
+
+
+def _refuse_if_live_evidence_says_worse(
+    settings: Settings, review: Review, version: str | None
+) -> None:
+    champion, challenger = review.compare(version)
+    if champion is None or champion.version == challenger.version:
+        return
+    live = _live(settings, review, champion, challenger)
+    print(live.describe() if isinstance(live, LiveEvidence) else live)
+    if isinstance(live, LiveEvidence) and live.verdict == "worse":
+        raise ReviewError(
+            f"the live evidence says v{challenger.version} is worse than champion "
+            f"v{champion.version}; use --force to promote it anyway"
+        )
 
 
 def _review(

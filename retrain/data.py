@@ -87,8 +87,16 @@ def from_examples(examples: list[LabeledExample], source: str, **counts: int) ->
 def read_labeled(settings: Settings, topic: str, start: datetime, until: datetime) -> TrainingData:
     """The labeled examples of ``topic`` whose event time is in ``[start, until]``."""
     source = f"kafka://{topic}?from={start.isoformat()}&until={until.isoformat()}"
+    kept, counts = read_examples(settings, topic, start, until)
+    return from_examples(kept, source, **counts)
+
+
+def read_examples(
+    settings: Settings, topic: str, start: datetime, until: datetime
+) -> tuple[list[LabeledExample], dict[str, int]]:
+    """The labeled examples themselves (the last of each event id), with the read's counts."""
     if until < start:
-        return from_examples([], source)
+        return [], {"n_records": 0, "n_malformed": 0, "n_duplicates": 0}
     consumer = _open_consumer(settings)
     try:
         firsts = _first_offsets(consumer, topic, start)
@@ -108,7 +116,7 @@ def read_labeled(settings: Settings, topic: str, start: datetime, until: datetim
         counts["n_duplicates"],
         counts["n_malformed"],
     )
-    return from_examples(kept, source, **counts)
+    return kept, counts
 
 
 def _open_consumer(settings: Settings) -> KafkaConsumer:

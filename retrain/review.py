@@ -143,9 +143,10 @@ class Review:
             comparison=Comparison.from_json(comparison) if comparison else None,
         )
 
-    def compare(self) -> tuple[VersionInfo | None, VersionInfo]:
-        """Champion and challenger; the challenger carries its hold-out comparison."""
-        challenger = self.catalog.alias(CHALLENGER)
+    def compare(self, version: str | None = None) -> tuple[VersionInfo | None, VersionInfo]:
+        """Champion and challenger (or ``version``); the challenger carries its hold-out
+        comparison."""
+        challenger = version or self.catalog.alias(CHALLENGER)
         if challenger is None:
             raise ReviewError(f"model {self.name!r} has no challenger to compare")
         champion = self.catalog.alias(CHAMPION)

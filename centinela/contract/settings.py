@@ -229,6 +229,10 @@ class Settings(BaseSettings):
     MetricThreshold) asks of a challenger; automatic promotion follows that gate."""
     auto_promote_min_holdout: int = Field(1000, ge=1)
     """Hold-out rows an automatic promotion needs."""
+    live_comparison_alpha: float = Field(0.05, gt=0, lt=1)
+    """Level of the always-valid test of challenger against champion on live labeled events
+    (`centinela models compare`, `promote`): its chance of ever calling equal models better or
+    worse, however often it is looked at."""
 
     @field_validator("topic_prefix")
     @classmethod
