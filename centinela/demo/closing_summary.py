@@ -175,6 +175,24 @@ def print_summary(
                   f"model '{settings.model_name}')")  # fmt: skip
 
 
+def live_evidence_lines(settings: Settings) -> list[str]:
+    """The registered challenger against the champion on the live labeled events after its
+    training data (what `centinela models compare` shows)."""
+    from centinela.models.registry import CHALLENGER, CHAMPION
+    from retrain.catalog import Catalog
+    from retrain.live_evidence import gather_live_evidence
+
+    try:
+        catalog = Catalog(settings)
+        champion, challenger = catalog.alias(CHAMPION), catalog.alias(CHALLENGER)
+        if champion is None or challenger is None:
+            return ["live evidence: no challenger to compare"]
+        evidence = gather_live_evidence(settings, catalog, champion, challenger)
+    except Exception as error:  # the summary is printed even when the evidence cannot be read
+        return [f"live evidence could not be read: {error}"]
+    return [evidence.describe()]
+
+
 def html_report_lines(settings: Settings) -> list[str]:
     """Where the HTML drift reports of the monitoring runs are, one line per run."""
     from centinela.models.registry import client as mlflow_client

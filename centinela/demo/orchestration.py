@@ -16,7 +16,12 @@ from rich.live import Live
 
 from centinela.contract.settings import Settings
 from centinela.contract.topics import create_topics
-from centinela.demo.closing_summary import html_report_lines, print_summary, scenario_end
+from centinela.demo.closing_summary import (
+    html_report_lines,
+    live_evidence_lines,
+    print_summary,
+    scenario_end,
+)
 from centinela.demo.observer import DemoState, TopicObserver
 from centinela.demo.processes import Worker
 from centinela.demo.view import render
@@ -69,7 +74,7 @@ def run_demo(settings: Settings, options: DemoOptions, console: Console) -> int:
         producer.start(env)
         _watch(observer.state, producer, workers, options, manifest)
         print_summary(console, observer.state, manifest, settings, producer_rc=producer.wait())
-        for line in html_report_lines(settings):
+        for line in [*live_evidence_lines(settings), *html_report_lines(settings)]:
             console.print(line)
         return 0
     finally:
