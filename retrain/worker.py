@@ -18,6 +18,7 @@ import functools
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable
 
 import requests
@@ -40,9 +41,10 @@ from centinela.exceptions import (
     RegistryCredentialsError,
     RegistryError,
 )
-from centinela.models.registry import CHALLENGER
 from retrain.events import ModelEventPublisher
-from retrain.job import Registered, run_request, settings_for
+from retrain.exceptions import ReviewError
+from retrain.job import Registered, run_request
+from retrain.live_evidence import gather_live_evidence
 from retrain.promotion import AUTO_ACTOR, auto_promotion
 from retrain.review import Review
 
@@ -81,6 +83,7 @@ class RetrainWorker:
         self.handled = 0
         self._run = run or functools.partial(run_request, topics=self.topics, pause=self.stop.wait)
         self._publisher = ModelEventPublisher(settings, topics=self.topics)
+        self._next_promotion_check = 0.0  # monotonic time of the next look at the challenger
 
     def serve(self, *, max_requests: int | None = None) -> int:
         """Handle requests until :attr:`stop` is set (or ``max_requests`` are done)."""
@@ -102,6 +105,7 @@ class RetrainWorker:
                 for part, records in batch.items():
                     for record in records:
                         self._handle_record(consumer, part, record)
+                self._check_auto_promotion()
         finally:
             consumer.close(autocommit=False)
             self._publisher.close()
@@ -125,7 +129,7 @@ class RetrainWorker:
             return
         self.handled += 1
         if registered is not None:
-            self._maybe_promote(registered)
+            self._next_promotion_check = 0.0  # a new challenger: look at once
 
     def _outcome(self, record: ConsumerRecord) -> tuple[ModelEvent | None, Registered | None]:
         try:
@@ -187,19 +191,32 @@ class RetrainWorker:
                 return _failed(request, f"internal error: {type(error).__name__}: {error}"), None
         raise AssertionError("unreachable: the last attempt returns")
 
-    def _maybe_promote(self, registered: Registered) -> None:
-        event = registered.event
-        reason = auto_promotion(registered.comparison, self.settings)
-        if reason is None or event.version is None:
+    def _check_auto_promotion(self) -> None:
+        """With CENTINELA_AUTO_PROMOTE, promote the challenger once the live evidence calls it
+        better (retrain.promotion); looked at every ``auto_promote_check_seconds``."""
+        now = time.monotonic()
+        if not self.settings.auto_promote or now < self._next_promotion_check:
+            return
+        self._next_promotion_check = now + self.settings.auto_promote_check_seconds
+        try:
+            review = Review(self.settings, self._publisher, actor=AUTO_ACTOR)
+            champion, challenger = review.compare()
+        except ReviewError:
+            return  # no model or no challenger: nothing to promote
+        except (CentinelaError, *TRANSIENT) as error:
+            log.warning("auto-promotion: the registry could not be read: %s", error)
+            return
+        if champion is None or challenger.comparison is None:
             return
         try:
-            review = Review(
-                settings_for(self.settings, event.model_name), self._publisher, actor=AUTO_ACTOR
+            evidence = gather_live_evidence(
+                self.settings, review.catalog, champion.version, challenger.version
             )
-            if review.catalog.alias(CHALLENGER) == event.version:  # not reviewed meanwhile
-                review.promote(event.version, reason)
+            reason = auto_promotion(challenger.comparison, self.settings, evidence)
+            if reason is not None:
+                review.promote(challenger.version, reason, expected=champion.version)
         except (CentinelaError, *TRANSIENT) as error:
-            log.warning("auto-promotion of version %s failed: %s", event.version, error)
+            log.warning("auto-promotion of version %s failed: %s", challenger.version, error)
 
     def _open_consumer(self) -> KafkaConsumer:
         try:

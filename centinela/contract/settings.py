@@ -223,12 +223,16 @@ class Settings(BaseSettings):
     retrain_holdout_share: float = Field(0.2, gt=0, lt=1)
     """Most recent share of the data held out to compare challenger and champion."""
     auto_promote: bool = False
-    """Promote a challenger without a person (off by default)."""
+    """Promote a challenger without a person once it passed MLflow's gate on the hold-out and
+    the live evidence calls it better (off by default)."""
     auto_promote_min_improvement: float = Field(0.01, gt=0)
     """Gain in f1_score over the champion on the hold-out that MLflow's promotion gate (a
     MetricThreshold) asks of a challenger; automatic promotion follows that gate."""
     auto_promote_min_holdout: int = Field(1000, ge=1)
     """Hold-out rows an automatic promotion needs."""
+    auto_promote_check_seconds: float = Field(60.0, gt=0)
+    """How often the retrain worker looks at the challenger's live evidence when automatic
+    promotion is on (it promotes once the evidence calls the challenger better)."""
     live_comparison_alpha: float = Field(0.05, gt=0, lt=1)
     """Level of the always-valid test of challenger against champion on live labeled events
     (`centinela models compare`, `promote`): its chance of ever calling equal models better or

@@ -24,7 +24,7 @@ from centinela.contract.records import (
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.publishing import train_and_register
-from centinela.models.registry import CHAMPION
+from centinela.models.registry import CHAMPION, load_model
 
 R = TypeVar("R", bound=Record)
 COLOURS = ("red", "green", "blue")
@@ -197,3 +197,26 @@ def recent(minutes: float) -> datetime:
 
 def _millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
+
+
+def live_examples(
+    settings: Settings, n: int, *, start: datetime, seed: int, shift: float, prefix: str
+) -> list[LabeledExample]:
+    """Labeled events as the stream writes them: the champion's prediction and the label."""
+    frame, labels = labeled_frame(n, seed=seed, shift=shift)
+    predicted = load_model(settings, version="1").predict(frame)[0]
+    return [
+        LabeledExample(
+            event_id=f"{prefix}-{i}",
+            event_time=start + timedelta(seconds=i),
+            features=row,
+            model_name=settings.model_name,
+            model_version="1",
+            predicted_class=int(p),
+            label=int(label),
+            label_time=start + timedelta(seconds=i + 5),
+        )
+        for i, (row, p, label) in enumerate(
+            zip(frame.to_dict(orient="records"), predicted, labels, strict=True)
+        )
+    ]

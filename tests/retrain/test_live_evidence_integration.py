@@ -10,39 +10,21 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from centinela.contract.records import LabeledExample
 from centinela.contract.settings import Settings
 from centinela.models.publishing import train_and_register
-from centinela.models.registry import CHALLENGER, load_model
+from centinela.models.registry import CHALLENGER
 from retrain.catalog import Catalog
 from retrain.live_evidence import TRAINED_UNTIL_TAG
 from tests.e2e.processes import run_command
-from tests.retrain.support import labeled_frame, recent, register_champion, write_labeled
+from tests.retrain.support import (
+    labeled_frame,
+    live_examples,
+    recent,
+    register_champion,
+    write_labeled,
+)
 
 SHIFT = 1.0  # the live concept: labels from a shifted threshold the champion never saw
-
-
-def live_examples(
-    settings: Settings, n: int, *, start: datetime, seed: int, shift: float, prefix: str
-) -> list[LabeledExample]:
-    """Labeled events as the stream writes them: the champion's prediction and the label."""
-    frame, labels = labeled_frame(n, seed=seed, shift=shift)
-    predicted = load_model(settings, version="1").predict(frame)[0]
-    return [
-        LabeledExample(
-            event_id=f"{prefix}-{i}",
-            event_time=start + timedelta(seconds=i),
-            features=row,
-            model_name=settings.model_name,
-            model_version="1",
-            predicted_class=int(p),
-            label=int(label),
-            label_time=start + timedelta(seconds=i + 5),
-        )
-        for i, (row, p, label) in enumerate(
-            zip(frame.to_dict(orient="records"), predicted, labels, strict=True)
-        )
-    ]
 
 
 def register_challenger(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -24,6 +27,7 @@ from retrain.worker import RetrainWorker
 from tests.retrain.support import (
     examples,
     labeled_frame,
+    live_examples,
     recent,
     register_champion,
     request_for,
@@ -176,14 +180,17 @@ def test_mlflow_away_is_retried_then_reported_as_failed(
     assert "gave up after 2 attempts" in event.reason and "MLflow does not answer" in event.reason
 
 
-def test_auto_promotion_when_configured_promotes_a_clearly_better_challenger(
+def test_auto_promotion_waits_for_the_live_evidence_then_promotes_a_better_challenger(
     retrain_settings: Callable[..., Settings],
 ) -> None:
     settings = retrain_settings(
-        auto_promote=True, auto_promote_min_holdout=100, auto_promote_min_improvement=0.01
+        auto_promote=True,
+        auto_promote_min_holdout=100,
+        auto_promote_min_improvement=0.01,
+        auto_promote_check_seconds=1.0,
     )
     register_champion(settings)
-    start = recent(20)
+    start = recent(40)
     frame, labels = labeled_frame(1000, seed=7, shift=1.0)  # the champion's f1 drops here
     rows = examples(frame, labels, model=settings.model_name, start=start)
     write_labeled(settings, rows)
@@ -191,13 +198,25 @@ def test_auto_promotion_when_configured_promotes_a_clearly_better_challenger(
 
     with running_worker(settings):
         send_request(settings, request)
+        [registered] = wait_for_events(settings, lambda e: e.version == "2", count=1)
+        time.sleep(4)  # several looks: no live event after its training data yet
+        assert Catalog(settings).aliases() == {CHAMPION: "1", CHALLENGER: "2"}
+        later = rows[-1].event_time + timedelta(seconds=1)
+        write_labeled(
+            settings, live_examples(settings, 1500, start=later, seed=8, shift=1.0, prefix="live")
+        )
         events = wait_for_events(settings, lambda e: e.version == "2", count=2)
 
     assert [e.event_type for e in events] == ["registered", "promoted"]
     promoted = events[1]
     assert promoted.actor == "centinela-auto-promote" and promoted.previous_version == "1"
+    # The worker looks every second, also while the live events are being written: it may
+    # decide on part of them (the test is valid at any look).
+    compared = re.search(r"auto-promotion: live: ([\d,]+) labeled events since", promoted.reason)
+    assert compared is not None and 0 < int(compared[1].replace(",", "")) <= 1500
+    assert "verdict: better" in promoted.reason
     assert "hold-out rows: MLflow's gate passed: f1_score" in promoted.reason
-    assert promoted.metrics["delta_f1"] >= 0.01
+    assert registered.metrics["delta_f1"] >= 0.01
     assert Catalog(settings).aliases() == {CHAMPION: "2"}
     # MLflow's evaluation is in the retrain run, the champion's in a run nested in it.
     client = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
