@@ -38,6 +38,7 @@ class Topics:
     features: str
     labels: str
     predictions: str
+    shadow_predictions: str
     labeled: str
     drift: str
     alerts: str
