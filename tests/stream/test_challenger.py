@@ -1,5 +1,5 @@
 """The challenger's holder: no challenger is the usual state; loaded, swapped and dropped between
-batches."""
+batches; refreshed by the model-events agent on the events that may move it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import asyncio
 from pathlib import Path
 
 from centinela.exceptions import RegistryUnavailableError
+from stream.app import build_app, build_components
 from stream.challenger import ChallengerHolder
-from tests.stream.test_app import Registry, settings_for
+from stream.champion import ChampionHolder
+from tests.stream.test_app import Registry, event, settings_for, until
 
 
 class Challengers(Registry):
@@ -78,5 +80,42 @@ def test_an_alias_that_comes_back_before_the_batch_ends_keeps_the_challenger(
         assert holder.take_next() is None
         assert holder.current is not None and holder.current.version == "2"
         assert registry.loads == ["2"]
+
+    asyncio.run(scenario())
+
+
+def test_model_events_refresh_the_challenger_and_only_promotions_the_champion(
+    tmp_path: Path,
+) -> None:
+    settings = settings_for(tmp_path)
+    registry = Challengers()
+    champion = ChampionHolder(settings, loader=registry.load, alias_lookup=registry.alias)
+    challenger = ChallengerHolder(
+        settings, loader=registry.load, alias_lookup=registry.challenger_alias
+    )
+    app, _ = build_app(settings, build_components(settings, champion, challenger))
+    [agent] = list(app.agents.values())
+
+    async def scenario() -> None:
+        await champion.refresh()
+        async with agent.test_context() as running:
+            registry.challenger = "2"
+            await running.put(event("registered", "2", model="other-model"))
+            await running.put(event("registered", "2"))
+            await until(lambda: challenger.current is not None)
+            assert challenger.current is not None and challenger.current.version == "2"
+            assert champion.pending_version is None and registry.loads == ["1", "2"]
+
+            registry.champion, registry.challenger = "2", None  # promoted
+            await running.put(event("promoted", "2"))
+            await until(lambda: champion.pending_version == "2")
+            await until(lambda: challenger.take_next() is None and challenger.current is None)
+
+            registry.challenger = "3"
+            await running.put(event("registered", "3"))
+            await until(lambda: challenger.current is not None)
+            registry.challenger = None
+            await running.put(event("rejected", "3"))
+            await until(lambda: challenger.take_next() is None and challenger.current is None)
 
     asyncio.run(scenario())
