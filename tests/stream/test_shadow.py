@@ -92,14 +92,20 @@ def test_the_challenger_scores_each_accepted_event_once_beside_an_unchanged_cham
     features, batch = batch_of(300, Log())
     truth = labels_for(pd.DataFrame([f for _, _, f in batch]))
     labels = {1: [Log().message("labels", 1, "e-1", label_bytes("e-1", int(truth[1]), at(1)))]}
-    alone = run(new_pipeline(champion), champion, features, labels)
-    shadowed_pipeline = new_pipeline(champion)
+    alone_pipeline, shadowed_pipeline = new_pipeline(champion), new_pipeline(champion)
+    alone = run(alone_pipeline, champion, features, labels)
     shadowed = shadowed_pipeline.process(
         champion, features, labels, labels_caught_up=lambda p: True, received_at=0.0,
         challenger=challenger,
     )  # fmt: skip
 
     assert champion_view(shadowed) == champion_view(alone)
+    for partition, state in shadowed_pipeline.states.items():  # the same join and windows
+        other = alone_pipeline.states[partition]
+        assert state.windows.describe() == other.windows.describe()
+        assert state.join.pending_events == other.join.pending_events
+        counts = [(k, s.n_events) for k, s in state.windows]
+        assert counts == [(k, s.n_events) for k, s in other.windows] and counts
     assert not alone.shadow_predictions and alone.stats.shadow_scored == 0
     assert shadowed.stats.shadow_scored == 300 == shadowed_pipeline.shadow.scored
     frame = pd.DataFrame([f for _, _, f in batch]).set_index(pd.Index([e for e, _, _ in batch]))
