@@ -7,7 +7,8 @@ What runs in one worker process:
 - :class:`~stream.merger_service.MergerService`: partial windows -> drift reports, alerts,
   retrain requests, MLflow (active in one worker of the group);
 - the ``model-events`` agent, a poll timer and, if set, the registry webhook
-  (:mod:`stream.registry_webhook`): hot swap of the champion;
+  (:mod:`stream.registry_webhook`): hot swap of the champion, and of the challenger scored in
+  the shadow (:mod:`stream.challenger`);
 - the web views of :mod:`stream.web`.
 
 Values are raw bytes end to end (``value_serializer="raw"``) and decoded by
@@ -32,6 +33,7 @@ from centinela.drift.summary import WindowSummary
 from centinela.exceptions import DecodeError
 from centinela.models.profile import ReferenceProfile
 from stream.alerts import Webhook
+from stream.challenger import CHALLENGER_EVENTS, ChallengerHolder
 from stream.champion import ChampionHolder
 from stream.internal_topics import InternalTopics, group_base
 from stream.merger_service import MergerService
@@ -61,7 +63,8 @@ class StreamComponents:
     webhook: Webhook | None
     scorer: ScoringService
     merger: MergerService
-    registry_webhook: RegistryWebhook | None = None  # pushes champion moves (optional)
+    registry_webhook: RegistryWebhook | None = None  # pushes alias moves (optional)
+    challenger: ChallengerHolder | None = None  # scored in the shadow while there is one
 
 
 def summary_maker(settings: Settings) -> Any:
@@ -80,14 +83,21 @@ def summary_maker(settings: Settings) -> Any:
     return make
 
 
-def build_components(settings: Settings, holder: ChampionHolder | None = None) -> StreamComponents:
+def build_components(
+    settings: Settings,
+    holder: ChampionHolder | None = None,
+    challenger: ChallengerHolder | None = None,
+) -> StreamComponents:
     holder = holder or ChampionHolder(settings)
+    challenger = challenger or ChallengerHolder(settings)
     topics, internal = Topics.from_settings(settings), InternalTopics.from_settings(settings)
     metrics = StreamMetrics()
     board = StatusBoard()
     monitoring = MonitoringLogger(settings, metrics)
     webhook = Webhook(settings.alert_webhook_url, metrics) if settings.alert_webhook_url else None
-    scorer = ScoringService(settings, topics, internal, holder, metrics, summary_maker(settings))
+    scorer = ScoringService(
+        settings, topics, internal, holder, metrics, summary_maker(settings), challenger
+    )
     merger = MergerService(
         settings,
         topics,
@@ -99,10 +109,12 @@ def build_components(settings: Settings, holder: ChampionHolder | None = None) -
         WindowSummary.from_dict,
         webhook,
     )
-    pushed = RegistryWebhook(settings, holder) if settings.mlflow_webhook_secret else None
+    pushed = (
+        RegistryWebhook(settings, holder, challenger) if settings.mlflow_webhook_secret else None
+    )
     return StreamComponents(
         settings, topics, internal, holder, metrics, board, monitoring, webhook, scorer, merger,
-        pushed,
+        pushed, challenger,
     )  # fmt: skip
 
 
@@ -142,12 +154,17 @@ def build_app(
     @app.agent(model_events)
     async def watch_models(stream: Any) -> None:
         async for value in stream:
-            if wants_reload(value, settings.model_name):
+            kind = event_kind(value, settings.model_name)
+            if kind in SWAP_EVENTS:
                 await parts.holder.refresh()
+            if kind in CHALLENGER_EVENTS and parts.challenger is not None:
+                await parts.challenger.refresh()
 
     @app.timer(settings.champion_poll_seconds)
     async def poll_champion() -> None:
         await parts.holder.refresh()
+        if parts.challenger is not None:
+            await parts.challenger.refresh()
 
     # Children of the app start with it, before Faust's own consumer has joined its group, so a
     # restarted worker scores again without waiting on the model-events rebalance.
@@ -169,12 +186,22 @@ def wants_reload(value: bytes | None, model_name: str) -> bool:
     >>> wants_reload(b"not json", "m")
     False
     """
+    return event_kind(value, model_name) in SWAP_EVENTS
+
+
+def event_kind(value: bytes | None, model_name: str) -> str | None:
+    """The type of a ModelEvent about our model; None for another model's or an unreadable one.
+
+    >>> event_kind(b'{"event_type": "registered", "model_name": "m", "version": "3"}', "m")
+    'registered'
+    >>> event_kind(b'{"event_type": "registered", "model_name": "other", "version": "3"}', "m")
+    """
     try:
         event = decode(ModelEvent, value)
     except DecodeError as error:
         log.warning("ignoring an unreadable model event: %s", error)
-        return False
-    return event.model_name == model_name and event.event_type in SWAP_EVENTS
+        return None
+    return event.event_type if event.model_name == model_name else None
 
 
 def _credentials(settings: Settings) -> Any:

@@ -32,6 +32,7 @@ class Message(Protocol):
 class BatchStats:
     events: int = 0
     scored: int = 0
+    shadow_scored: int = 0
     labels: int = 0
     joined: int = 0
     late_events: int = 0
@@ -75,6 +76,8 @@ class BatchOutput:
     """What one batch asks the Kafka side to do, in this order: publish, log, commit."""
 
     predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
+    # The challenger's, for shadow-predictions: published like predictions, read by nothing here.
+    shadow_predictions: dict[int, list[tuple[bytes, bytes]]] = field(default_factory=dict)
     # Labeled rows carry their event time (ms) as the Kafka timestamp: the retrain worker
     # selects its training rows by time with the broker's time index.
     labeled: dict[int, list[tuple[bytes, bytes, int]]] = field(default_factory=dict)
@@ -85,6 +88,7 @@ class BatchOutput:
     stats: BatchStats = field(default_factory=BatchStats)
 
     def is_empty(self) -> bool:
-        return not (self.predictions or self.labeled or self.dead_letters or self.closes) and not (
+        published = self.predictions or self.shadow_predictions or self.labeled
+        return not (published or self.dead_letters or self.closes) and not (
             self.changelog or self.commits
         )

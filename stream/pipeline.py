@@ -29,6 +29,7 @@ from stream.memory import right_sized
 from stream.packed import Layout, event_fields, kept_records
 from stream.quarantine import INTERNAL_ERROR, drop_unscorable, quarantined
 from stream.scoring import FeatureArrays, event_arrays, score, with_numeric
+from stream.shadow import ShadowScorer
 from stream.state import (
     Applied,
     PartitionState,
@@ -62,6 +63,7 @@ class Pipeline:
         self.states: dict[int, PartitionState] = {}
         self._layouts: dict[str, Layout] = {}
         self.n_partitions = settings.topic_partitions
+        self.shadow = ShadowScorer()
 
     # --- partitions ----------------------------------------------------------------------------
     def fresh_state(self, partition: int) -> PartitionState:
@@ -116,7 +118,9 @@ class Pipeline:
         *,
         labels_caught_up: Callable[[int], bool],
         received_at: float,
+        challenger: Champion | None = None,
     ) -> BatchOutput:
+        """``challenger``, if given, also scores the batch in the shadow (:mod:`stream.shadow`)."""
         out = BatchOutput()
         now = time.monotonic()
         accepted, matrices = self._validate_events(champion, features, out)
@@ -124,8 +128,9 @@ class Pipeline:
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
         arrays = self._arrays(champion, touched, accepted, matrices, everything)
+        frame = arrays.frame(champion.profile)
         try:
-            scored = score(champion.model, arrays.frame(champion.profile))
+            scored = score(champion.model, frame)
         except Exception:
             log.exception("the model raised on a batch; scoring its events one by one")
             detail = "the model raised on this event alone (the worker log has why)"
@@ -134,12 +139,23 @@ class Pipeline:
                 self._dead_letter(self.topics.features, message, failure, out)
             everything = [event for p in touched for event in accepted.get(p, [])]
             arrays = self._arrays(champion, touched, accepted, matrices, everything)
-            scored = score(champion.model, arrays.frame(champion.profile))
+            frame = arrays.frame(champion.profile)
+            scored = score(champion.model, frame)
         latency_ms = (time.monotonic() - received_at) * 1000.0
         scored_at = datetime.now(UTC).isoformat()
         values = champion.encoder.encode(
             everything, scored, scored_at=scored_at, latency_ms=latency_ms
         )
+        shadow = None
+        if challenger is not None:
+            shadow = self.shadow.encode(
+                challenger,
+                champion,
+                frame,
+                everything,
+                received_at=received_at,
+                scored_at=scored_at,
+            )
         probabilities = scored.probability_rows()
         row = 0
         version = champion.version
@@ -163,6 +179,11 @@ class Pipeline:
                     (e.event_id.encode(), value)
                     for e, value in zip(events, values[rows], strict=True)
                 ]
+                if shadow is not None:
+                    out.shadow_predictions[partition] = [
+                        (e.event_id.encode(), value)
+                        for e, value in zip(events, shadow[rows], strict=True)
+                    ]
                 state.last_feature_at = now
             applied = apply_events(state, entries, arrays.take(rows))
             self._publish_applied(champion, state, applied, out)
@@ -180,6 +201,7 @@ class Pipeline:
             joined = applied.joined + label_applied.joined
             self._log(state, entries, accepted_labels, out, joined)
         out.stats.scored = len(everything)
+        out.stats.shadow_scored = 0 if shadow is None else len(shadow)
         return out
 
     def quarantine(

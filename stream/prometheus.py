@@ -74,6 +74,17 @@ class StreamMetrics:
             registry=r,
         )
         self.hot_swaps = Counter("centinela_hot_swaps", "Champion switches", registry=r)
+        self.challenger_version = Gauge(
+            "centinela_challenger_version",
+            "1 for the challenger version scored in the shadow (no series without one)",
+            ["version"],
+            registry=r,
+        )
+        self.shadow_predictions = Counter(
+            "centinela_shadow_predictions",
+            "Predictions of the challenger, scored in the shadow, to shadow-predictions",
+            registry=r,
+        )
         self.ready = Gauge("centinela_ready", "1 when the worker scores", registry=r)
         self.alerts = Counter("centinela_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.retrain_requests = Counter(
@@ -114,6 +125,11 @@ class StreamMetrics:
     def set_version(self, version: str) -> None:
         self.model_version.clear()
         self.model_version.labels(version=version).set(1)
+
+    def set_challenger_version(self, version: str | None) -> None:
+        self.challenger_version.clear()
+        if version is not None:
+            self.challenger_version.labels(version=version).set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

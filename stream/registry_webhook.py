@@ -10,8 +10,9 @@ A delivery is accepted only with a valid signature: MLflow signs
 ``<delivery id>.<timestamp>.<body>`` with HMAC-SHA256 and the secret, and a timestamp more than
 :data:`MAX_AGE_SECONDS` away is refused, so a recorded delivery cannot be replayed later. An
 accepted delivery for our model's ``champion`` alias starts the same refresh as a ModelEvent.
-Where the server has no webhooks (or refuses ours), the worker says so once and the topic and
-the poll carry on alone.
+A delivery for the ``challenger`` alias (or the champion's) refreshes the challenger scored in
+the shadow. Where the server has no webhooks (or refuses ours), the worker says so once and
+the topic and the poll carry on alone.
 
 >>> secret, body = "s3cret", b'{"data": {"name": "m", "alias": "champion", "version": "2"}}'
 >>> headers = signed_headers(secret, "d-1", "1700000000", body)
@@ -37,8 +38,8 @@ from typing import Any
 from mode import Service
 
 from centinela.contract.settings import Settings
-from centinela.models.registry import CHAMPION, client
-from stream.champion import ChampionHolder
+from centinela.models.registry import CHALLENGER, CHAMPION, client
+from stream.champion import ChampionHolder, ModelHolder
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +80,17 @@ def signature_valid(secret: str, headers: Mapping[str, str], body: bytes, *, now
 
 def champion_moved(body: bytes, model_name: str) -> bool:
     """The delivery is about the champion alias of ``model_name``."""
+    return moved_alias(body, model_name) == CHAMPION
+
+
+def moved_alias(body: bytes, model_name: str) -> str | None:
+    """The alias of ``model_name`` the delivery is about, if it is about one of ours."""
     try:
         data = json.loads(body).get("data") or {}
     except (ValueError, AttributeError):
-        return False
-    return bool(data.get("name") == model_name and data.get("alias") == CHAMPION)
+        return None
+    alias = data.get("alias")
+    return alias if data.get("name") == model_name and isinstance(alias, str) else None
 
 
 def advertised_url(settings: Settings) -> str:
@@ -94,10 +101,17 @@ def advertised_url(settings: Settings) -> str:
 class RegistryWebhook(Service):
     """This worker's webhook in the registry, and what a delivery does."""
 
-    def __init__(self, settings: Settings, holder: ChampionHolder, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        holder: ChampionHolder,
+        challenger: ModelHolder | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.holder = holder
+        self.challenger = challenger
         secret = settings.mlflow_webhook_secret
         self.secret = "" if secret is None else secret.get_secret_value()
         self.url = advertised_url(settings)
@@ -128,12 +142,19 @@ class RegistryWebhook(Service):
             log.warning("refused an MLflow webhook delivery: bad or stale signature")
             return 401
         self.accepted += 1
-        if champion_moved(body, self.settings.model_name):
+        alias = moved_alias(body, self.settings.model_name)
+        if alias == CHAMPION:
             log.info("MLflow webhook: the champion alias moved; refreshing")
-            task = asyncio.get_running_loop().create_task(self.holder.refresh())
-            self._refreshes.add(task)  # keep a reference until it is done
-            task.add_done_callback(self._refreshes.discard)
+            self._refresh(self.holder)
+        # A champion moved onto the challenger's version ends its shadow scoring too.
+        if alias in (CHAMPION, CHALLENGER) and self.challenger is not None:
+            self._refresh(self.challenger)
         return 200
+
+    def _refresh(self, holder: ModelHolder) -> None:
+        task = asyncio.get_running_loop().create_task(holder.refresh())
+        self._refreshes.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._refreshes.discard)
 
     def _register(self) -> str | None:
         try:

@@ -30,7 +30,7 @@ from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput
-from stream.champion import ChampionHolder
+from stream.champion import ChampionHolder, ModelHolder
 from stream.changelog import ChangelogGroup
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
@@ -82,11 +82,13 @@ class ScoringService(Service):
         holder: ChampionHolder,
         metrics: StreamMetrics,
         make_summary: SummaryMaker,
+        challenger: ModelHolder | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.settings = settings
         self.holder = holder
+        self.challenger = challenger  # scored in the shadow while it names a version
         self.metrics = metrics
         self.topics = topics
         self.internal = internal
@@ -126,6 +128,8 @@ class ScoringService(Service):
                 await self.sleep(min(self.settings.champion_poll_seconds, 2.0))
         if self.should_stop:
             return
+        if self.challenger is not None:
+            await self.challenger.refresh()  # a challenger already named is shadowed at once
         await self._open()
         log.info("scoring %s and %s", self.topics.features, self.topics.labels)
         while not self.should_stop:
@@ -191,6 +195,7 @@ class ScoringService(Service):
         champion = self.holder.current
         assert champion is not None
         self.metrics.set_version(champion.version)
+        self._swap_challenger()
         data = await self.consumer.getmany(
             timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
         )
@@ -224,6 +229,9 @@ class ScoringService(Service):
                     labels,
                     labels_caught_up=self._labels_caught_up,
                     received_at=received,
+                    # Read now, not before the fetch: a challenger that appeared meanwhile is
+                    # scored from this batch on (/status shows it only once it is current).
+                    challenger=None if self.challenger is None else self.challenger.current,
                 )
             except Exception as error:  # a bug or an unforeseen value: never a crash loop
                 log.exception("a batch raised; its records go to dead-letter as internal_error")
@@ -241,6 +249,14 @@ class ScoringService(Service):
                 self._observe(out, {}, received)
                 await self._enqueue(out)
 
+    def _swap_challenger(self) -> None:
+        """Between batches: switch to, or drop, the challenger (as the champion is swapped)."""
+        if self.challenger is None:
+            return
+        self.challenger.take_next()
+        current = self.challenger.current
+        self.metrics.set_challenger_version(None if current is None else current.version)
+
     async def _enqueue(self, out: BatchOutput) -> None:
         assert self.sink is not None
         await self._queue.put(await self.sink.publish(out))
@@ -253,6 +269,7 @@ class ScoringService(Service):
             m.scoring_latency.observe(time.monotonic() - received)
             self.last_batch_at = datetime.now(UTC)
         m.events.labels(outcome="scored").inc(stats.scored)
+        m.shadow_predictions.inc(stats.shadow_scored)
         m.events.labels(outcome="late").inc(stats.late_events)
         self._watch_lateness(stats.events, stats.late_events)
         m.labels.labels(outcome="joined").inc(stats.joined)

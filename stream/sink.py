@@ -1,7 +1,8 @@
 """Delivering a batch's outputs to Kafka in the order that keeps at-least-once true.
 
-1. predictions, labeled examples and dead letters are handed to the producer as soon as the
-   batch is processed, without awaiting each message (:meth:`OutputSink.publish`);
+1. predictions (the champion's, and the challenger's in the shadow), labeled examples and dead
+   letters are handed to the producer as soon as the batch is processed, without awaiting
+   each message (:meth:`OutputSink.publish`);
 2. a settling task takes the batches in order (several at once when it lags): once their
    records and closed window partials are acknowledged, their changelog groups are written;
 3. once those are acknowledged, the source offsets are committed.
@@ -107,6 +108,8 @@ class OutputSink:
         futures = []
         for partition, rows in out.predictions.items():
             futures += await self.sender.send_rows(self.topics.predictions, partition, rows)
+        for partition, rows in out.shadow_predictions.items():
+            futures += await self.sender.send_rows(self.topics.shadow_predictions, partition, rows)
         for partition, stamped in out.labeled.items():
             futures += await self.sender.send_rows(self.topics.labeled, partition, stamped)
         for record in out.dead_letters:

@@ -4,7 +4,8 @@
 - ``/ready``: a champion is loaded, the scoring consumer runs and no partition's state failed to
   restore (readiness), else 503 and why;
 - ``/metrics``: Prometheus text (:mod:`stream.prometheus`);
-- ``/status``: JSON: champion, partitions, last windows, open alerts, last retrain request;
+- ``/status``: JSON: champion, challenger and its shadow predictions, partitions, last windows,
+  open alerts, last retrain request;
 - ``/mlflow-webhook`` (POST, when ``CENTINELA_MLFLOW_WEBHOOK_SECRET`` is set): MLflow's signed
   delivery of an alias change (:mod:`stream.registry_webhook`).
 """
@@ -57,6 +58,7 @@ def status(parts: StreamComponents) -> dict[str, Any]:
         "problems": problems,
         "registry_problem": parts.holder.problem,
         "hot_swaps": parts.holder.swaps,
+        **shadow_status(parts),
         "partitions": {
             str(p): {
                 **state.windows.describe(),
@@ -90,6 +92,22 @@ def status(parts: StreamComponents) -> dict[str, Any]:
             "refused": parts.registry_webhook.refused,
         },
         **parts.board.snapshot(),
+    }
+
+
+def shadow_status(parts: StreamComponents) -> dict[str, Any]:
+    """The challenger scored in the shadow (None without one) and what it scored."""
+    holder, scorer = parts.challenger, parts.scorer.pipeline.shadow
+    current = None if holder is None else holder.current
+    return {
+        "challenger": None
+        if current is None
+        else {"version": current.version, "run_id": current.model.run_id},
+        "shadow": {
+            "predictions_total": scorer.scored,
+            "skipped_batches": scorer.skipped_batches,
+            "registry_problem": None if holder is None else holder.problem,
+        },
     }
 
 

@@ -84,13 +84,19 @@ class LabelEvent(Record):
     label_time: InputTime
 
 
+PredictionRole = Literal["champion", "shadow"]
+
+
 class Prediction(Record):
-    """What the champion said about one event."""
+    """What a model version said about one event: the champion on ``predictions``, a
+    challenger scoring in the shadow on ``shadow-predictions`` (``role``; records written
+    before roles existed read as the champion's)."""
 
     event_id: str
     event_time: UtcDatetime
     model_name: str
     model_version: str
+    role: PredictionRole = "champion"
     predicted_class: ClassLabel
     probabilities: dict[str, float] | None = None
     scored_at: UtcDatetime

@@ -118,11 +118,12 @@ class Settings(BaseSettings):
     batch_wait_ms: int = Field(50, ge=0, le=60_000)
     """Longest wait to fill a scoring batch."""
     champion_poll_seconds: float = Field(10.0, gt=0)
-    """How often the registry is polled for a moved `champion` alias."""
+    """How often the registry is polled for a moved `champion` or `challenger` alias (a
+    challenger is scored in the shadow while it exists)."""
     mlflow_webhook_secret: SecretStr | None = None
     """Secret of the MLflow registry webhook each stream worker registers, so that a moved
-    `champion` alias is pushed to every worker (secret; unset: no webhook, the model-events
-    topic and the poll swap the champion). Needs an MLflow 3.x server with webhooks."""
+    `champion` or `challenger` alias is pushed to every worker (secret; unset: no webhook, the
+    model-events topic and the poll swap them). Needs an MLflow 3.x server with webhooks."""
     stream_advertised_url: str | None = None
     """Where the MLflow server reaches this worker's web port, for its webhook (default
     http://127.0.0.1:<CENTINELA_STREAM_WEB_PORT>)."""

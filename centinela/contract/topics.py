@@ -39,6 +39,7 @@ class Topics:
     features: str
     labels: str
     predictions: str
+    shadow_predictions: str
     labeled: str
     drift: str
     alerts: str

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from centinela.contract.settings import Settings
 from stream.registry_webhook import (
     MAX_AGE_SECONDS,
     SIGNATURE_HEADER,
+    RegistryWebhook,
     champion_moved,
     signature_valid,
     signed_headers,
@@ -36,3 +39,31 @@ def test_only_our_models_champion_alias_counts() -> None:
     challenger = json.dumps({"data": {"name": "m", "alias": "challenger", "version": "4"}})
     assert not champion_moved(challenger.encode(), "m")
     assert not champion_moved(b"[1, 2]", "m") and not champion_moved(b"{", "m")
+
+
+class Refreshes:
+    """Counts the refreshes a delivery starts (stands in for a holder)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    async def refresh(self) -> None:
+        self.count += 1
+
+
+def test_a_challenger_delivery_refreshes_the_challenger_and_a_champion_one_both() -> None:
+    settings = Settings(_env_file=None, model_name="m", mlflow_webhook_secret=SECRET)  # type: ignore[call-arg]
+    champion, challenger = Refreshes(), Refreshes()
+
+    async def deliver() -> list[tuple[int, int, int]]:
+        webhook = RegistryWebhook(settings, champion, challenger)  # type: ignore[arg-type]
+        seen = []
+        for alias, name in [("challenger", "m"), ("champion", "m"), ("challenger", "other")]:
+            body = json.dumps({"data": {"name": name, "alias": alias}}).encode()
+            headers = signed_headers(SECRET, "d", str(int(NOW)), body)
+            code = webhook.receive(headers, body, now=NOW)
+            await asyncio.sleep(0.01)  # the refreshes run as tasks
+            seen.append((code, champion.count, challenger.count))
+        return seen
+
+    assert asyncio.run(deliver()) == [(200, 0, 1), (200, 1, 2), (200, 1, 2)]

@@ -40,7 +40,7 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
-from centinela.contract.records import SCHEMA_VERSION
+from centinela.contract.records import SCHEMA_VERSION, PredictionRole
 
 SAFE_PREFIX = re.compile(r"^[A-Za-z0-9._:-]+$")  # needs no JSON escaping
 
@@ -208,9 +208,17 @@ class PredictionEncoder:
     """Serialises predictions of one model version as
     :class:`~centinela.contract.records.Prediction` JSON."""
 
-    def __init__(self, model_name: str, version: str, classes: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        version: str,
+        classes: Sequence[Any],
+        *,
+        role: PredictionRole = "champion",
+    ) -> None:
         self.model_name = model_name
         self.version = version
+        self.role = role
         self._class_keys = [str(c) for c in classes]
         self._proba_template = (
             b"{"
@@ -232,6 +240,7 @@ class PredictionEncoder:
             {
                 "model_name": self.model_name,
                 "model_version": self.version,
+                "role": self.role,
                 "scored_at": scored_at,
                 "latency_ms": latency_ms,
             }

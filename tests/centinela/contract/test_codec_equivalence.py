@@ -25,6 +25,7 @@ from centinela.contract.records import (
     LabeledExample,
     LabelEvent,
     Prediction,
+    PredictionRole,
     Record,
 )
 from centinela.exceptions import DecodeError
@@ -329,13 +330,14 @@ PREDICTION_CASES: dict[str, tuple[tuple[Any, ...], list[Any], np.ndarray | None]
 }
 
 
+@pytest.mark.parametrize("role", ["champion", "shadow"])
 @pytest.mark.parametrize(("model_name", "version"), [("m", "7"), ("m%s", 'v"%d')])
 @pytest.mark.parametrize("case", list(PREDICTION_CASES))
 def test_prediction_encoder_writes_the_intended_predictions(
-    case: str, model_name: str, version: str
+    case: str, model_name: str, version: str, role: PredictionRole
 ) -> None:
     classes, predicted, probabilities = PREDICTION_CASES[case]
-    encoder = codec.PredictionEncoder(model_name, version, classes)
+    encoder = codec.PredictionEncoder(model_name, version, classes, role=role)
     events = [Event(ESCAPED_IDS[i], time_text) for i, time_text in enumerate(TEXTS)]
     batch = Batch(predicted, probabilities)
     values = encoder.encode(events, batch, scored_at=T.isoformat(), latency_ms=2.5)
@@ -344,10 +346,18 @@ def test_prediction_encoder_writes_the_intended_predictions(
         by_class = None if row is None else dict(zip(map(str, classes), row, strict=True))
         intended = Prediction(
             event_id=event.event_id, event_time=datetime.fromisoformat(event.event_time),
-            model_name=model_name, model_version=version, predicted_class=predicted_class,
-            probabilities=by_class, scored_at=T, latency_ms=2.5,
+            model_name=model_name, model_version=version, role=role,
+            predicted_class=predicted_class, probabilities=by_class, scored_at=T, latency_ms=2.5,
         )  # fmt: skip
         same_record(decode(Prediction, value), intended)
+
+
+def test_a_prediction_written_before_roles_reads_as_the_champions() -> None:
+    value = codec.PredictionEncoder("m", "1", (0, 1)).encode(
+        [Event("e-1", TEXTS[0])], Batch([1], None), scored_at=T.isoformat(), latency_ms=1.0
+    )[0]
+    old = value.replace(b'"role":"champion",', b"")
+    assert old != value and decode(Prediction, old).role == "champion"
 
 
 def test_no_events_give_no_documents() -> None:
