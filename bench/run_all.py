@@ -31,6 +31,7 @@ BENCHMARKS = [
     "bench/bench_false_alarms.py",
     "bench/bench_detectors.py",
     "bench/bench_kswin.py",
+    "bench/bench_shadow_cost.py",
 ]
 
 
