@@ -26,7 +26,7 @@ from centinela.contract.records import LabeledExample
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.live_comparison import LiveComparison
-from centinela.models.registry import load_model
+from centinela.models.registry import LoadedModel, load_model
 from retrain.catalog import Catalog
 from retrain.data import read_examples
 
@@ -74,16 +74,28 @@ class LiveEvidence:
 
 
 def gather_live_evidence(
-    settings: Settings, catalog: Catalog, champion_version: str, challenger_version: str
+    settings: Settings,
+    catalog: Catalog,
+    champion_version: str,
+    challenger_version: str,
+    *,
+    loaded: dict[str, LoadedModel] | None = None,
 ) -> LiveEvidence:
-    """Read the labeled events since the challenger's training data and compare the two."""
+    """Read the labeled events since the challenger's training data and compare the two.
+
+    ``loaded`` keeps loaded versions between calls (a version never changes), for a caller
+    that looks again and again."""
     since = trained_until(catalog, challenger_version)
     topic = Topics.from_settings(settings).labeled
     examples, _ = read_examples(settings, topic, since, datetime.now(UTC))
     scored = [e for e in examples if e.model_version == champion_version]
     comparison = LiveComparison(alpha=settings.live_comparison_alpha)
     if scored:
-        challenger = load_model(settings, version=challenger_version)
+        cache = {} if loaded is None else loaded
+        if challenger_version not in cache:
+            cache.clear()  # only the version being looked at is worth keeping
+            cache[challenger_version] = load_model(settings, version=challenger_version)
+        challenger = cache[challenger_version]
         comparison.update(*paired_errors(scored, challenger.predict(_frame(scored))[0]))
     log.info(
         "live evidence for v%s against v%s: %d of %d labeled events since %s",

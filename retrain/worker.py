@@ -41,6 +41,7 @@ from centinela.exceptions import (
     RegistryCredentialsError,
     RegistryError,
 )
+from centinela.models.registry import LoadedModel
 from retrain.events import ModelEventPublisher
 from retrain.exceptions import ReviewError
 from retrain.job import Registered, run_request
@@ -84,6 +85,7 @@ class RetrainWorker:
         self._run = run or functools.partial(run_request, topics=self.topics, pause=self.stop.wait)
         self._publisher = ModelEventPublisher(settings, topics=self.topics)
         self._next_promotion_check = 0.0  # monotonic time of the next look at the challenger
+        self._looked_at: dict[str, LoadedModel] = {}  # the challenger, loaded once per version
 
     def serve(self, *, max_requests: int | None = None) -> int:
         """Handle requests until :attr:`stop` is set (or ``max_requests`` are done)."""
@@ -210,7 +212,11 @@ class RetrainWorker:
             return
         try:
             evidence = gather_live_evidence(
-                self.settings, review.catalog, champion.version, challenger.version
+                self.settings,
+                review.catalog,
+                champion.version,
+                challenger.version,
+                loaded=self._looked_at,
             )
             reason = auto_promotion(challenger.comparison, self.settings, evidence)
             if reason is not None:
