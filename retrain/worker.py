@@ -9,6 +9,10 @@ Failures are sorted in two: permanent ones (bad data, unknown model, no champion
 that cannot fit) become a ``failed`` event at once; transient ones (broker or MLflow away) are
 retried with a growing pause, then reported as ``failed`` too. Nothing makes the worker exit or
 loop hot; a request whose outcome cannot be recorded at all is simply read again later.
+
+With ``CENTINELA_AUTO_PROMOTE``, the worker also looks at the challenger between polls (every
+``auto_promote_check_seconds``) and promotes it once MLflow's gate passed and the live evidence
+calls it better (:mod:`retrain.promotion`).
 """
 
 from __future__ import annotations
