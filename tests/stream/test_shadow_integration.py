@@ -8,6 +8,7 @@ worker is never restarted.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.registry import CHALLENGER, CHAMPION
+from centinela.stack.mlflow_server import MlflowServer
 from stream.internal_topics import ensure_stream_topics
 from tests.stream.stream_scenario import Scenario, register_champion
 from tests.stream.worker_process import WorkerProcess, count_by, publish, values, wait_for
@@ -29,9 +31,14 @@ BATCH = 400  # events per phase
 
 
 @pytest.fixture
-def shadow_settings(make_settings: Callable[..., Settings], mlflow_store: str) -> Settings:
+def shadow_settings(
+    make_settings: Callable[..., Settings], mlflow_server: MlflowServer
+) -> Settings:
+    # An MLflow server, as several processes share the registry here (this test moves the
+    # aliases while the worker reads them); a model of its own on the shared server.
     return make_settings(
-        mlflow_tracking_uri=mlflow_store,
+        mlflow_tracking_uri=mlflow_server.tracking_uri,
+        model_name=f"shadow-{uuid.uuid4().hex[:8]}",
         window_seconds=2.0,
         allowed_lateness_seconds=2.0,
         batch_wait_ms=20,
@@ -84,7 +91,7 @@ def test_shadow_predictions_while_a_challenger_exists_and_none_once_rejected_or_
     shadow_settings: Settings, tmp_path: Path
 ) -> None:
     settings = shadow_settings
-    registry = MlflowClient(settings.mlflow_tracking_uri)
+    registry = MlflowClient(settings.mlflow_tracking_uri, registry_uri=settings.mlflow_tracking_uri)
     name = settings.model_name
     register_champion(settings, seed=0)
     ensure_stream_topics(settings)
