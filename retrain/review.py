@@ -26,7 +26,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
-from centinela.models.registry import CHALLENGER, CHAMPION, TRAINER_TAG
+from centinela.models.registry import CANARY_STOPPED_TAG, CHALLENGER, CHAMPION, TRAINER_TAG
 from retrain.catalog import REQUEST_TAG, Catalog
 from retrain.evaluation import METRIC_ORDER, Comparison
 from retrain.events import ModelEventPublisher
@@ -210,6 +210,15 @@ class Review:
         if self.catalog.alias(CHALLENGER) == version:
             self.catalog.delete_alias(CHALLENGER)
         return self._emit("rejected", version, None, reason, {})
+
+    def stop_canary(self, version: str, reason: str) -> ModelEvent | None:
+        """Stop the canary of ``version`` for good (a tag every stream worker reads) and say so
+        on model-events; None when it was already stopped."""
+        if self.catalog.version(version).tags.get(CANARY_STOPPED_TAG):
+            return None
+        self.catalog.set_version_tags(version, {CANARY_STOPPED_TAG: reason})
+        log.warning("the canary of v%s stops: %s", version, reason)
+        return self._emit("canary_stopped", version, None, reason, {})
 
     def rollback(self, reason: str, *, expected: str | None = None) -> ModelEvent:
         """Restore the champion before the current one, by the complete alias history."""

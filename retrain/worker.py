@@ -10,9 +10,11 @@ that cannot fit) become a ``failed`` event at once; transient ones (broker or ML
 retried with a growing pause, then reported as ``failed`` too. Nothing makes the worker exit or
 loop hot; a request whose outcome cannot be recorded at all is simply read again later.
 
-With ``CENTINELA_AUTO_PROMOTE``, the worker also looks at the challenger between polls (every
-``auto_promote_check_seconds``) and promotes it once MLflow's gate passed and the live evidence
-calls it better (:mod:`retrain.promotion`).
+With ``CENTINELA_AUTO_PROMOTE`` or a ``CENTINELA_CANARY_SHARE``, the worker also looks at the
+challenger's live evidence between polls (every ``auto_promote_check_seconds``): it stops the
+canary once the evidence calls the challenger worse (a ``canary_stopped`` ModelEvent), and
+promotes it once MLflow's gate passed and the evidence calls it better
+(:mod:`retrain.promotion`).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class RetrainWorker:
                 for part, records in batch.items():
                     for record in records:
                         self._handle_record(consumer, part, record)
-                self._check_auto_promotion()
+                self._watch_challenger()
         finally:
             consumer.close(autocommit=False)
             self._publisher.close()
@@ -197,22 +199,24 @@ class RetrainWorker:
                 return _failed(request, f"internal error: {type(error).__name__}: {error}"), None
         raise AssertionError("unreachable: the last attempt returns")
 
-    def _check_auto_promotion(self) -> None:
-        """With CENTINELA_AUTO_PROMOTE, promote the challenger once the live evidence calls it
-        better (retrain.promotion); looked at every ``auto_promote_check_seconds``."""
+    def _watch_challenger(self) -> None:
+        """Every ``auto_promote_check_seconds``, with automatic promotion or a canary: read the
+        challenger's live evidence; stop its canary once it is called worse, promote it once it
+        is called better (:mod:`retrain.promotion`)."""
         now = time.monotonic()
-        if not self.settings.auto_promote or now < self._next_promotion_check:
+        watching = self.settings.auto_promote or self.settings.canary_share > 0
+        if not watching or now < self._next_promotion_check:
             return
         self._next_promotion_check = now + self.settings.auto_promote_check_seconds
         try:
             review = Review(self.settings, self._publisher, actor=AUTO_ACTOR)
             champion, challenger = review.compare()
         except ReviewError:
-            return  # no model or no challenger: nothing to promote
+            return  # no model or no challenger: nothing to watch
         except (CentinelaError, *TRANSIENT) as error:
-            log.warning("auto-promotion: the registry could not be read: %s", error)
+            log.warning("watching the challenger: the registry could not be read: %s", error)
             return
-        if champion is None or challenger.comparison is None:
+        if champion is None:
             return
         try:
             evidence = gather_live_evidence(
@@ -222,11 +226,15 @@ class RetrainWorker:
                 challenger.version,
                 loaded=self._looked_at,
             )
+            if self.settings.canary_share > 0 and evidence.verdict == "worse":
+                review.stop_canary(challenger.version, f"canary stopped: {evidence.describe()}")
+            if challenger.comparison is None:
+                return
             reason = auto_promotion(challenger.comparison, self.settings, evidence)
             if reason is not None:
                 review.promote(challenger.version, reason, expected=champion.version)
         except (CentinelaError, *TRANSIENT) as error:
-            log.warning("auto-promotion of version %s failed: %s", challenger.version, error)
+            log.warning("watching challenger v%s failed: %s", challenger.version, error)
 
     def _open_consumer(self) -> KafkaConsumer:
         try:

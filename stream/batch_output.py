@@ -33,6 +33,7 @@ class BatchStats:
     events: int = 0
     scored: int = 0
     shadow_scored: int = 0
+    canary_served: int = 0
     labels: int = 0
     joined: int = 0
     late_events: int = 0

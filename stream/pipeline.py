@@ -119,8 +119,10 @@ class Pipeline:
         labels_caught_up: Callable[[int], bool],
         received_at: float,
         challenger: Champion | None = None,
+        canary_share: float = 0.0,
     ) -> BatchOutput:
-        """``challenger``, if given, also scores the batch in the shadow (:mod:`stream.shadow`)."""
+        """``challenger``, if given, also scores the batch in the shadow (:mod:`stream.shadow`)
+        and serves ``canary_share`` of its events (:mod:`stream.canary`)."""
         out = BatchOutput()
         now = time.monotonic()
         accepted, matrices = self._validate_events(champion, features, out)
@@ -155,7 +157,10 @@ class Pipeline:
                 everything,
                 received_at=received_at,
                 scored_at=scored_at,
+                canary_share=canary_share,
             )
+            if shadow is not None:
+                values = shadow.served(values)
         probabilities = scored.probability_rows()
         row = 0
         version = champion.version
@@ -182,7 +187,8 @@ class Pipeline:
                 if shadow is not None:
                     out.shadow_predictions[partition] = [
                         (e.event_id.encode(), value)
-                        for e, value in zip(events, shadow[rows], strict=True)
+                        for e, value in zip(events, shadow.shadow[rows], strict=True)
+                        if value is not None  # served by the canary, on predictions
                     ]
                 state.last_feature_at = now
             applied = apply_events(state, entries, arrays.take(rows))
@@ -201,7 +207,9 @@ class Pipeline:
             joined = applied.joined + label_applied.joined
             self._log(state, entries, accepted_labels, out, joined)
         out.stats.scored = len(everything)
-        out.stats.shadow_scored = 0 if shadow is None else len(shadow)
+        if shadow is not None:
+            out.stats.shadow_scored = shadow.shadow_count
+            out.stats.canary_served = len(shadow.canary)
         return out
 
     def quarantine(

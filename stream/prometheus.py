@@ -85,6 +85,17 @@ class StreamMetrics:
             "Predictions of the challenger, scored in the shadow, to shadow-predictions",
             registry=r,
         )
+        self.canary_predictions = Counter(
+            "centinela_canary_predictions",
+            "Events served on predictions by the challenger, as the canary",
+            registry=r,
+        )
+        self.canary_share = Gauge(
+            "centinela_canary_share",
+            "Share of events the challenger serves now (0 without a challenger, or once its "
+            "canary stopped)",
+            registry=r,
+        )
         self.ready = Gauge("centinela_ready", "1 when the worker scores", registry=r)
         self.alerts = Counter("centinela_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.retrain_requests = Counter(

@@ -28,6 +28,13 @@ class ScoredBatch:
     predicted: list[Any]
     probabilities: np.ndarray | None
 
+    def take(self, rows: np.ndarray) -> ScoredBatch:
+        """The answers of the rows at these positions, in their order."""
+        predicted = [self.predicted[i] for i in rows.tolist()]
+        return ScoredBatch(
+            predicted, None if self.probabilities is None else self.probabilities[rows]
+        )
+
     def probability_rows(self) -> list[tuple[float, ...] | None]:
         if self.probabilities is None:
             return [None] * len(self.predicted)

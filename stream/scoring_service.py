@@ -30,7 +30,8 @@ from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput
-from stream.champion import ChampionHolder, ModelHolder
+from stream.challenger import ChallengerHolder
+from stream.champion import ChampionHolder
 from stream.changelog import ChangelogGroup
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
@@ -82,7 +83,7 @@ class ScoringService(Service):
         holder: ChampionHolder,
         metrics: StreamMetrics,
         make_summary: SummaryMaker,
-        challenger: ModelHolder | None = None,
+        challenger: ChallengerHolder | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -232,6 +233,7 @@ class ScoringService(Service):
                     # Read now, not before the fetch: a challenger that appeared meanwhile is
                     # scored from this batch on (/status shows it only once it is current).
                     challenger=None if self.challenger is None else self.challenger.current,
+                    canary_share=0.0 if self.challenger is None else self.challenger.canary_share,
                 )
             except Exception as error:  # a bug or an unforeseen value: never a crash loop
                 log.exception("a batch raised; its records go to dead-letter as internal_error")
@@ -256,6 +258,7 @@ class ScoringService(Service):
         self.challenger.take_next()
         current = self.challenger.current
         self.metrics.set_challenger_version(None if current is None else current.version)
+        self.metrics.canary_share.set(self.challenger.canary_share)
 
     async def _enqueue(self, out: BatchOutput) -> None:
         assert self.sink is not None
@@ -270,6 +273,7 @@ class ScoringService(Service):
             self.last_batch_at = datetime.now(UTC)
         m.events.labels(outcome="scored").inc(stats.scored)
         m.shadow_predictions.inc(stats.shadow_scored)
+        m.canary_predictions.inc(stats.canary_served)
         m.events.labels(outcome="late").inc(stats.late_events)
         self._watch_lateness(stats.events, stats.late_events)
         m.labels.labels(outcome="joined").inc(stats.joined)

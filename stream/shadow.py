@@ -1,10 +1,12 @@
-"""Shadow scoring: the challenger scores every batch beside the champion, and only that.
+"""Shadow scoring: the challenger scores every batch beside the champion.
 
 One more vectorised predict on the frame the champion was scored on, encoded as
 :class:`~centinela.contract.records.Prediction` records with the role ``shadow`` for
-``shadow-predictions``. Nothing else reads them: the join, the windows and the dead letters
+``shadow-predictions``, but for the share of events the canary serves (:mod:`stream.canary`),
+which get ``canary`` records for ``predictions``. The join, the windows and the dead letters
 follow the champion alone, so a challenger that raises, or that wants other features, costs
-its shadow records of that batch and nothing more (logged, at most once a minute).
+its records of that batch and nothing more: the champion serves every event of it (logged,
+at most once a minute).
 """
 
 from __future__ import annotations
@@ -12,15 +14,42 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from centinela.contract.records import PredictionRole
 from centinela.models.profile import ReferenceProfile
+from stream.canary import canary_rows
 from stream.champion import Champion
-from stream.scoring import score
+from stream.scoring import ScoredBatch, score
 from stream.validation import ValidEvent
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChallengerRecords:
+    """The challenger's records of one batch: ``shadow`` row for row with its events (None
+    where the canary served the event), ``canary`` the served rows and their records."""
+
+    shadow: list[bytes | None]
+    canary: dict[int, bytes]
+
+    @property
+    def shadow_count(self) -> int:
+        return len(self.shadow) - len(self.canary)
+
+    def served(self, champion_records: list[bytes]) -> list[bytes]:
+        """What ``predictions`` gets, row for row: the champion's, but the canary's rows."""
+        if not self.canary:
+            return champion_records
+        served = list(champion_records)
+        for row, record in self.canary.items():
+            served[row] = record
+        return served
+
 
 LOG_EVERY_SECONDS = 60.0  # a challenger that raises on every batch logs once a minute
 
@@ -37,7 +66,8 @@ class ShadowScorer:
     """Scores batches with the challenger; counts what it scored and what it had to skip."""
 
     def __init__(self) -> None:
-        self.scored = 0
+        self.scored = 0  # shadow records
+        self.canary_served = 0  # events the challenger served as the canary
         self.skipped_batches = 0
         self._mismatched: set[str] = set()  # versions already logged as wanting other features
         self._last_failure_log = -LOG_EVERY_SECONDS
@@ -51,24 +81,27 @@ class ShadowScorer:
         *,
         received_at: float,
         scored_at: str,
-    ) -> list[bytes] | None:
-        """The challenger's records, row for row with ``events``; None when it cannot score."""
+        canary_share: float = 0.0,
+    ) -> ChallengerRecords | None:
+        """The challenger's records, row for row with ``events``; None when it cannot score.
+
+        With a ``canary_share``, the events the canary picks (:mod:`stream.canary`) get a
+        ``canary`` record to serve instead of a ``shadow`` one."""
         if not events:
-            return []
+            return ChallengerRecords([], {})
         if not same_features(champion.profile, challenger.profile):
             self._skip_mismatch(challenger, champion)
             return None
         try:
             scored = score(challenger.model, frame)
             latency_ms = (time.monotonic() - received_at) * 1000.0
-            values = challenger.encoder.encode(
-                events, scored, scored_at=scored_at, latency_ms=latency_ms
-            )
+            records = _records(challenger, events, scored, scored_at, latency_ms, canary_share)
         except Exception:  # the challenger's own failure never reaches the champion's path
             self._skip_failure(challenger, len(events))
             return None
-        self.scored += len(values)
-        return values
+        self.scored += len(events) - len(records.canary)
+        self.canary_served += len(records.canary)
+        return records
 
     def _skip_mismatch(self, challenger: Champion, champion: Champion) -> None:
         self.skipped_batches += 1
@@ -95,3 +128,35 @@ class ShadowScorer:
                 events,
                 self.skipped_batches,
             )
+
+
+def _records(
+    challenger: Champion,
+    events: Sequence[ValidEvent],
+    scored: ScoredBatch,
+    scored_at: str,
+    latency_ms: float,
+    canary_share: float,
+) -> ChallengerRecords:
+    picked = canary_rows([e.event_id for e in events], canary_share)
+
+    def encoded(rows: np.ndarray, role: PredictionRole) -> tuple[list[int], list[bytes]]:
+        chosen = rows.tolist()
+        records = challenger.encoder.encode(
+            [events[i] for i in chosen],
+            scored.take(rows),
+            scored_at=scored_at,
+            latency_ms=latency_ms,
+            role=role,
+        )
+        return chosen, records
+
+    if not len(picked):  # the usual case: every record is a shadow one, in row order
+        _, records = encoded(np.arange(len(events)), "shadow")
+        return ChallengerRecords(list(records), {})
+    shadow: list[bytes | None] = [None] * len(events)
+    rows, records = encoded(np.setdiff1d(np.arange(len(events)), picked), "shadow")
+    for row, record in zip(rows, records, strict=True):
+        shadow[row] = record
+    rows, records = encoded(picked, "canary")
+    return ChallengerRecords(shadow, dict(zip(rows, records, strict=True)))

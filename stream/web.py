@@ -96,7 +96,8 @@ def status(parts: StreamComponents) -> dict[str, Any]:
 
 
 def shadow_status(parts: StreamComponents) -> dict[str, Any]:
-    """The challenger scored in the shadow (None without one) and what it scored."""
+    """The challenger scored in the shadow (None without one), what it scored, and what it
+    served as the canary (``stopped``: the reason its canary stopped, if it did)."""
     holder, scorer = parts.challenger, parts.scorer.pipeline.shadow
     current = None if holder is None else holder.current
     return {
@@ -107,6 +108,12 @@ def shadow_status(parts: StreamComponents) -> dict[str, Any]:
             "predictions_total": scorer.scored,
             "skipped_batches": scorer.skipped_batches,
             "registry_problem": None if holder is None else holder.problem,
+        },
+        "canary": {
+            "share": 0.0 if holder is None else holder.canary_share,
+            "configured_share": parts.settings.canary_share,
+            "served_total": scorer.canary_served,
+            "stopped": None if holder is None else holder.canary_stopped(),
         },
     }
 

@@ -84,11 +84,12 @@ class LabelEvent(Record):
     label_time: InputTime
 
 
-PredictionRole = Literal["champion", "shadow"]
+PredictionRole = Literal["champion", "shadow", "canary"]
 
 
 class Prediction(Record):
-    """What a model version said about one event: the champion on ``predictions``, a
+    """What a model version said about one event: the version that served it on
+    ``predictions`` (the champion, or the challenger for the canary's share of events), a
     challenger scoring in the shadow on ``shadow-predictions`` (``role``; records written
     before roles existed read as the champion's)."""
 
@@ -222,7 +223,9 @@ class RetrainRequest(Record):
 class ModelEvent(Record):
     """A change in the registry, keyed by model name on ``model-events``."""
 
-    event_type: Literal["registered", "promoted", "rejected", "rolled_back", "failed"]
+    event_type: Literal[
+        "registered", "promoted", "rejected", "rolled_back", "failed", "canary_stopped"
+    ]
     model_name: str
     version: str | None = None
     previous_version: str | None = None

@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     champion_poll_seconds: float = Field(10.0, gt=0)
     """How often the registry is polled for a moved `champion` or `challenger` alias (a
     challenger is scored in the shadow while it exists)."""
+    canary_share: float = Field(0.0, ge=0, le=1)
+    """Share of events the challenger serves on `predictions` (role `canary`), chosen by a
+    hash of the event id so a replay decides the same; 0 serves none. The canary stops by
+    itself once the live evidence calls the challenger worse: set the same value for the
+    retrain worker, which watches that evidence."""
     mlflow_webhook_secret: SecretStr | None = None
     """Secret of the MLflow registry webhook each stream worker registers, so that a moved
     `champion` or `challenger` alias is pushed to every worker (secret; unset: no webhook, the
@@ -233,7 +238,8 @@ class Settings(BaseSettings):
     """Hold-out rows an automatic promotion needs."""
     auto_promote_check_seconds: float = Field(60.0, gt=0)
     """How often the retrain worker looks at the challenger's live evidence when automatic
-    promotion is on (it promotes once the evidence calls the challenger better)."""
+    promotion is on (it promotes once the evidence calls the challenger better) or a canary
+    serves (it stops the canary once the evidence calls the challenger worse)."""
     live_comparison_alpha: float = Field(0.05, gt=0, lt=1)
     """Level of the always-valid test of challenger against champion on live labeled events
     (`centinela models compare`, `promote`): its chance of ever calling equal models better or

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# A version tag: why the challenger's canary stopped (set by the retrain worker, read by every
+# stream worker); absent while its canary may serve.
+CANARY_STOPPED_TAG = "centinela.canary_stopped_reason"
 TRAINER_TAG = "centinela.trainer"
 PARAMS_TAG = "centinela.trainer_params"
 MODEL_ARTIFACT = "model"

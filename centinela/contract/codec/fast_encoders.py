@@ -233,14 +233,17 @@ class PredictionEncoder:
         *,
         scored_at: str,
         latency_ms: float,
+        role: PredictionRole | None = None,
     ) -> list[bytes]:
+        """One record per event; ``role`` overrides the encoder's own (a challenger's records
+        are ``shadow`` ones, or ``canary`` ones for the events it serves)."""
         # What is the same for the whole batch is printed once into a byte template; per event
         # only the id, the time, the class and the probabilities are filled in.
         tail = orjson.dumps(
             {
                 "model_name": self.model_name,
                 "model_version": self.version,
-                "role": self.role,
+                "role": self.role if role is None else role,
                 "scored_at": scored_at,
                 "latency_ms": latency_ms,
             }
