@@ -152,7 +152,9 @@ def _records(
         return chosen, records
 
     if not len(picked):  # the usual case: every record is a shadow one, in row order
-        _, records = encoded(np.arange(len(events)), "shadow")
+        records = challenger.encoder.encode(
+            events, scored, scored_at=scored_at, latency_ms=latency_ms
+        )
         return ChallengerRecords(list(records), {})
     shadow: list[bytes | None] = [None] * len(events)
     rows, records = encoded(np.setdiff1d(np.arange(len(events)), picked), "shadow")
