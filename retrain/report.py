@@ -40,9 +40,16 @@ def render_move(entry: HistoryEntry) -> str:
 
 
 def render_comparison(champion: VersionInfo | None, challenger: VersionInfo) -> str:
+    rows = _holdout_rows(champion, challenger)
+    if challenger.canary_stopped:
+        rows.append(f"canary: {challenger.canary_stopped}")
+    return "\n".join(rows)
+
+
+def _holdout_rows(champion: VersionInfo | None, challenger: VersionInfo) -> list[str]:
     comparison = challenger.comparison
     if comparison is None:
-        return f"challenger v{challenger.version} carries no hold-out comparison"
+        return [f"challenger v{challenger.version} carries no hold-out comparison"]
     compared_with = comparison.champion_version or challenger.parent_version or "?"
     rows = [
         f"{'metric':<26}{'champion v' + compared_with:>14}"
@@ -65,7 +72,7 @@ def render_comparison(champion: VersionInfo | None, challenger: VersionInfo) -> 
             f"note: compared against v{compared_with}, the champion when the challenger was "
             f"trained; the champion is now v{champion.version}"
         )
-    return "\n".join(rows)
+    return rows
 
 
 def _line(role: str, info: VersionInfo | None) -> str:

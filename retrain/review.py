@@ -56,6 +56,7 @@ class VersionInfo:
     request_id: str | None = None
     parent_version: str | None = None
     comparison: Comparison | None = None
+    canary_stopped: str | None = None  # why its canary stopped, if it did
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -67,6 +68,7 @@ class VersionInfo:
             "review": self.review,
             "request_id": self.request_id,
             "parent_version": self.parent_version,
+            "canary_stopped": self.canary_stopped,
         }
         if self.comparison is not None:
             data["comparison"] = {
@@ -141,6 +143,7 @@ class Review:
             request_id=tags.get(REQUEST_TAG),
             parent_version=tags.get(PARENT_TAG),
             comparison=Comparison.from_json(comparison) if comparison else None,
+            canary_stopped=tags.get(CANARY_STOPPED_TAG),
         )
 
     def compare(self, version: str | None = None) -> tuple[VersionInfo | None, VersionInfo]:

@@ -28,6 +28,7 @@ from retrain.live_evidence import TRAINED_UNTIL_TAG
 from retrain.worker import RetrainWorker
 from stream.canary import served_by_canary
 from stream.internal_topics import ensure_stream_topics
+from tests.e2e.processes import run_command
 from tests.stream.stream_data import PROFILE_SAMPLE_SIZE, T0, labels_for, seeded_frame
 from tests.stream.stream_scenario import Scenario, register_champion
 from tests.stream.worker_process import WorkerProcess, count_by, publish, values, wait_for
@@ -147,6 +148,7 @@ def test_the_canary_serves_its_share_and_stops_itself_when_the_challenger_is_wor
                                 registry_uri=settings.mlflow_tracking_uri)  # fmt: skip
         tags = registry.get_model_version(settings.model_name, version).tags
         assert tags[CANARY_STOPPED_TAG] == stop["reason"]
+        assert f"canary: {stop['reason']}" in run_command(settings, "models", "compare")
         served_by_challenger = [p for p in predictions if p["role"] == "canary"]
         assert all(served_by_canary(p["event_id"], SHARE) for p in served_by_challenger)
         metrics = worker.get("/metrics").text
