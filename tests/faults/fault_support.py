@@ -14,14 +14,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.settings import Settings
-from centinela.exceptions import CentinelaError
 from centinela.stack.kafka_broker import KafkaBroker
 from centinela.stack.process import free_port
+from tests.conftest import running
 from tests.stream.stream_data import T0
 from tests.stream.stream_scenario import Scenario
 
@@ -30,14 +29,7 @@ from tests.stream.stream_scenario import Scenario
 def own_broker(home: Path) -> Iterator[KafkaBroker]:
     """A jar broker for one test alone, so that killing it disturbs no other test."""
     broker = KafkaBroker(home, free_port(), free_port())
-    try:
-        broker.start()
-    except CentinelaError as error:
-        pytest.fail(f"the test's own Kafka broker did not start: {error}", pytrace=False)
-    try:
-        yield broker
-    finally:
-        broker.stop()
+    yield from running(broker, "the test's own Kafka broker did not start")
 
 
 def kill_broker(broker: KafkaBroker, timeout: float = 30.0) -> int:
