@@ -100,16 +100,25 @@ def rss_mb(pid: int) -> float:
 
 
 async def feed(
-    settings: Settings, total: int, rate: float, chunk: int, event_rate: float, done: list[int]
+    settings: Settings,
+    total: int,
+    rate: float,
+    chunk: int,
+    event_rate: float,
+    done: list[int],
+    *,
+    first: int = 0,
 ) -> None:
+    """``total`` events (ids and event times from number ``first`` on) and 90% of their labels,
+    at ``rate`` events/s of wall clock; ``done`` gets the count after each chunk."""
     producer = AIOKafkaProducer(linger_ms=5, max_batch_size=512 * 1024, **aiokafka_config(settings))
     await producer.start()
     names = topics(settings)
     rng = np.random.default_rng(7)
     started = time.monotonic()
     try:
-        for start in range(0, total, chunk):
-            count = min(chunk, total - start)
+        for start in range(first, first + total, chunk):
+            count = min(chunk, first + total - start)
             keys, values, labels = encoded_events(
                 count, start=start, rate=event_rate, label_delay=LABEL_DELAY, seed=start
             )
@@ -124,8 +133,8 @@ async def feed(
                 if kept
             ]
             await asyncio.gather(*futures)
-            done.append(start + count)
-            ahead = started + (start + count) / rate - time.monotonic()
+            done.append(start + count - first)
+            ahead = started + (start + count - first) / rate - time.monotonic()
             if ahead > 0:
                 await asyncio.sleep(ahead)
     finally:
@@ -141,7 +150,9 @@ def main() -> int:
         "--ttl", type=float, default=Settings.model_fields["join_ttl_seconds"].default
     )
     parser.add_argument("--event-rate", type=float, default=4_000.0, help="events/s of event time")
-    parser.add_argument("--batch-size", type=int, default=2_000)
+    parser.add_argument(
+        "--batch-size", type=int, default=Settings.model_fields["batch_size"].default
+    )
     parser.add_argument("--sqlite", action="store_true", help="a SQLite store, no MLflow server")
     parser.add_argument("--samples", type=Path, help="also write every sample to this CSV file")
     parser.add_argument("--evaluate", type=Path, help="judge a saved --samples file; run nothing")
