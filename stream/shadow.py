@@ -2,9 +2,12 @@
 
 One more vectorised predict on the frame the champion was scored on, encoded as
 :class:`~centinela.contract.records.Prediction` records with the role ``shadow`` for
-``shadow-predictions``. Nothing else reads them: the join, the windows and the dead letters
-follow the champion alone, so a challenger that raises, or that wants other features, costs
-its shadow records of that batch and nothing more (logged, at most once a minute).
+``shadow-predictions``. The challenger's class of each event also goes into the join beside
+the champion's (:func:`challenger_columns`), so that when the label comes the window counts
+the challenger's outcome too (:mod:`centinela.drift.summary`). The windows' statistics, the
+dead letters and what is published on ``labeled`` follow the champion alone, so a challenger
+that raises, or that wants other features, costs its shadow records of that batch and nothing
+more (logged, at most once a minute).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -23,6 +27,26 @@ from stream.validation import ValidEvent
 log = logging.getLogger(__name__)
 
 LOG_EVERY_SECONDS = 60.0  # a challenger that raises on every batch logs once a minute
+
+
+class ShadowBatch(list[bytes]):
+    """The challenger's encoded records of a batch, row for row with its events, with the
+    version that scored them and its predicted classes."""
+
+    def __init__(self, values: list[bytes], version: str, predicted: list[Any]) -> None:
+        super().__init__(values)
+        self.version = version
+        self.predicted = predicted
+
+
+def challenger_columns(
+    shadow: ShadowBatch | None, rows: slice, count: int
+) -> tuple[str | None, list[Any]]:
+    """The challenger's version and classes for ``rows`` of the batch (``count`` of them), or
+    None and one None per row when the batch was not scored in the shadow."""
+    if shadow is None:
+        return None, [None] * count
+    return shadow.version, shadow.predicted[rows]
 
 
 def same_features(champion: ReferenceProfile, challenger: ReferenceProfile) -> bool:
@@ -51,10 +75,10 @@ class ShadowScorer:
         *,
         received_at: float,
         scored_at: str,
-    ) -> list[bytes] | None:
+    ) -> ShadowBatch | None:
         """The challenger's records, row for row with ``events``; None when it cannot score."""
         if not events:
-            return []
+            return ShadowBatch([], challenger.version, [])
         if not same_features(champion.profile, challenger.profile):
             self._skip_mismatch(challenger, champion)
             return None
@@ -68,7 +92,7 @@ class ShadowScorer:
             self._skip_failure(challenger, len(events))
             return None
         self.scored += len(values)
-        return values
+        return ShadowBatch(values, challenger.version, scored.predicted)
 
     def _skip_mismatch(self, challenger: Champion, champion: Champion) -> None:
         self.skipped_batches += 1
