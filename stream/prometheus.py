@@ -87,8 +87,8 @@ class StreamMetrics:
         )
         self.challenger_labeled = Gauge(
             "centinela_challenger_labeled",
-            "Labeled outcomes of the last reported window that had them that the challenger "
-            "also scored in the shadow",
+            "Labeled outcomes the challenger also scored in the shadow, in the last reported "
+            "window that had any",
             ["version"],
             registry=r,
         )
