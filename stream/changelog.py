@@ -18,7 +18,10 @@ holds what the state holds, not what passed through it.
 
 A chunk is one line of JSON (ids, times, predictions, offsets; orjson never writes a newline)
 and then the bytes of its events (as the join keeps them: packed, see :mod:`stream.packed`, or
-their JSON) and of its labels (as they came), back to back, their lengths in the JSON.
+their JSON) and of its labels (as they came), back to back, their lengths in the JSON. The
+challenger's version and class of each event (``cv``, ``cp``) are there only in a chunk with
+events scored in the shadow, so a chunk written before, or without a challenger, restores as
+events without one.
 Carried as JSON strings, every quote of every event would be escaped: the chunks were 8%
 larger and took four times as long to write (docs/benchmarks.md, "Stream").
 
@@ -109,18 +112,23 @@ def encode_group(group: ChangelogGroup, *, group_id: str | None = None) -> list[
     }
     chunks = []
     for index, (events, labels) in enumerate(slices):
+        columns = {
+            # Columns, not one list per event: cheaper to build and to parse.
+            "id": [e.event_id for e in events],
+            "ts": [e.event_ts for e in events],
+            "v": [e.version for e in events],
+            "p": [e.predicted for e in events],
+            "pr": [e.probabilities for e in events],
+            "rl": [len(e.record) for e in events],
+        }
+        challenger = [e.challenger_version for e in events]
+        if challenger.count(None) != len(challenger):  # only while a challenger scores
+            columns["cv"] = challenger
+            columns["cp"] = [e.challenger_predicted for e in events]
         body = {
             **head,
             "i": index,
-            # Columns, not one list per event: cheaper to build and to parse.
-            "ev": {
-                "id": [e.event_id for e in events],
-                "ts": [e.event_ts for e in events],
-                "v": [e.version for e in events],
-                "p": [e.predicted for e in events],
-                "pr": [e.probabilities for e in events],
-                "rl": [len(e.record) for e in events],
-            },
+            "ev": columns,
             "lb": [[b.event_id, b.label, b.label_ts, b.label_time, len(b.raw)] for b in labels],
         }
         raws = [e.record for e in events] + [b.raw for b in labels]
@@ -184,6 +192,15 @@ class GroupReader:
         return group
 
 
+def _challenger_columns(events: dict[str, Any]) -> tuple[list[Any], list[Any]]:
+    """The challenger's version and class per event; None for each in a chunk written without
+    a challenger (or before the challenger was joined)."""
+    if "cv" in events:
+        return events["cv"], events["cp"]
+    nothing = [None] * len(events["id"])
+    return nothing, nothing
+
+
 def _chunk(chunk: bytes) -> dict[str, Any]:
     """A chunk's JSON with its events' and labels' bytes put back in (``ev.raw``, ``lb[i][4]``).
 
@@ -210,15 +227,16 @@ def _chunk(chunk: bytes) -> dict[str, Any]:
 def _group(chunks: list[dict[str, Any]]) -> ChangelogGroup:
     head = chunks[-1]
     events = [
-        EventEntry(i, t, v, p, None if pr is None else tuple(pr), raw)
+        EventEntry(i, t, v, p, None if pr is None else tuple(pr), raw, cv, cp)
         for chunk in chunks
-        for i, t, v, p, pr, raw in zip(
+        for i, t, v, p, pr, raw, cv, cp in zip(
             chunk["ev"]["id"],
             chunk["ev"]["ts"],
             chunk["ev"]["v"],
             chunk["ev"]["p"],
             chunk["ev"]["pr"],
             chunk["ev"]["raw"],
+            *_challenger_columns(chunk["ev"]),
             strict=True,
         )
     ]

@@ -2,7 +2,8 @@
 
 Logged to MLflow beside the JSON and the PNG (every ``CENTINELA_REPORT_EVERY_WINDOWS``
 windows), for a person to open: per-window volume, verdicts and performance (realised and
-estimated before labels), every feature's test with its statistic, p-value and verdict, the
+estimated before labels; a shadow challenger's realised performance beside the champion's on
+the same events), every feature's test with its statistic, p-value and verdict, the
 alerts and retrain requests those windows raised, and the PNG plot. Nothing is fetched when
 the page opens: the style is inline and the plot is a ``data:`` URI, so it reads the same
 from MLflow's artifact viewer, a download or an e-mail.
@@ -82,10 +83,16 @@ def render_html(windows: Sequence[ReportedWindow], *, plot_png: bytes, title: st
 def _windows_table(windows: Sequence[ReportedWindow]) -> str:
     metrics = sorted({k for w in windows for k in w.report.performance})
     estimated = sorted({k for w in windows for k in w.report.estimated_performance})
+    # The challenger's columns only when some window had one (docs/architecture.md, "Shadow
+    # scoring"): its metrics, and the champion's on the same events.
+    challenged = any(w.report.challenger_version is not None for w in windows)
+    compared = sorted({k for w in windows for k in w.report.challenger_performance})
     header = [
         "window", "start", "end", "events", "labeled", "data drift", "concept drift",
         "drifted features", "verdicts withheld", "late events", "late outcomes",
         *(f"realised {m}" for m in metrics), *(f"estimated {m}" for m in estimated),
+        *(["challenger", "challenger labeled"] if challenged else []),
+        *(f"challenger {m}" for m in compared), *(f"paired champion {m}" for m in compared),
     ]  # fmt: skip
     rows = []
     for w in windows:
@@ -104,10 +111,25 @@ def _windows_table(windows: Sequence[ReportedWindow]) -> str:
             _number(r.late_outcomes, "late_outcomes"),
             *(_number(r.performance.get(m), f"performance.{m}") for m in metrics),
             *(_number(r.estimated_performance.get(m), f"estimated.{m}") for m in estimated),
+            *(_challenger_cells(r) if challenged else []),
+            *(_number(r.challenger_performance.get(m), f"challenger.{m}") for m in compared),
+            *(
+                _number(r.challenger_paired_champion.get(m), f"challenger_paired_champion.{m}")
+                for m in compared
+            ),
         ]
         drifted = r.data_drift or r.concept_drift
         rows.append(_row(cells, window=r.window_id, drifted=drifted, kind="window"))
     return _table(header, rows)
+
+
+def _challenger_cells(report: DriftReport) -> list[str]:
+    if report.challenger_version is None:
+        return [_text(""), _number(None, "challenger_labeled")]
+    return [
+        _text(report.challenger_version),
+        _number(report.challenger_labeled, "challenger_labeled"),
+    ]
 
 
 def _feature_tests(report: DriftReport) -> str:

@@ -39,8 +39,10 @@ LABEL_PAST_TTL = "label_past_ttl"
 class Scored:
     """A scored event: what the join keeps until its label comes (or the TTL passes), and
     what the changelog records. ``record`` is the event packed (:mod:`stream.packed`) or, when
-    it does not pack unchanged, its JSON. Not frozen: a frozen dataclass costs a microsecond
-    per event to build, and there is one per event."""
+    it does not pack unchanged, its JSON. ``challenger_version`` and ``challenger_predicted``
+    are the challenger's class for the event when it was scored in the shadow too
+    (:mod:`stream.shadow`), None otherwise: its label then counts for both models. Not frozen:
+    a frozen dataclass costs a microsecond per event to build, and there is one per event."""
 
     event_id: str
     event_ts: float
@@ -48,6 +50,8 @@ class Scored:
     predicted: int | str
     probabilities: tuple[float, ...] | None
     record: bytes
+    challenger_version: str | None = None
+    challenger_predicted: int | str | None = None
 
 
 @dataclass(slots=True)
@@ -318,13 +322,15 @@ def encode_event_entry(scored: Scored | None) -> bytes:
     """A scored event as the spill stores it (JOINED once labeled)."""
     if scored is None:
         return JOINED
-    head = orjson.dumps([scored.event_ts, scored.version, scored.predicted, scored.probabilities])
-    return head + b"\n" + scored.record
+    fields = [scored.event_ts, scored.version, scored.predicted, scored.probabilities]
+    if scored.challenger_version is not None:
+        fields += [scored.challenger_version, scored.challenger_predicted]
+    return orjson.dumps(fields) + b"\n" + scored.record
 
 
 def decode_scored(event_id: str, value: bytes) -> Scored:
     head, _, record = value.partition(b"\n")
-    ts, version, predicted, probabilities = orjson.loads(head)
+    ts, version, predicted, probabilities, *challenger = orjson.loads(head)
     return Scored(
         event_id,
         ts,
@@ -332,6 +338,7 @@ def decode_scored(event_id: str, value: bytes) -> Scored:
         predicted,
         None if probabilities is None else tuple(probabilities),
         record,
+        *challenger,
     )
 
 

@@ -211,6 +211,12 @@ class MergerService(Service):
         joint = float(bool(report.multivariate and report.multivariate.drifted))
         self.metrics.drift_flag.labels(kind="multivariate").set(joint)
         self.metrics.set_estimate(report.estimated_performance, report.estimation_error)
+        self.metrics.set_challenger_window(
+            report.challenger_version,
+            report.challenger_labeled,
+            report.challenger_performance,
+            report.challenger_paired_champion,
+        )
 
     async def _commit(self, last: int | None) -> None:
         assert self.consumer is not None

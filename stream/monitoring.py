@@ -71,6 +71,15 @@ def report_metrics(report: DriftReport) -> dict[str, float]:
         values[f"estimated_{name}"] = value
     for name, value in report.estimation_error.items():
         values[f"estimation_error_{name}"] = value
+    # The challenger in the shadow (none without one): challenger_labeled, challenger_accuracy,
+    # challenger_f1, and the champion's on the same events, challenger_paired_champion_accuracy.
+    # The version is the report's challenger_version (a metric value is a number).
+    if report.challenger_version is not None:
+        values["challenger_labeled"] = report.challenger_labeled
+        for name, value in report.challenger_performance.items():
+            values[f"challenger_{name}"] = value
+        for name, value in report.challenger_paired_champion.items():
+            values[f"challenger_paired_champion_{name}"] = value
     tests = list(report.features) + ([report.prediction] if report.prediction else [])
     tests += [report.multivariate] if report.multivariate else []
     for test in tests:

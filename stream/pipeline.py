@@ -29,7 +29,7 @@ from stream.memory import right_sized
 from stream.packed import Layout, event_fields, kept_records
 from stream.quarantine import INTERNAL_ERROR, drop_unscorable, quarantined
 from stream.scoring import FeatureArrays, event_arrays, score, with_numeric
-from stream.shadow import ShadowScorer
+from stream.shadow import ShadowScorer, challenger_columns
 from stream.state import (
     Applied,
     PartitionState,
@@ -169,13 +169,15 @@ class Pipeline:
             events = accepted.get(partition, [])
             rows = slice(row, row + len(events))
             row += len(events)
+            shadow_version, shadow_classes = challenger_columns(shadow, rows, len(events))
             entries = [
-                EventEntry(e.event_id, e.event_ts, version, predicted, proba, record)
-                for e, predicted, proba, record in zip(
+                EventEntry(e.event_id, e.event_ts, version, p, proba, record, shadow_version, c)
+                for e, p, proba, record, c in zip(
                     events,
                     scored.predicted[rows],
                     probabilities[rows],
                     kept_records(events, matrices.get(partition)),
+                    shadow_classes,
                     strict=True,
                 )
             ]

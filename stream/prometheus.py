@@ -96,6 +96,25 @@ class StreamMetrics:
             "canary stopped)",
             registry=r,
         )
+        self.challenger_labeled = Gauge(
+            "centinela_challenger_labeled",
+            "Labeled outcomes the challenger also scored in the shadow, in the last reported "
+            "window that had any",
+            ["version"],
+            registry=r,
+        )
+        self.challenger_accuracy = Gauge(
+            "centinela_challenger_accuracy",
+            "Realised accuracy of the challenger on those outcomes",
+            ["version"],
+            registry=r,
+        )
+        self.paired_accuracy = Gauge(
+            "centinela_challenger_paired_champion_accuracy",
+            "Realised accuracy of the champion on the same outcomes as the challenger's",
+            ["version"],
+            registry=r,
+        )
         self.ready = Gauge("centinela_ready", "1 when the worker scores", registry=r)
         self.alerts = Counter("centinela_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.retrain_requests = Counter(
@@ -132,6 +151,25 @@ class StreamMetrics:
             self.estimated_accuracy.set(estimated["accuracy"])
         if "accuracy" in error:
             self.estimation_error.set(error["accuracy"])
+
+    def set_challenger_window(
+        self,
+        version: str | None,
+        labeled: int,
+        performance: dict[str, float],
+        paired_champion: dict[str, float],
+    ) -> None:
+        """The gauges of a reported window's challenger; a window without one leaves them (its
+        labels may simply not have come yet), a window of another challenger replaces them."""
+        if version is None:
+            return
+        for gauge in (self.challenger_labeled, self.challenger_accuracy, self.paired_accuracy):
+            gauge.clear()
+        self.challenger_labeled.labels(version=version).set(labeled)
+        if "accuracy" in performance:
+            self.challenger_accuracy.labels(version=version).set(performance["accuracy"])
+        if "accuracy" in paired_champion:
+            self.paired_accuracy.labels(version=version).set(paired_champion["accuracy"])
 
     def set_version(self, version: str) -> None:
         self.model_version.clear()

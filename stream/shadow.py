@@ -3,10 +3,13 @@
 One more vectorised predict on the frame the champion was scored on, encoded as
 :class:`~centinela.contract.records.Prediction` records with the role ``shadow`` for
 ``shadow-predictions``, but for the share of events the canary serves (:mod:`stream.canary`),
-which get ``canary`` records for ``predictions``. The join, the windows and the dead letters
-follow the champion alone, so a challenger that raises, or that wants other features, costs
-its records of that batch and nothing more: the champion serves every event of it (logged,
-at most once a minute).
+which get ``canary`` records for ``predictions``. The challenger's class of each event also
+goes into the join beside the champion's (:func:`challenger_columns`), so that when the label
+comes the window counts the challenger's outcome too (:mod:`centinela.drift.summary`). The
+windows' statistics, the dead letters and what is published on ``labeled`` follow the champion
+alone, so a challenger that raises, or that wants other features, costs its records of that
+batch and nothing more: the champion serves every event of it (logged, at most once a
+minute).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +40,8 @@ class ChallengerRecords:
 
     shadow: list[bytes | None]
     canary: dict[int, bytes]
+    version: str  # the challenger's, and its class for every event of the batch, in row order
+    predicted: list[Any]
 
     @property
     def shadow_count(self) -> int:
@@ -52,6 +58,16 @@ class ChallengerRecords:
 
 
 LOG_EVERY_SECONDS = 60.0  # a challenger that raises on every batch logs once a minute
+
+
+def challenger_columns(
+    records: ChallengerRecords | None, rows: slice, count: int
+) -> tuple[str | None, list[Any]]:
+    """The challenger's version and classes for ``rows`` of the batch (``count`` of them), or
+    None and one None per row when the batch was not scored in the shadow."""
+    if records is None:
+        return None, [None] * count
+    return records.version, records.predicted[rows]
 
 
 def same_features(champion: ReferenceProfile, challenger: ReferenceProfile) -> bool:
@@ -88,7 +104,7 @@ class ShadowScorer:
         With a ``canary_share``, the events the canary picks (:mod:`stream.canary`) get a
         ``canary`` record to serve instead of a ``shadow`` one."""
         if not events:
-            return ChallengerRecords([], {})
+            return ChallengerRecords([], {}, challenger.version, [])
         if not same_features(champion.profile, challenger.profile):
             self._skip_mismatch(challenger, champion)
             return None
@@ -155,10 +171,11 @@ def _records(
         records = challenger.encoder.encode(
             events, scored, scored_at=scored_at, latency_ms=latency_ms
         )
-        return ChallengerRecords(list(records), {})
+        return ChallengerRecords(list(records), {}, challenger.version, scored.predicted)
     shadow: list[bytes | None] = [None] * len(events)
     rows, records = encoded(np.setdiff1d(np.arange(len(events)), picked), "shadow")
     for row, record in zip(rows, records, strict=True):
         shadow[row] = record
     rows, records = encoded(picked, "canary")
-    return ChallengerRecords(shadow, dict(zip(rows, records, strict=True)))
+    canary = dict(zip(rows, records, strict=True))
+    return ChallengerRecords(shadow, canary, challenger.version, scored.predicted)

@@ -206,12 +206,19 @@ def add_outcomes(state: PartitionState, joined: Sequence[Joined]) -> int:
     for (version, window_id), items in groups.items():
         rows = [item.event.probabilities for item in items]
         probabilities = None if any(row is None for row in rows) else np.asarray(rows, dtype=float)
+        # The challenger's outcomes too, where it scored the event in the shadow.
+        challengers = [item.event.challenger_version for item in items]
+        shadowed = challengers.count(None) != len(challengers)
         windows.summary(version, window_id).add_outcomes(
             [item.event_id for item in items],
             [item.event.predicted for item in items],
             [item.label.label for item in items],
             probabilities,
             [max(item.label.label_ts - item.event.event_ts, 0.0) for item in items],
+            challenger_versions=challengers if shadowed else None,
+            challenger_predicted=[item.event.challenger_predicted for item in items]
+            if shadowed
+            else None,
         )
     return late
 

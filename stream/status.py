@@ -47,23 +47,29 @@ class StatusBoard:
         self, report: DriftReport, alerts: list[Alert], request: RetrainRequest | None
     ) -> None:
         self.windows_reported += 1
-        self._windows.append(
-            {
-                "model_version": report.model_version,
-                "window_id": report.window_id,
-                "window_start": report.window_start.isoformat(),
-                "window_end": report.window_end.isoformat(),
-                "n_events": report.n_events,
-                "n_labeled": report.n_labeled,
-                "data_drift": report.data_drift,
-                "concept_drift": report.concept_drift,
-                "drifted_features": list(report.drifted_features),
-                "performance": dict(report.performance),
-                "estimated_performance": dict(report.estimated_performance),
-                "estimation_error": dict(report.estimation_error),
-                "verdicts_withheld": list(report.verdicts_withheld),
+        window = {
+            "model_version": report.model_version,
+            "window_id": report.window_id,
+            "window_start": report.window_start.isoformat(),
+            "window_end": report.window_end.isoformat(),
+            "n_events": report.n_events,
+            "n_labeled": report.n_labeled,
+            "data_drift": report.data_drift,
+            "concept_drift": report.concept_drift,
+            "drifted_features": list(report.drifted_features),
+            "performance": dict(report.performance),
+            "estimated_performance": dict(report.estimated_performance),
+            "estimation_error": dict(report.estimation_error),
+            "verdicts_withheld": list(report.verdicts_withheld),
+        }
+        if report.challenger_version is not None:  # nothing extra without a challenger
+            window["challenger"] = {
+                "version": report.challenger_version,
+                "labeled": report.challenger_labeled,
+                "performance": dict(report.challenger_performance),
+                "paired_champion": dict(report.challenger_paired_champion),
             }
-        )
+        self._windows.append(window)
         for (version, kind), _ in list(self._open.items()):
             check = _FLAG_OF_KIND.get(kind)
             if version == report.model_version and check is not None and not check(report):

@@ -54,8 +54,19 @@ class BufferedSummary:
         labels: Sequence[Any],
         probabilities: np.ndarray | None,
         label_delays_s: Sequence[float],
+        *,
+        challenger_versions: Sequence[str | None] | None = None,
+        challenger_predicted: Sequence[Any] | None = None,
     ) -> None:
-        self.summary.add_outcomes(event_ids, predicted, labels, probabilities, label_delays_s)
+        self.summary.add_outcomes(
+            event_ids,
+            predicted,
+            labels,
+            probabilities,
+            label_delays_s,
+            challenger_versions=challenger_versions,
+            challenger_predicted=challenger_predicted,
+        )
 
     def add_late(self, events: int, outcomes: int) -> None:
         self.summary.late_events += events

@@ -184,6 +184,14 @@ class DriftReport(Record):
     # reports.
     late_events: int = Field(default=0, ge=0)
     late_outcomes: int = Field(default=0, ge=0)
+    # The challenger scoring in the shadow (docs/architecture.md, "Shadow scoring"): its
+    # version, how many of the window's labeled outcomes it scored too, its realised
+    # "accuracy" and "f1" on them, and the champion's on the same events (the paired numbers,
+    # comparable with the challenger's). None, 0 and empty without one, and in older reports.
+    challenger_version: str | None = None
+    challenger_labeled: int = Field(default=0, ge=0)
+    challenger_performance: dict[str, float] = Field(default_factory=dict)
+    challenger_paired_champion: dict[str, float] = Field(default_factory=dict)
 
 
 class Alert(Record):

@@ -6,7 +6,9 @@
 - :mod:`~centinela.drift.config`: :class:`DriftConfig` (the tests, levels and thresholds) and
   :class:`PolicyConfig` (the retrain policy), what the library is told; it never reads the
   process's settings (``from_settings`` builds either from them).
-- :mod:`~centinela.drift.calculator`: :func:`compute_drift`, a window's :class:`DriftReport`.
+- :mod:`~centinela.drift.calculator`: :func:`compute_drift`, a window's :class:`DriftReport`;
+  with :mod:`~centinela.drift.challenger` (:func:`compare`), the shadow challenger's realised
+  performance beside the champion's on the same events.
 - :mod:`~centinela.drift.statistical_tests`: the tests by name (``ks``, ``psi``, ``wasserstein``,
   ``js``, ``chi2``), built on :mod:`~centinela.drift.ks` (with :mod:`~centinela.drift.kolmogorov`),
   :mod:`~centinela.drift.wasserstein`, :mod:`~centinela.drift.histogram`,

@@ -31,6 +31,9 @@ Performance is also estimated before labels (:mod:`centinela.drift.estimation`),
 probabilities of every event of the window with the profile's calibration, as
 ``estimated_performance``; where the window has labeled outcomes, the same estimate made for
 them minus their realised metrics is the estimator's error, ``estimation_error``.
+
+A challenger scoring in the shadow gets its realised metrics on the labeled outcomes it scored,
+beside the champion's on the same events (:mod:`centinela.drift.challenger`).
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from centinela.contract.records import DriftReport, FeatureDrift
+from centinela.drift.challenger import compare
 from centinela.drift.chi2 import chi2_homogeneity
 from centinela.drift.config import DriftConfig
 from centinela.drift.correction import reject
@@ -202,7 +206,21 @@ def compute_drift(
         multivariate=multivariate,
         late_events=summary.late_events,
         late_outcomes=summary.late_outcomes,
+        **_challenger_fields(summary, profile),
     )
+
+
+def _challenger_fields(summary: WindowSummary, profile: ReferenceProfile) -> dict[str, Any]:
+    """The report's challenger fields; none (their defaults) without a challenger."""
+    found = compare(summary.challenger_outcomes(), n_classes=len(profile.classes))
+    if found is None:
+        return {}
+    return {
+        "challenger_version": found.version,
+        "challenger_labeled": found.labeled,
+        "challenger_performance": found.performance,
+        "challenger_paired_champion": found.paired_champion,
+    }
 
 
 _Row = tuple[str, str, str, Outcome, float, float | None, int]

@@ -110,8 +110,11 @@ class SummaryLayout:
         codes = pd.Index(cats, dtype=object).get_indexer(pd.Index(values.astype(str)))
         return np.where(codes < 0, len(cats), codes).astype(np.uint16)
 
-    def class_codes(self, values: Iterable[Any], *, what: str) -> np.ndarray:
-        """Class indices of predictions or labels; an unknown class is an error."""
+    def class_codes(
+        self, values: Iterable[Any], *, what: str, unknown: int | None = None
+    ) -> np.ndarray:
+        """Class indices of predictions or labels; an unknown class is an error, or, given
+        ``unknown``, has that code."""
         array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
         if array.dtype.kind in "iub" and self._int_classes is not None:
             codes = self._int_classes.get_indexer(
@@ -120,6 +123,10 @@ class SummaryLayout:
             if np.all(codes >= 0):
                 return codes.astype(np.int16)
         items = [str(v) for v in array.tolist()]
+        if unknown is not None:
+            index = self._class_index
+            found = (index.get(v, unknown) for v in items)
+            return np.fromiter(found, dtype=np.int16, count=len(items))
         try:
             return np.fromiter(
                 (self._class_index[v] for v in items), dtype=np.int16, count=len(items)

@@ -15,6 +15,12 @@ bit, whatever the order or grouping of the merges, and whatever the arrival orde
 Per event the summary also keeps its reconstruction error under the profile's PCA (NaN for a
 profile without one), which the multivariate test reads.
 
+Per labeled event that a challenger also scored in the shadow, it keeps the challenger's class
+beside the champion's and the label, in a table per challenger version (class indices in the
+champion's classes, -1 for a class the champion does not know): the challenger's realised
+performance and the champion's on the same events (:mod:`centinela.drift.challenger`). It
+merges and deduplicates like the rest; a summary written before it existed reads with none.
+
 Size: about 26 + 2 x features bytes per event plus 8 bytes per numeric value in the subsample;
 ``to_dict`` packs the arrays as base64 so the JSON stays close to that, or (``binary``, for the
 window partials) hands them over as they are. A summary written before the predicted class's
@@ -58,6 +64,9 @@ log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = 1
 
+# A challenger's labeled event: its predicted class, the champion's and the label (indices).
+CHALLENGER_SHAPE: list[Shape] = [(np.dtype(np.int16), ())] * 3
+
 
 class WindowSummary:
     """Mergeable partial summary of one ``(model_version, window_id)``."""
@@ -97,6 +106,7 @@ class WindowSummary:
         self._events = Rows(self._event_shape)
         self._exact = Rows(self._exact_shape, cap=exact_cap)
         self._outcomes = Rows(self._outcome_shape)
+        self._challengers: dict[str, Rows] = {}  # by challenger version
         self._seen: set[int] | None = set()
         self._labeled_seen: set[int] | None = set()
         # Arrivals for windows already closed, counted in the window open when they came.
@@ -161,6 +171,9 @@ class WindowSummary:
         labels: Sequence[Any],
         probabilities: np.ndarray | None,
         label_delays_s: Sequence[float],
+        *,
+        challenger_versions: Sequence[str | None] | None = None,
+        challenger_predicted: Sequence[Any] | None = None,
     ) -> None:
         """Record labeled outcomes the caller assigns to this window; dedupe by ``event_id``.
 
@@ -168,10 +181,17 @@ class WindowSummary:
         :func:`stream.state.add_outcomes`), not of its event time.
 
         ``probabilities`` has one column per class in the profile's order, or is None.
+        ``challenger_versions`` and ``challenger_predicted``, if given, say per outcome which
+        challenger also scored the event in the shadow and its class (None: no challenger).
         """
         n = len(event_ids)
         if not n == len(predicted) == len(labels) == len(label_delays_s):
             raise DriftError("outcome sequences must have the same length")
+        challenger = challenger_versions is not None and challenger_predicted is not None
+        if challenger and not n == len(challenger_versions or ()) == len(
+            challenger_predicted or ()
+        ):
+            raise DriftError("challenger versions and classes must have one per outcome")
         predicted_codes = self.layout.class_codes(predicted, what="predicted class")
         label_codes = self.layout.class_codes(labels, what="label")
         n_classes = len(self.layout.classes)
@@ -187,6 +207,33 @@ class WindowSummary:
             columns = (predicted_codes[rows], label_codes[rows], proba[rows], delays[rows])
             self._outcomes.append(Table(hashes[rows], columns))
             seen.update(hashes[rows].tolist())
+            if challenger_versions is not None and challenger_predicted is not None:
+                self._add_challenger(
+                    hashes[rows], columns[:2], rows, challenger_versions, challenger_predicted
+                )
+
+    def _add_challenger(
+        self,
+        ids: np.ndarray,
+        champion: tuple[np.ndarray, np.ndarray],
+        rows: np.ndarray,
+        versions: Sequence[str | None],
+        predicted: Sequence[Any],
+    ) -> None:
+        """The new outcomes (``rows`` of the call, with their ``ids`` and the champion's
+        (predicted, label) codes) that a challenger scored, in its version's table."""
+        chosen = np.asarray(versions, dtype=object)[rows]
+        scored = pd.notna(chosen)
+        if not scored.any():
+            return
+        classes = np.asarray(predicted, dtype=object)[rows]
+        for version in sorted(set(chosen[scored].tolist())):
+            mine = np.flatnonzero(chosen == version)
+            codes = self.layout.class_codes(classes[mine].tolist(), what="class", unknown=-1)
+            table = self._challengers.get(version)
+            if table is None:
+                table = self._challengers[version] = Rows(CHALLENGER_SHAPE)
+            table.append(Table(ids[mine], (codes, champion[0][mine], champion[1][mine])))
 
     def _confidence(
         self, predicted_codes: np.ndarray, probabilities: np.ndarray | None
@@ -273,6 +320,12 @@ class WindowSummary:
         errors = self.events().columns[3][: self.exact_cap]
         return errors[np.isfinite(errors)]
 
+    def challenger_outcomes(self) -> dict[str, Table]:
+        """Per challenger version, its labeled events: (its predicted class index, -1 for a
+        class the champion does not know; the champion's predicted class index; the label's),
+        by id hash."""
+        return {version: rows.table() for version, rows in sorted(self._challengers.items())}
+
     def errors(self) -> np.ndarray:
         """0/1 error of each labeled event, in id-hash order (deterministic for detectors)."""
         outcomes = self.outcomes()
@@ -299,6 +352,11 @@ class WindowSummary:
         exact = union([p.exact() for p in parts], self._exact_shape)
         merged._exact.replace(bottom(exact, merged.exact_cap))
         merged._outcomes.replace(union([p.outcomes() for p in parts], self._outcome_shape))
+        versions = sorted({version for part in parts for version in part._challengers})
+        for version in versions:
+            tables = [p._challengers[version].table() for p in parts if version in p._challengers]
+            merged._challengers[version] = Rows(CHALLENGER_SHAPE)
+            merged._challengers[version].replace(union(tables, CHALLENGER_SHAPE))
         # Each partition sends one partial per window (the merger keeps a re-sent one's latest
         # copy), so the partitions' late counts add up.
         merged.late_events = sum(p.late_events for p in parts)
@@ -319,7 +377,7 @@ class WindowSummary:
         """Plain JSON types, the arrays as base64; with ``binary``, the arrays as memoryviews
         of their little-endian bytes instead (for :mod:`stream.blob_json`, no copy)."""
         events, exact, outcomes = self.events(), self.exact(), self.outcomes()
-        return {
+        document = {
             "format": SUMMARY_FORMAT,
             "model_version": self.model_version,
             "window_id": self.window_id,
@@ -333,6 +391,12 @@ class WindowSummary:
             "late_events": self.late_events,
             "late_outcomes": self.late_outcomes,
         }
+        if self._challengers:  # none without a challenger: the partial stays as it was
+            document["challengers"] = {
+                version: pack(table, binary)
+                for version, table in self.challenger_outcomes().items()
+            }
+        return document
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowSummary:
@@ -352,6 +416,9 @@ class WindowSummary:
             summary._outcomes.replace(unpack(data["outcomes"], summary._outcome_shape))
             summary.late_events = int(data.get("late_events", 0))
             summary.late_outcomes = int(data.get("late_outcomes", 0))
+            for version, packed in data.get("challengers", {}).items():
+                rows = summary._challengers[str(version)] = Rows(CHALLENGER_SHAPE)
+                rows.replace(unpack(packed, CHALLENGER_SHAPE))
         except DriftError:
             raise
         except (KeyError, TypeError, ValueError) as error:

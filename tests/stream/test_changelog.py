@@ -69,3 +69,40 @@ def test_chunks_written_with_raw_bytes_as_json_strings_are_still_read():
     assert restored.events == [EventEntry("e1", 1.0, "1", 1, (0.2, 0.8), b'{"event_id": "e1"}')]
     assert restored.labels[0].raw == b'{"label": 1}'
     assert restored.next_feature_offset == 2
+
+
+def test_the_challenger_s_class_of_each_event_round_trips_and_older_chunks_read_without():
+    raw = b'{"x": 1}'
+    events = [
+        EventEntry("e0", 0.0, "1", 0, (0.9, 0.1), raw, "2", 1),
+        EventEntry("e1", 1.0, "1", 1, (0.2, 0.8), raw),  # the challenger failed on its batch
+        EventEntry("e2", 2.0, "1", "yes", None, raw, "3", "no"),
+    ]
+    written = ChangelogGroup(partition=0, next_feature_offset=3, next_label_offset=None,
+                             events=events)  # fmt: skip
+    [restored] = read_groups(encode_group(written, group_id="c"))
+    assert restored == written
+    assert [(e.challenger_version, e.challenger_predicted) for e in restored.events] == [
+        ("2", 1), (None, None), ("3", "no"),
+    ]  # fmt: skip
+    big = group(3000, raw_size=600)  # split in chunks, some with a challenger and some without
+    shadowed = [
+        EventEntry(e.event_id, e.event_ts, e.version, e.predicted, e.probabilities, e.record,
+                   "2" if i >= 2000 else None, 1 - e.predicted if i >= 2000 else None)
+        for i, e in enumerate(big.events)
+    ]  # fmt: skip
+    mixed = ChangelogGroup(partition=1, next_feature_offset=1, next_label_offset=None,
+                           events=shadowed)  # fmt: skip
+    chunks = encode_group(mixed, group_id="m")
+    assert len(chunks) > 1 and b'"cv"' not in chunks[0] and b'"cv"' in chunks[-1]
+    assert list(read_groups(chunks)) == [mixed]
+    # A group without a challenger is written as before: no challenger columns at all.
+    assert all(b'"cv"' not in chunk for chunk in encode_group(big, group_id="b"))
+    old = (
+        b'{"g":"o","n":1,"p":0,"fo":2,"lo":1,"ct":null,"fw":1.0,"lw":null,"xw":null,"i":0,'
+        b'"ev":{"id":["e1"],"ts":[1.0],"v":["1"],"p":[1],"pr":[[0.2,0.8]],"rl":[2]},'
+        b'"lb":[]}\n{}'
+    )
+    [before] = read_groups([old])
+    assert before.events == [EventEntry("e1", 1.0, "1", 1, (0.2, 0.8), b"{}")]
+    assert before.events[0].challenger_version is None

@@ -10,7 +10,14 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream.join import Joined, JoinState, LabelRejected, Scored
+from stream.join import (
+    Joined,
+    JoinState,
+    LabelRejected,
+    Scored,
+    decode_scored,
+    encode_event_entry,
+)
 from stream.spill import SpillStore
 from stream.validation import Rejected, ValidLabel
 
@@ -28,6 +35,8 @@ def outcome(result: Any) -> Any:
             result.event.event_ts,
             result.event.record,
             result.event.probabilities,
+            result.event.challenger_version,
+            result.event.challenger_predicted,
             result.label.label_ts,
             result.label.raw,
             result.label.offset,
@@ -48,8 +57,10 @@ operation = st.one_of(
 def apply(join: JoinState, op: tuple[str, int, float]) -> Any:
     kind, n, moment = op
     key = f"e-{n}"
-    if kind == "event":
-        return outcome(join.add_event(Scored(key, moment, "1", n % 2, (0.25, 0.75), b"r%d" % n)))
+    if kind == "event":  # a third of the events were scored by a challenger in the shadow too
+        challenger = ("2", 1 - n % 2) if n % 3 == 0 else (None, None)
+        scored = Scored(key, moment, "1", n % 2, (0.25, 0.75), b"r%d" % n, *challenger)
+        return outcome(join.add_event(scored))
     if kind == "label":
         return outcome(join.add_label(ValidLabel(key, n % 2, moment, "t", b"l%d" % n, n)))
     # Expiry hands back a bucket's labels in no promised order: memory keeps arrival order,
@@ -92,3 +103,10 @@ def test_memory_stays_bounded_and_the_rest_goes_to_disk(tmp_path: Path) -> None:
     finally:
         join.close()
     assert not (tmp_path / "p0").exists()
+
+
+def test_a_spilled_event_keeps_the_challenger_s_class() -> None:
+    with_challenger = Scored("e", 1.5, "1", 0, (0.5, 0.5), b"\nraw\n", "2", "yes")
+    without = Scored("f", 2.0, "1", 1, None, b"raw")
+    for scored in (with_challenger, without):
+        assert decode_scored(scored.event_id, encode_event_entry(scored)) == scored

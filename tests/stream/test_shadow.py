@@ -7,16 +7,22 @@ import dataclasses
 import logging
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from centinela.contract.codec import decode
 from centinela.contract.records import Prediction
+from centinela.drift.calculator import compute_drift
+from centinela.drift.config import DriftConfig
 from centinela.models.registry import LoadedModel
 from centinela.models.trainers import train
+from stream import blob_json
 from stream.batch_output import BatchOutput
 from stream.champion import Champion
+from stream.changelog import encode_group, read_groups
 from tests.stream.stream_data import (
+    FakeMessage,
     at,
     event_bytes,
     label_bytes,
@@ -173,3 +179,91 @@ def test_a_challenger_that_reads_other_features_is_skipped_and_said_once(
     said = [r for r in caplog.records if r.name == "stream.shadow"]
     assert len(said) == 1 and "x3" in said[0].getMessage()
     assert pipeline.shadow.skipped_batches == 2
+
+
+def test_labels_count_for_the_challenger_too_and_survive_a_restore(
+    champion: Champion, challenger: Champion
+) -> None:
+    """The first batch is scored before the challenger comes; every other event is labeled.
+    The windows count the challenger's outcomes (read back from its shadow records, not from
+    the summary) and a restore from the changelog rebuilds them, join included."""
+    live, log = new_pipeline(champion, [0]), Log()
+    batch = events(200, spacing=0.05)
+    truth = labels_for(pd.DataFrame([f for _, _, f in batch])).copy()
+    truth[np.random.default_rng(5).random(truth.size) < 0.2] ^= 1  # both models make mistakes
+    chunks: list[bytes] = []
+    theirs: dict[str, Any] = {}
+    ours: dict[str, Any] = {}
+    for start in range(0, 200, 50):
+        part = batch[start : start + 50]
+        feats = [log.message("features", 0, e, event_bytes(e, at(t), f)) for e, t, f in part]
+        labels = [
+            log.message("labels", 0, e, label_bytes(e, int(truth[start + i]), at(t + 0.5)))
+            for i, (e, t, _) in enumerate(part)
+            if i % 2 == 0
+        ]
+        out = live.process(
+            champion, {0: feats}, {0: labels}, labels_caught_up=lambda p: True, received_at=0.0,
+            challenger=None if start == 0 else challenger,
+        )  # fmt: skip
+        chunks += encode_group(out.changelog[0])
+        for _, value in out.shadow_predictions.get(0, []):
+            record = decode(Prediction, value)
+            theirs[record.event_id] = record.predicted_class
+        for _, value in out.predictions[0]:
+            record = decode(Prediction, value)
+            ours[record.event_id] = record.predicted_class
+    assert len(theirs) == 150
+
+    def expected(labeled: list[int]) -> dict[int, tuple[int, float, float]]:
+        """Per window of the label time: the challenger's labeled count and accuracy, and
+        the champion's accuracy on the same events."""
+        by_window: dict[int, list[int]] = {}
+        for i in labeled:
+            event_id, moment, _ = batch[i]
+            if event_id in theirs:
+                window = int(at(moment + 0.5).timestamp() // SETTINGS.window_seconds)
+                by_window.setdefault(window, []).append(i)
+        return {
+            window: (
+                len(rows),
+                float(sum(theirs[batch[i][0]] == truth[i] for i in rows) / len(rows)),
+                float(sum(ours[batch[i][0]] == truth[i] for i in rows) / len(rows)),
+            )
+            for window, rows in by_window.items()
+        }
+
+    def counted(pipeline: Any) -> dict[int, tuple[int, float, float]]:
+        found = {}
+        for (version, window), buffered in pipeline.states[0].windows:
+            assert version == "1"
+            buffered.flush()
+            report = compute_drift(
+                buffered.summary, champion.profile, DriftConfig(), model_name="m"
+            )
+            assert report.challenger_version == "2"
+            found[window] = (
+                report.challenger_labeled,
+                report.challenger_performance["accuracy"],
+                report.challenger_paired_champion["accuracy"],
+            )
+        return found
+
+    labeled = list(range(0, 200, 2))
+    assert counted(live) == expected(labeled)
+    assert sum(n for n, _, _ in counted(live).values()) == 75
+
+    restored = new_pipeline(champion, [])
+    restored.restore(0, list(read_groups(chunks)))
+    dumps = [
+        [(key, blob_json.dumps(s.to_dict())) for key, s in p.states[0].windows]
+        for p in (live, restored)
+    ]
+    assert dumps[0] == dumps[1] and b"challengers" in dumps[1][0][1]
+    # A label for a shadowed event restored into the join counts for the challenger too.
+    event_id, moment, _ = batch[101]
+    label = FakeMessage(
+        0, 100, event_id.encode(), label_bytes(event_id, int(truth[101]), at(moment + 0.5))
+    )
+    run(restored, champion, {}, {0: [label]})
+    assert counted(restored) == expected([*labeled, 101])

@@ -3,16 +3,19 @@
 While a version carries the ``challenger`` alias, every event gets exactly one shadow
 prediction from it on ``shadow-predictions`` (and none on ``predictions``); once the challenger
 is rejected (alias removed) or promoted (the champion alias moved onto it), they stop. The
-worker is never restarted.
+worker is never restarted. With labels flowing, each window's report carries the challenger's
+labeled count and realised accuracy beside the champion's on the same events.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from mlflow.tracking import MlflowClient
 
@@ -155,3 +158,109 @@ def test_shadow_predictions_while_a_challenger_exists_and_none_once_rejected_or_
         assert "centinela_challenger_version{" not in metrics
     finally:
         worker.stop()
+
+
+def test_with_labels_flowing_each_window_reports_the_challenger_beside_the_champion(
+    make_settings: Callable[..., Settings], mlflow_server: MlflowServer, tmp_path: Path
+) -> None:
+    """The drift reports' challenger numbers equal what the topics say: the shadow predictions
+    and the champion's, joined here to the labels this test published, per window of the label
+    time. /status, /metrics and the MLflow monitoring run show them too."""
+    settings = make_settings(
+        mlflow_tracking_uri=mlflow_server.tracking_uri,
+        model_name=f"shadow-labels-{uuid.uuid4().hex[:8]}",
+        monitoring_experiment=f"shadow-monitoring-{uuid.uuid4().hex[:8]}",
+        window_seconds=2.0,
+        allowed_lateness_seconds=2.0,
+        batch_wait_ms=20,
+        champion_poll_seconds=2.0,
+        report_every_windows=1,
+        stream_app_id="shadow-labels-test",
+    )
+    name = settings.model_name
+    register_champion(settings, seed=0)
+    ensure_stream_topics(settings)
+    worker = WorkerProcess(settings, tmp_path / "worker.log").start()
+    run = Run(settings, worker)
+    try:
+        worker.wait_ready()
+        register_champion(settings, seed=4, alias=CHALLENGER)  # version 2
+        run.announce("registered", "2")
+        run.challenger_is("2")
+        # 400 events over 4 s of event time (windows of 2 s); 70% labeled half a second
+        # later, a fifth of those labels wrong for both models, so the accuracies differ.
+        scenario = Scenario(n=BATCH, spacing=0.01, label_share=0.7, seed=5)
+        labels = {}
+        flipped = []
+        for k, (key, value) in enumerate(scenario.labels):
+            label = orjson.loads(value)
+            if k % 5 == 0:
+                label["label"] = 1 - label["label"]
+            labels[label["event_id"]] = label
+            flipped.append((key, orjson.dumps(label)))
+        publish(settings, run.topics.features, scenario.features)
+        publish(settings, run.topics.labels, flipped)
+        wait_for(lambda: len(run.shadow()) >= BATCH, 60, "shadow predictions", worker)
+        shadow = {s["event_id"]: s for s in run.shadow()}
+        champion = {p["event_id"]: p for p in run.predictions()}
+        assert {s["model_version"] for s in shadow.values()} == {"2"}
+
+        expected: dict[int, list[tuple[bool, bool]]] = {}
+        for event_id, label in labels.items():
+            moment = max(moment_of(label["label_time"]), moment_of(shadow[event_id]["event_time"]))
+            window = int(moment // settings.window_seconds)
+            right = (
+                shadow[event_id]["predicted_class"] == label["label"],
+                champion[event_id]["predicted_class"] == label["label"],
+            )
+            expected.setdefault(window, []).append(right)
+        assert len(expected) >= 2
+
+        def reports() -> dict[int, dict[str, Any]]:
+            found = values(settings, run.topics.drift)
+            return {r["window_id"]: r for r in found if r["model_name"] == name}
+
+        wait_for(lambda: set(expected) <= set(reports()), 90, "the windows' reports", worker)
+        reported = reports()
+        for window, outcomes in expected.items():
+            report = reported[window]
+            assert report["model_version"] == "1" and report["challenger_version"] == "2"
+            assert report["challenger_labeled"] == len(outcomes) == report["n_labeled"]
+            ours = sum(c for c, _ in outcomes) / len(outcomes)
+            theirs = sum(c for _, c in outcomes) / len(outcomes)
+            assert report["challenger_performance"]["accuracy"] == pytest.approx(ours, abs=1e-12)
+            paired = report["challenger_paired_champion"]["accuracy"]
+            assert paired == pytest.approx(theirs, abs=1e-12)
+            assert paired == pytest.approx(report["performance"]["accuracy"], abs=1e-12)
+        assert any(c != p for outcomes in expected.values() for c, p in outcomes)
+
+        shown = [w for w in worker.status()["windows"] if w["window_id"] in expected]
+        assert shown and all(w["challenger"]["version"] == "2" for w in shown)
+        last = max(expected)
+        gauge = 'centinela_challenger_labeled{version="2"}'
+        wait_for(lambda: gauge in worker.get("/metrics").text, 30, "the gauges", worker)
+        metrics = worker.get("/metrics").text
+        assert 'centinela_challenger_accuracy{version="2"}' in metrics
+        assert 'centinela_challenger_paired_champion_accuracy{version="2"}' in metrics
+
+        client = MlflowClient(settings.mlflow_tracking_uri)
+
+        def logged() -> dict[int, float]:
+            experiment = client.get_experiment_by_name(settings.monitoring_experiment)
+            if experiment is None:
+                return {}
+            runs = client.search_runs([experiment.experiment_id])
+            if not runs:
+                return {}
+            history = client.get_metric_history(runs[0].info.run_id, "challenger_labeled")
+            return {m.step: m.value for m in history}
+
+        wait_for(lambda: last in logged(), 60, "the MLflow metrics", worker)
+        steps = logged()
+        assert {w: steps[w] for w in expected} == {w: float(len(o)) for w, o in expected.items()}
+    finally:
+        worker.stop()
+
+
+def moment_of(text: str) -> float:
+    return datetime.fromisoformat(text).timestamp()
