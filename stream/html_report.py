@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from centinela.contract.records import Alert, DriftReport, RetrainRequest
+from stream.challenger_evidence import live_number
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
@@ -91,7 +92,8 @@ def _windows_table(windows: Sequence[ReportedWindow]) -> str:
         "window", "start", "end", "events", "labeled", "data drift", "concept drift",
         "drifted features", "verdicts withheld", "late events", "late outcomes",
         *(f"realised {m}" for m in metrics), *(f"estimated {m}" for m in estimated),
-        *(["challenger", "challenger labeled"] if challenged else []),
+        *(["challenger", "challenger labeled", "live difference (so far)", "live verdict"]
+          if challenged else []),
         *(f"challenger {m}" for m in compared), *(f"paired champion {m}" for m in compared),
     ]  # fmt: skip
     rows = []
@@ -124,11 +126,18 @@ def _windows_table(windows: Sequence[ReportedWindow]) -> str:
 
 
 def _challenger_cells(report: DriftReport) -> list[str]:
+    """Version, labeled count, and the running always-valid comparison with its interval."""
     if report.challenger_version is None:
-        return [_text(""), _number(None, "challenger_labeled")]
+        return [_text(""), _number(None, "challenger_labeled"), _text(""), _text("")]
+    live = report.challenger_live
+    difference, low = live_number(live, "difference"), live_number(live, "interval_low")
+    high = live_number(live, "interval_high")
+    shown = "" if difference is None else f"{difference:+.4f} [{low:+.4f}, {high:+.4f}]"
     return [
         _text(report.challenger_version),
         _number(report.challenger_labeled, "challenger_labeled"),
+        _text(shown),
+        _text(str(live.get("verdict") or "")),
     ]
 
 

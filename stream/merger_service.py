@@ -216,6 +216,7 @@ class MergerService(Service):
             report.challenger_labeled,
             report.challenger_performance,
             report.challenger_paired_champion,
+            report.challenger_live,
         )
 
     async def _commit(self, last: int | None) -> None:

@@ -32,6 +32,7 @@ from mlflow.tracking import MlflowClient
 from centinela.contract.records import Alert, DriftReport, RetrainRequest
 from centinela.contract.settings import Settings
 from centinela.models.registry import configure_mlflow, ensure_experiment
+from stream.challenger_evidence import live_number, verdict_sign
 from stream.html_report import ReportedWindow, render_html
 from stream.plots import WindowPoint, plot_windows  # matplotlib loads on the first plot
 from stream.prometheus import StreamMetrics
@@ -80,6 +81,14 @@ def report_metrics(report: DriftReport) -> dict[str, float]:
             values[f"challenger_{name}"] = value
         for name, value in report.challenger_paired_champion.items():
             values[f"challenger_paired_champion_{name}"] = value
+        live = report.challenger_live
+        for name in ("events", "difference", "interval_low", "interval_high"):
+            number = live_number(live, name)
+            if number is not None:
+                values[f"challenger_live_{name}"] = number
+        sign = verdict_sign(live)
+        if sign is not None:  # 1 better, -1 worse, 0 not yet known
+            values["challenger_live_verdict"] = sign
     tests = list(report.features) + ([report.prediction] if report.prediction else [])
     tests += [report.multivariate] if report.multivariate else []
     for test in tests:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from stream.challenger_evidence import Live, live_number, verdict_sign
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
@@ -115,6 +117,20 @@ class StreamMetrics:
             ["version"],
             registry=r,
         )
+        self.challenger_live_verdict = Gauge(
+            "centinela_challenger_live_verdict",
+            "Always-valid verdict on the challenger against the champion over every window since "
+            "it was first compared: 1 better, -1 worse, 0 not yet known",
+            ["version"],
+            registry=r,
+        )
+        self.challenger_live_difference = Gauge(
+            "centinela_challenger_live_difference",
+            "Accuracy of the challenger minus the champion's on the same labeled events, over "
+            "every window since it was first compared",
+            ["version"],
+            registry=r,
+        )
         self.ready = Gauge("centinela_ready", "1 when the worker scores", registry=r)
         self.alerts = Counter("centinela_alerts", "Alerts raised, by kind", ["kind"], registry=r)
         self.retrain_requests = Counter(
@@ -158,18 +174,25 @@ class StreamMetrics:
         labeled: int,
         performance: dict[str, float],
         paired_champion: dict[str, float],
+        live: Live,
     ) -> None:
         """The gauges of a reported window's challenger; a window without one leaves them (its
         labels may simply not have come yet), a window of another challenger replaces them."""
         if version is None:
             return
-        for gauge in (self.challenger_labeled, self.challenger_accuracy, self.paired_accuracy):
+        gauges = (self.challenger_labeled, self.challenger_accuracy, self.paired_accuracy)
+        for gauge in (*gauges, self.challenger_live_verdict, self.challenger_live_difference):
             gauge.clear()
         self.challenger_labeled.labels(version=version).set(labeled)
         if "accuracy" in performance:
             self.challenger_accuracy.labels(version=version).set(performance["accuracy"])
         if "accuracy" in paired_champion:
             self.paired_accuracy.labels(version=version).set(paired_champion["accuracy"])
+        sign, difference = verdict_sign(live), live_number(live, "difference")
+        if sign is not None:
+            self.challenger_live_verdict.labels(version=version).set(sign)
+        if difference is not None:
+            self.challenger_live_difference.labels(version=version).set(difference)
 
     def set_version(self, version: str) -> None:
         self.model_version.clear()

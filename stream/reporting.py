@@ -13,6 +13,8 @@ restart or a move between workers neither opens a second episode nor forgets a c
 sequential detector is rebuilt from the same reports: each window's error count (its realised
 accuracy times its labeled outcomes) is fed again, spread evenly over the window's outcomes
 (the order inside a window is not in the report; the detector's history of error rates is).
+The challenger's running comparison with the champion comes back the same way
+(:mod:`stream.challenger_evidence`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from centinela.drift.config import DriftConfig, PolicyConfig
 from centinela.drift.policy import RetrainPolicy
 from centinela.models.profile import ReferenceProfile
 from stream.alerts import alerts_for
+from stream.challenger_evidence import ChallengerEvidence
 from stream.window_merge import MergedWindow
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,7 @@ class WindowReporter:
         self.drift_config = DriftConfig.from_settings(settings)
         self.profile_of = profile_of
         self.policy = RetrainPolicy(PolicyConfig.from_settings(settings))
+        self.evidence = ChallengerEvidence(settings.live_comparison_alpha)
         self._monitors: dict[str, ConceptMonitor] = {}
         self._episode_start: dict[str, datetime] = {}
         self._impact_start: dict[str, datetime] = {}
@@ -67,6 +71,7 @@ class WindowReporter:
         self.policy.replaying = True
         for report in latest.values():
             self.policy.observe(report, labeled_from=self._labeled_from(report))
+            self.evidence.restore(report)
             errors = replayed_errors(report)
             if errors:
                 self._monitor(report.model_version).update(errors)
@@ -79,6 +84,7 @@ class WindowReporter:
         if self._sequential_drift(window.version, window.summary):
             performance = {**report.performance, "sequential_drift": 1.0}
             report = report.model_copy(update={"concept_drift": True, "performance": performance})
+        report = self.evidence.observe(report)
         labeled_from = self._labeled_from(report)
         request = self.policy.observe(report, labeled_from=labeled_from)
         if not window.complete:

@@ -68,6 +68,7 @@ class StatusBoard:
                 "labeled": report.challenger_labeled,
                 "performance": dict(report.challenger_performance),
                 "paired_champion": dict(report.challenger_paired_champion),
+                "live": dict(report.challenger_live),  # since it was first compared
             }
         self._windows.append(window)
         for (version, kind), _ in list(self._open.items()):

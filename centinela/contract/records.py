@@ -192,6 +192,14 @@ class DriftReport(Record):
     challenger_labeled: int = Field(default=0, ge=0)
     challenger_performance: dict[str, float] = Field(default_factory=dict)
     challenger_paired_champion: dict[str, float] = Field(default_factory=dict)
+    # The same events as paired 0/1 losses: how many only the challenger got right
+    # ("challenger_only_right"), only the champion ("champion_only_right"), or both or neither
+    # ("both_same"); and the always-valid comparison of the two models over every window since
+    # the challenger was first compared with this champion (centinela.models.live_comparison:
+    # its counts, the accuracy difference, the confidence sequence and the verdict). Empty
+    # without a challenger, and in older reports.
+    challenger_paired_counts: dict[str, int] = Field(default_factory=dict)
+    challenger_live: dict[str, float | int | str | None] = Field(default_factory=dict)
 
 
 class Alert(Record):

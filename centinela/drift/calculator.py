@@ -220,6 +220,7 @@ def _challenger_fields(summary: WindowSummary, profile: ReferenceProfile) -> dic
         "challenger_labeled": found.labeled,
         "challenger_performance": found.performance,
         "challenger_paired_champion": found.paired_champion,
+        "challenger_paired_counts": found.paired_counts,
     }
 
 

@@ -47,6 +47,7 @@ class ChallengerComparison:
     labeled: int
     performance: dict[str, float]
     paired_champion: dict[str, float]
+    paired_counts: dict[str, int]  # the events as paired 0/1 losses (see paired_counts)
 
 
 def compare(outcomes: Mapping[str, Table], *, n_classes: int) -> ChallengerComparison | None:
@@ -63,7 +64,27 @@ def compare(outcomes: Mapping[str, Table], *, n_classes: int) -> ChallengerCompa
         labeled=len(table),
         performance=_metrics(labels, challenger, n_classes),
         paired_champion=_metrics(labels, champion, n_classes),
+        paired_counts=paired_counts(labels, challenger, champion),
     )
+
+
+def paired_counts(
+    labels: np.ndarray, challenger: np.ndarray, champion: np.ndarray
+) -> dict[str, int]:
+    """How many events only the challenger got right, only the champion, or both or neither:
+    what the always-valid comparison (:mod:`centinela.models.live_comparison`) reads.
+
+    >>> paired_counts(np.array([1, 1, 0, 0]), np.array([1, 1, 0, 1]), np.array([1, 0, 1, 1]))
+    {'challenger_only_right': 2, 'champion_only_right': 0, 'both_same': 2}
+    """
+    challenger_right, champion_right = challenger == labels, champion == labels
+    only_challenger = int(np.count_nonzero(challenger_right & ~champion_right))
+    only_champion = int(np.count_nonzero(champion_right & ~challenger_right))
+    return {
+        "challenger_only_right": only_challenger,
+        "champion_only_right": only_champion,
+        "both_same": len(labels) - only_challenger - only_champion,
+    }
 
 
 def _metrics(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> dict[str, float]:

@@ -233,6 +233,15 @@ def test_with_labels_flowing_each_window_reports_the_challenger_beside_the_champ
             assert paired == pytest.approx(theirs, abs=1e-12)
             assert paired == pytest.approx(report["performance"]["accuracy"], abs=1e-12)
         assert any(c != p for outcomes in expected.values() for c, p in outcomes)
+        # The running always-valid comparison: every window's pairs so far, counted once.
+        pairs: list[tuple[bool, bool]] = []
+        for window in sorted(expected):
+            pairs += expected[window]
+            live = reported[window]["challenger_live"]
+            assert live["events"] == len(pairs) and live["through_window"] == window
+            assert live["challenger_only_right"] == sum(c and not p for c, p in pairs)
+            assert live["champion_only_right"] == sum(p and not c for c, p in pairs)
+            assert live["verdict"] in ("better", "worse", "not yet known")
 
         shown = [w for w in worker.status()["windows"] if w["window_id"] in expected]
         assert shown and all(w["challenger"]["version"] == "2" for w in shown)
@@ -242,6 +251,7 @@ def test_with_labels_flowing_each_window_reports_the_challenger_beside_the_champ
         metrics = worker.get("/metrics").text
         assert 'centinela_challenger_accuracy{version="2"}' in metrics
         assert 'centinela_challenger_paired_champion_accuracy{version="2"}' in metrics
+        assert 'centinela_challenger_live_verdict{version="2"}' in metrics
 
         client = MlflowClient(settings.mlflow_tracking_uri)
 
