@@ -17,7 +17,12 @@ from centinela.exceptions import CentinelaError
 from centinela.models.registry import check_credentials
 from retrain.events import ModelEventPublisher
 from retrain.exceptions import RetrainError, ReviewError
-from retrain.live_evidence import LiveEvidence, gather_live_evidence
+from retrain.live_evidence import (
+    LiveEvidence,
+    describe_stream_evidence,
+    gather_live_evidence,
+    stream_evidence,
+)
 from retrain.report import render_comparison, render_status
 from retrain.review import Review, VersionInfo
 from retrain.submit import manual_request, parse_duration, parse_moment, publish_request
@@ -147,17 +152,23 @@ def show_comparison(args: argparse.Namespace, settings: Settings) -> int:
     review = _review(args, settings, publisher=None)
     champion, challenger = review.compare()
     live = None if champion is None else _live(settings, review, champion, challenger)
+    streamed = None if champion is None else _streamed(settings, champion, challenger)
     if args.json:
         document = {
             "champion": champion.to_dict() if champion else None,
             "challenger": challenger.to_dict(),
             "live": live.to_dict() if isinstance(live, LiveEvidence) else live,
+            "stream_live": streamed,
         }
         print(json.dumps(document, indent=2))
     else:
         print(render_comparison(champion, challenger))
         if live is not None:
             print(live.describe() if isinstance(live, LiveEvidence) else live)
+        if isinstance(streamed, dict) and champion is not None:
+            print(describe_stream_evidence(streamed, champion.version, challenger.version))
+        elif streamed is not None:
+            print(streamed)
     return 0
 
 
@@ -192,6 +203,17 @@ def _live(
         return gather_live_evidence(settings, review.catalog, champion.version, challenger.version)
     except CentinelaError as error:
         return f"live: no evidence read ({error})"
+
+
+def _streamed(
+    settings: Settings, champion: VersionInfo, challenger: VersionInfo
+) -> dict[str, float | int | str | None] | str | None:
+    """The stream's running comparison of the two, None before any window had it, or why it
+    could not be read."""
+    try:
+        return stream_evidence(settings, champion.version, challenger.version)
+    except CentinelaError as error:
+        return f"stream: no evidence read ({error})"
 
 
 def _refuse_if_live_evidence_says_worse(

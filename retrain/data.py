@@ -119,6 +119,26 @@ def read_examples(
     return kept, counts
 
 
+def read_tail(settings: Settings, topic: str, tail: int) -> list[bytes]:
+    """The values of the last ``tail`` records of every partition of ``topic``."""
+    consumer = _open_consumer(settings)
+    values: list[bytes] = []
+    try:
+        numbers = sorted(consumer.partitions_for_topic(topic) or ())
+        read_to_end_blocking(
+            consumer,
+            [TopicPartition(topic, number) for number in numbers],
+            lambda tp, records: values.extend(r.value for r in records if r.value is not None),
+            tail=tail,
+            stall_seconds=_STALL_SECONDS,
+        )
+    except KafkaError as error:
+        raise BrokerUnavailableError(f"reading {topic} failed: {error}") from None
+    finally:
+        consumer.close()
+    return values
+
+
 def _open_consumer(settings: Settings) -> KafkaConsumer:
     try:
         return KafkaConsumer(

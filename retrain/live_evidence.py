@@ -22,17 +22,20 @@ from datetime import UTC, datetime
 
 import pandas as pd
 
-from centinela.contract.records import LabeledExample
+from centinela.contract.codec import decode
+from centinela.contract.records import DriftReport, LabeledExample
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
+from centinela.exceptions import DecodeError
 from centinela.models.live_comparison import LiveComparison
 from centinela.models.registry import LoadedModel, load_model
 from retrain.catalog import Catalog
-from retrain.data import read_examples
+from retrain.data import read_examples, read_tail
 
 log = logging.getLogger(__name__)
 
 TRAINED_UNTIL_TAG = "centinela.data.until"
+DRIFT_TAIL = 500  # drift reports read back per partition for the stream's running comparison
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,48 @@ def gather_live_evidence(
         since.isoformat(),
     )
     return LiveEvidence(champion_version, challenger_version, since, comparison)
+
+
+def stream_evidence(
+    settings: Settings, champion_version: str, challenger_version: str
+) -> dict[str, float | int | str | None] | None:
+    """The stream's own running comparison of the two (the always-valid test over the labeled
+    events the challenger scored in the shadow, window after window): the ``challenger_live``
+    of the newest drift report that has it, among the last :data:`DRIFT_TAIL` per partition;
+    None when no report has it."""
+    newest: DriftReport | None = None
+    for value in read_tail(settings, Topics.from_settings(settings).drift, DRIFT_TAIL):
+        try:
+            report = decode(DriftReport, value, max_bytes=settings.max_message_bytes)
+        except DecodeError:
+            continue  # the merger wrote it; an unreadable one is no evidence either way
+        pair = (report.model_name, report.model_version, report.challenger_version)
+        wanted = pair == (settings.model_name, champion_version, challenger_version)
+        later = newest is None or report.window_id >= newest.window_id
+        if wanted and report.challenger_live and later:
+            newest = report
+    return None if newest is None else newest.challenger_live
+
+
+def describe_stream_evidence(
+    live: dict[str, float | int | str | None], champion_version: str, challenger_version: str
+) -> str:
+    """One line for people, as :meth:`LiveEvidence.describe` for the review-time evidence.
+
+    >>> describe_stream_evidence({"events": 1200, "difference": -0.21, "interval_low": -0.26,
+    ...     "interval_high": -0.16, "alpha": 0.05, "verdict": "worse", "through_window": 88},
+    ...     "1", "2")  # doctest: +NORMALIZE_WHITESPACE
+    'stream: 1,200 labeled events scored by both through window 88; accuracy of v2 minus v1
+    -0.2100, 95% confidence sequence [-0.2600, -0.1600]; verdict: worse'
+    """
+    alpha = float(live.get("alpha") or 0.05)
+    return (
+        f"stream: {int(live.get('events') or 0):,} labeled events scored by both through window "
+        f"{live.get('through_window')}; accuracy of v{challenger_version} minus "
+        f"v{champion_version} {float(live.get('difference') or 0):+.4f}, {1 - alpha:.0%} "
+        f"confidence sequence [{float(live.get('interval_low') or 0):+.4f}, "
+        f"{float(live.get('interval_high') or 0):+.4f}]; verdict: {live.get('verdict')}"
+    )
 
 
 def paired_errors(

@@ -149,6 +149,15 @@ def test_the_canary_serves_its_share_and_stops_itself_when_the_challenger_is_wor
         tags = registry.get_model_version(settings.model_name, version).tags
         assert tags[CANARY_STOPPED_TAG] == stop["reason"]
         assert f"canary: {stop['reason']}" in run_command(settings, "models", "compare")
+        # The stream's own running comparison, window after window, says the same.
+        said: list[str] = []
+
+        def stream_says_worse() -> bool:
+            said[:] = [run_command(settings, "models", "compare")]
+            return "stream: " in said[0] and "verdict: worse" in said[0].split("stream: ")[1]
+
+        wait_for(stream_says_worse, 90, "the stream's comparison", worker)
+        assert f"accuracy of v{version} minus v1 -" in said[0].split("stream: ")[1]
         served_by_challenger = [p for p in predictions if p["role"] == "canary"]
         assert all(served_by_canary(p["event_id"], SHARE) for p in served_by_challenger)
         metrics = worker.get("/metrics").text
