@@ -177,10 +177,15 @@ def print_summary(
 
 def live_evidence_lines(settings: Settings) -> list[str]:
     """The registered challenger against the champion on the live labeled events after its
-    training data (what `centinela models compare` shows)."""
+    training data, and the stream's own running comparison of the events it shadow-scored
+    (what `centinela models compare` shows)."""
     from centinela.models.registry import CHALLENGER, CHAMPION
     from retrain.catalog import Catalog
-    from retrain.live_evidence import gather_live_evidence
+    from retrain.live_evidence import (
+        describe_stream_evidence,
+        gather_live_evidence,
+        stream_evidence,
+    )
 
     try:
         catalog = Catalog(settings)
@@ -188,9 +193,12 @@ def live_evidence_lines(settings: Settings) -> list[str]:
         if champion is None or challenger is None:
             return ["live evidence: no challenger to compare"]
         evidence = gather_live_evidence(settings, catalog, champion, challenger)
+        streamed = stream_evidence(settings, champion, challenger)
     except Exception as error:  # the summary is printed even when the evidence cannot be read
         return [f"live evidence could not be read: {error}"]
-    return [evidence.describe()]
+    if streamed is None:
+        return [evidence.describe(), "stream: no window compared the two yet"]
+    return [evidence.describe(), describe_stream_evidence(streamed, champion, challenger)]
 
 
 def html_report_lines(settings: Settings) -> list[str]:
