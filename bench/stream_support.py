@@ -110,18 +110,19 @@ def bench_model() -> tuple[Any, ReferenceProfile, pd.DataFrame, np.ndarray]:
     return trained.model, trained.profile, data, labels
 
 
-def register_champion(settings: Settings) -> RegisteredModel:
-    """A 20-feature logistic regression registered as champion."""
+def register_champion(settings: Settings, *, alias: str = "champion") -> RegisteredModel:
+    """A 20-feature logistic regression registered as champion (or under ``alias``: a
+    challenger, which the worker then scores in the shadow)."""
     data, labels = bench_data()
     return train_and_register(
         settings,
         "logistic_regression",
-        {},
+        {} if alias == "champion" else {"C": 0.5},
         data,
         labels,
         tags={"centinela.bench": "stream"},
-        run_name="bench-champion",
-        alias="champion",
+        run_name=f"bench-{alias}",
+        alias=alias,
     )
 
 
