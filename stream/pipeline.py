@@ -291,8 +291,9 @@ class Pipeline:
         self, champion: Champion, partition: int, messages: Sequence[Message], out: BatchOutput
     ) -> list[ValidLabel]:
         good = []
-        for message in messages:
-            result = champion.labels.validate(message.value, offset=message.offset)
+        values, offsets = [m.value for m in messages], [m.offset for m in messages]
+        results = champion.labels.validate_many(values, offsets)
+        for message, result in zip(messages, results, strict=True):
             if isinstance(result, Rejected):
                 self._dead_letter(self.topics.labels, message, result, out)
             else:

@@ -6,6 +6,8 @@
   Prediction, LabeledExample) printed from columns into byte templates, no model per event.
 - :mod:`~centinela.contract.codec.fast_decoders`: the common case of FeatureEvent and
   LabelEvent read with orjson; None sends anything else to :func:`decode`.
+- :mod:`~centinela.contract.codec.time_columns`: the common RFC 3339 times of a batch read at
+  once (:func:`instants`); None sends anything else to :func:`aware_time`.
 
 The records of :mod:`centinela.contract.records` are the schema; the fast paths are held to
 them value for value by tests/centinela/contract/test_codec_equivalence.py.
@@ -23,6 +25,7 @@ from centinela.contract.codec.fast_decoders import (
     aware_time,
     feature_event_fields,
     label_event_fields,
+    label_event_texts,
 )
 from centinela.contract.codec.fast_encoders import (
     PredictionEncoder,
@@ -41,6 +44,7 @@ from centinela.contract.codec.pydantic_codec import (
     encode,
     encode_key,
 )
+from centinela.contract.codec.time_columns import instants
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -56,7 +60,9 @@ __all__ = [
     "generated_ids",
     "given_ids",
     "indexed_ids",
+    "instants",
     "label_event_fields",
+    "label_event_texts",
     "label_values",
     "time_texts",
 ]

@@ -69,6 +69,18 @@ def feature_event_fields(raw: bytes) -> tuple[str, datetime, str, dict[str, Any]
 
 def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
     """``(event_id, label, label time)`` of a well-formed LabelEvent document, else None."""
+    texts = label_event_texts(raw)
+    if texts is None:
+        return None
+    event_id, label, text = texts
+    moment = aware_time(text)
+    return None if moment is None else (event_id, label, moment)
+
+
+def label_event_texts(raw: bytes) -> tuple[str, int | str, str] | None:
+    """``(event_id, label, label time's text)`` of a LabelEvent document that is well formed
+    but for its time, which is not read (:func:`aware_time` or
+    :func:`~centinela.contract.codec.time_columns.instants` then must accept it), else None."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -85,8 +97,7 @@ def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
         or type(text) is not str
     ):
         return None
-    moment = aware_time(text)
-    return None if moment is None else (event_id, cast(int | str, label), moment)
+    return event_id, cast(int | str, label), text
 
 
 # The common RFC 3339 forms, which pydantic reads to the same instant. ``fromisoformat`` alone
