@@ -44,9 +44,12 @@ def labeled_rows(
     time index) of each join, in order."""
     values: list[bytes | None] = [None] * len(joined)
     by_version: dict[str, list[int]] = {}
+    width = len(class_keys)
     for at, item in enumerate(joined):
         event = item.event
-        if event.record[:1] == MARK and _fits(event.probabilities, class_keys):
+        probabilities = event.probabilities
+        # Probabilities that do not match the classes: the one-by-one path raises, as always.
+        if event.record[:1] == MARK and (probabilities is None or len(probabilities) == width):
             by_version.setdefault(event.version, []).append(at)
     for version, positions in by_version.items():
         items = [joined[at] for at in positions]
@@ -77,10 +80,6 @@ def labeled_rows(
         )
         for item, value in zip(joined, values, strict=True)
     ]
-
-
-def _fits(probabilities: tuple[float, ...] | None, class_keys: tuple[str, ...]) -> bool:
-    return probabilities is None or len(probabilities) == len(class_keys) > 0
 
 
 def _one(

@@ -143,19 +143,15 @@ def unpack_columns(
     ([b't1', b't2'], [[0.5, 1.0], [2.0, 3.0]], [['a'], ['b']])
     """
     size = layout.numbers.size
-    times: list[bytes] = []
-    numbers: list[bytes] = []
-    tails: list[bytes] = []
-    for record in records:
-        start = 2 + record[1]
-        times.append(record[2:start])
-        numbers.append(record[start : start + size])
-        tails.append(record[start + size :])
+    starts = [2 + record[1] for record in records]
+    times = [record[2:start] for record, start in zip(records, starts, strict=True)]
+    numbers = [record[start : start + size] for record, start in zip(records, starts, strict=True)]
     matrix = np.frombuffer(b"".join(numbers), dtype=_FLOAT).reshape(
         len(records), len(layout.numeric)
     )
     if layout.categorical:
-        categorical = [orjson.loads(tail) for tail in tails]
+        pairs = zip(records, starts, strict=True)
+        categorical = [orjson.loads(record[start + size :]) for record, start in pairs]
         if any(len(row) != len(layout.categorical) for row in categorical):
             raise ValueError(f"a packed record does not hold {len(layout.categorical)} categories")
     else:

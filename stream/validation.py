@@ -41,7 +41,7 @@ from centinela.contract.codec import (
     feature_event_fields,
     instants,
     label_event_fields,
-    label_event_texts,
+    label_event_rows,
 )
 from centinela.contract.records import FeatureEvent, LabelEvent
 from centinela.exceptions import DecodeError
@@ -307,8 +307,9 @@ class LabelValidator:
         waiting: list[tuple[int, str, int | str]] = []  # (index, event_id, class)
         texts: list[str] = []
         limit, known, validate = self.max_bytes, self._known, self.validate
-        for raw, offset in zip(raws, offsets, strict=True):
-            fields = label_event_texts(raw) if raw is not None and len(raw) <= limit else None
+        # Nothing to read in a tombstone or an oversized label: b"" sends it to validate.
+        sized = [b"" if raw is None or len(raw) > limit else raw for raw in raws]
+        for raw, offset, fields in zip(raws, offsets, label_event_rows(sized), strict=True):
             if fields is not None:
                 event_id, label, text = fields
                 value = known.get(label)

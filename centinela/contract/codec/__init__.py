@@ -27,6 +27,7 @@ from centinela.contract.codec.fast_decoders import (
     aware_time,
     feature_event_fields,
     label_event_fields,
+    label_event_rows,
     label_event_texts,
 )
 from centinela.contract.codec.fast_encoders import (
@@ -66,6 +67,7 @@ __all__ = [
     "indexed_ids",
     "instants",
     "label_event_fields",
+    "label_event_rows",
     "label_event_texts",
     "label_values",
     "labeled_values",

@@ -38,7 +38,8 @@ import orjson
 
 from centinela.contract.records import SCHEMA_VERSION
 
-_PLAIN = re.compile(rb"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\': no JSON escape
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\': no JSON escape
+_PLAIN_BYTES = re.compile(rb"[ !#-\[\]-~]*")
 
 
 @dataclass(frozen=True)
@@ -75,33 +76,43 @@ def labeled_values(
     template = _template(features.order, model_name, version)
     rows = _feature_rows(features, n)
     probability_rows = _probability_rows(probabilities, tuple(class_keys))
-    ids = _quoted([i.encode() for i in event_ids], event_ids)
-    times = _quoted(event_times, event_times)
-    label_texts = _quoted([t.encode() for t in label_times], label_times)
-    printed: dict[tuple[type, Any], bytes] = {}
-    dumps = orjson.dumps
-
-    def value(item: Any) -> bytes:
-        key = (type(item), item)  # 1, 1.0 and True are one dict key
-        text = printed.get(key)
-        if text is None:
-            text = printed[key] = dumps(item)
-        return text
-
     return [
-        template % (quoted, moment, *row, value(guess), proba, value(label), at)
+        template % (quoted, moment, *row, guess, proba, label, at)
         for quoted, moment, row, guess, proba, label, at in zip(
-            ids, times, rows, predicted, probability_rows, labels, label_texts, strict=True
+            _quoted(event_ids),
+            _quoted_bytes(event_times),
+            rows,
+            _printed(predicted),
+            probability_rows,
+            _printed(labels),
+            _quoted(label_times),
+            strict=True,
         )
     ]
 
 
-def _quoted(encoded: Sequence[bytes], texts: Sequence[str] | Sequence[bytes]) -> list[bytes]:
-    """JSON strings of ``texts`` (``encoded``: their UTF-8): quotes added when the batch needs
-    no escape (one regular-expression match for all), else one ``orjson.dumps`` each."""
-    if _PLAIN.fullmatch(b"".join(encoded)):
-        return [b'"%s"' % text for text in encoded]
-    return [orjson.dumps(t.decode() if isinstance(t, bytes) else t) for t in texts]
+def _quoted(texts: Sequence[str]) -> list[bytes]:
+    """JSON strings of ``texts``: when none needs an escape (one regular-expression match for
+    the batch), quoted and encoded all at once and cut at the newlines between them (a text
+    that needs no escape holds no newline); else one ``orjson.dumps`` each."""
+    if _PLAIN.fullmatch("".join(texts)):
+        return ('"' + '"\n"'.join(texts) + '"').encode().split(b"\n")
+    return [orjson.dumps(text) for text in texts]
+
+
+def _quoted_bytes(texts: Sequence[bytes]) -> list[bytes]:
+    """:func:`_quoted` for UTF-8 texts."""
+    if _PLAIN_BYTES.fullmatch(b"".join(texts)):
+        return (b'"' + b'"\n"'.join(texts) + b'"').split(b"\n")
+    return [orjson.dumps(text.decode()) for text in texts]
+
+
+def _printed(values: Sequence[Any]) -> list[bytes]:
+    """Each value as JSON, each distinct value printed once."""
+    if len(set(map(type, values))) == 1:  # else 1 and True would be one dict key
+        table = {value: orjson.dumps(value) for value in set(values)}
+        return [table[value] for value in values]
+    return [orjson.dumps(value) for value in values]
 
 
 @lru_cache(maxsize=64)
@@ -117,24 +128,29 @@ def _template(order: tuple[str, ...], model_name: str, version: str) -> bytes:
     )
 
 
-def _feature_rows(features: FeatureColumns, n: int) -> list[tuple[bytes, ...]]:
+def _feature_rows(features: FeatureColumns, n: int) -> list[list[bytes]]:
     """Each example's printed feature values, in the document's order."""
     width = len(features.numeric_names)
     if width:
         matrix = np.ascontiguousarray(features.numeric, dtype=np.float64).reshape(n, width)
         printed = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
-        numeric: list[list[bytes]] = [row.split(b",") for row in printed[2:-2].split(b"],[")]
+        # "[[a,b],[c,d]]" -> a, b, c, d: one split for the batch, a slice per example.
+        flat = printed[2:-2].replace(b"],[", b",").split(b",")
+        numeric = [flat[at : at + width] for at in range(0, n * width, width)]
     else:
         numeric = [[] for _ in range(n)]
     if features.categorical_names:
-        dumps = orjson.dumps
         for row, categories in zip(numeric, features.categorical, strict=True):
-            row += [dumps(category) for category in categories]
+            row += _quoted_values(categories)
     placed = features.numeric_names + features.categorical_names
     if placed == features.order:
-        return [tuple(row) for row in numeric]
+        return numeric
     reorder = _picker(tuple(placed.index(name) for name in features.order))
-    return [reorder(row) for row in numeric]
+    return [list(reorder(row)) for row in numeric]
+
+
+def _quoted_values(values: Sequence[Any]) -> list[bytes]:
+    return [orjson.dumps(value) for value in values]
 
 
 def _picker(positions: tuple[int, ...]) -> Callable[[list[bytes]], tuple[bytes, ...]]:
@@ -154,8 +170,10 @@ def _probability_rows(
     if any(len(row) != len(class_keys) for row in given):
         raise ValueError(f"probabilities do not match the {len(class_keys)} classes {class_keys}")
     template = _probability_template(class_keys)
+    width = len(class_keys)
     printed = orjson.dumps(np.asarray(given, dtype=np.float64), option=orjson.OPT_SERIALIZE_NUMPY)
-    rows = iter([template % tuple(row.split(b",")) for row in printed[2:-2].split(b"],[")])
+    flat = printed[2:-2].replace(b"],[", b",").split(b",")
+    rows = iter([template % tuple(flat[at : at + width]) for at in range(0, len(flat), width)])
     return [b"null" if row is None else next(rows) for row in probabilities]
 
 
