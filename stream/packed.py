@@ -132,7 +132,7 @@ def event_fields(record: bytes, layout: Layout) -> tuple[str, dict[str, Any]]:
 
 def unpack_columns(
     records: Sequence[bytes], layout: Layout
-) -> tuple[list[bytes], np.ndarray, list[list[Any]]]:
+) -> tuple[list[bytes], np.ndarray, list[Sequence[Any]]]:
     """The time texts (as bytes), numeric matrix and categorical rows of packed records (all
     packed, all read with ``layout``): :func:`event_fields` for a batch, without a dict each.
 
@@ -151,11 +151,13 @@ def unpack_columns(
     )
     if layout.categorical:
         pairs = zip(records, starts, strict=True)
-        categorical = [orjson.loads(record[start + size :]) for record, start in pairs]
+        categorical: list[Sequence[Any]] = [
+            orjson.loads(record[start + size :]) for record, start in pairs
+        ]
         if any(len(row) != len(layout.categorical) for row in categorical):
             raise ValueError(f"a packed record does not hold {len(layout.categorical)} categories")
     else:
-        categorical = [[] for _ in records]
+        categorical = [()] * len(records)  # one shared empty row: no container per record
     return times, matrix, categorical
 
 

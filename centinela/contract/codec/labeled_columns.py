@@ -74,21 +74,38 @@ def labeled_values(
     if n == 0:
         return []
     template = _template(features.order, model_name, version)
-    rows = _feature_rows(features, n)
-    probability_rows = _probability_rows(probabilities, tuple(class_keys))
+    columns = (
+        _quoted(event_ids),
+        _quoted_bytes(event_times),
+        _printed(predicted),
+        _probability_rows(probabilities, tuple(class_keys)),
+        _printed(labels),
+        _quoted(label_times),
+    )
+    width = len(features.numeric_names)
+    if width and features.numeric_names == features.order:
+        # All numeric, in the document's order: each example's values are a slice of one list.
+        flat = _printed_matrix(features.numeric, n, width)
+        return [
+            template % (quoted, moment, *flat[at : at + width], guess, proba, label, label_at)
+            for quoted, moment, guess, proba, label, label_at, at in zip(
+                *columns, range(0, n * width, width), strict=True
+            )
+        ]
     return [
-        template % (quoted, moment, *row, guess, proba, label, at)
-        for quoted, moment, row, guess, proba, label, at in zip(
-            _quoted(event_ids),
-            _quoted_bytes(event_times),
-            rows,
-            _printed(predicted),
-            probability_rows,
-            _printed(labels),
-            _quoted(label_times),
-            strict=True,
+        template % (quoted, moment, *row, guess, proba, label, label_at)
+        for quoted, moment, guess, proba, label, label_at, row in zip(
+            *columns, _feature_rows(features, n), strict=True
         )
     ]
+
+
+def _printed_matrix(numeric: np.ndarray, n: int, width: int) -> list[bytes]:
+    """The matrix's values printed row after row: "[[a,b],[c,d]]" -> a, b, c, d (one orjson
+    call and one split for the batch)."""
+    matrix = np.ascontiguousarray(numeric, dtype=np.float64).reshape(n, width)
+    printed = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
+    return printed[2:-2].replace(b"],[", b",").split(b",")
 
 
 def _quoted(texts: Sequence[str]) -> list[bytes]:
@@ -132,10 +149,7 @@ def _feature_rows(features: FeatureColumns, n: int) -> list[list[bytes]]:
     """Each example's printed feature values, in the document's order."""
     width = len(features.numeric_names)
     if width:
-        matrix = np.ascontiguousarray(features.numeric, dtype=np.float64).reshape(n, width)
-        printed = orjson.dumps(matrix, option=orjson.OPT_SERIALIZE_NUMPY)
-        # "[[a,b],[c,d]]" -> a, b, c, d: one split for the batch, a slice per example.
-        flat = printed[2:-2].replace(b"],[", b",").split(b",")
+        flat = _printed_matrix(features.numeric, n, width)
         numeric = [flat[at : at + width] for at in range(0, n * width, width)]
     else:
         numeric = [[] for _ in range(n)]
