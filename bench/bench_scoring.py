@@ -165,7 +165,8 @@ def worker_rate(settings: Settings, home: Path, n: int, *, labels: bool) -> tupl
         worker.wait_ready()
         if labels:
             done, metrics = labels_done(worker, n, timeout=900)
-            stamps = message_times(settings, topics(settings).predictions, 1, timeout=300)
+            # Every prediction's timestamp: the first poll may miss a partition's first one.
+            stamps = message_times(settings, topics(settings).predictions, n, timeout=300)
             span = done - min(stamps) / 1000.0
             joined = metric(metrics, 'centinela_labels_total{outcome="joined"}')
             what = f"{n} events and {n} labels ({joined:.0f} joined) in {span:.1f}s"
