@@ -10,12 +10,17 @@ fetch and produce to. cProfile's total is printed with the functions that take m
 grouped by stage.
 
     .venv/bin/python bench/profile_pipeline.py [--batches 100] [--label-lag 300] [--top 25]
+
+``--plain`` runs the same batches without the profiler, ``--repeats`` times (a fresh pipeline
+each time), and prints the CPU per event of each run: the figure to compare two versions of the
+code by, interleaved, on a machine whose load moves.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import tempfile
@@ -109,7 +114,12 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=100)
     parser.add_argument("--label-lag", type=int, default=300)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--plain", action="store_true", help="no profiler: CPU per event only")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of --plain")
     args = parser.parse_args()
+    if args.plain:
+        plain(args.batches, args.label_lag, args.repeats)
+        return
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
         pipeline, champion = pipeline_and_champion(settings)
@@ -140,6 +150,31 @@ def main() -> None:
     print(f"  {rest / total:6.1%}  {rest / events * 1e6:7.1f} us/event  the rest of process")
     print()
     stats.sort_stats("tottime").print_stats(args.top)
+
+
+def plain(n_batches: int, lag: int, repeats: int) -> None:
+    """CPU per event of Pipeline.process without the profiler, ``repeats`` times."""
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
+    figures = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as home:
+            settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
+            pipeline, champion = pipeline_and_champion(settings)
+            work = batches(n_batches, settings.batch_size, lag)
+            cpu = time.process_time()
+            for features, labels in work:
+                pipeline.process(
+                    champion, {0: features}, {0: labels}, labels_caught_up=lambda p: True,
+                    received_at=time.monotonic(),
+                )  # fmt: skip
+            cpu = time.process_time() - cpu
+            pipeline.close()
+        figures.append(cpu / (n_batches * settings.batch_size) * 1e6)
+    shown = ", ".join(f"{figure:.1f}" for figure in figures)
+    print(f"{n_batches * settings.batch_size:,} events with their labels, batch size "
+          f"{settings.batch_size}, no profiler: {shown} us CPU per event "
+          f"(best {min(figures):.1f})")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -130,6 +130,37 @@ def event_fields(record: bytes, layout: Layout) -> tuple[str, dict[str, Any]]:
     return record[2:start].decode(), features
 
 
+def unpack_columns(
+    records: Sequence[bytes], layout: Layout
+) -> tuple[list[bytes], np.ndarray, list[Sequence[Any]]]:
+    """The time texts (as bytes), numeric matrix and categorical rows of packed records (all
+    packed, all read with ``layout``): :func:`event_fields` for a batch, without a dict each.
+
+    >>> layout = Layout(("x", "y"), ("colour",), ("x", "colour", "y"))
+    >>> records = pack_events(["t1", "t2"], np.array([[0.5, 1.0], [2.0, 3.0]]), [("a",), ("b",)])
+    >>> times, numeric, categorical = unpack_columns(records, layout)
+    >>> times, numeric.tolist(), categorical
+    ([b't1', b't2'], [[0.5, 1.0], [2.0, 3.0]], [['a'], ['b']])
+    """
+    size = layout.numbers.size
+    starts = [2 + record[1] for record in records]
+    times = [record[2:start] for record, start in zip(records, starts, strict=True)]
+    numbers = [record[start : start + size] for record, start in zip(records, starts, strict=True)]
+    matrix = np.frombuffer(b"".join(numbers), dtype=_FLOAT).reshape(
+        len(records), len(layout.numeric)
+    )
+    if layout.categorical:
+        pairs = zip(records, starts, strict=True)
+        categorical: list[Sequence[Any]] = [
+            orjson.loads(record[start + size :]) for record, start in pairs
+        ]
+        if any(len(row) != len(layout.categorical) for row in categorical):
+            raise ValueError(f"a packed record does not hold {len(layout.categorical)} categories")
+    else:
+        categorical = [()] * len(records)  # one shared empty row: no container per record
+    return times, matrix, categorical
+
+
 def _document(record: bytes) -> dict[str, Any]:
     """An accepted event's JSON as a dict. orjson reads whatever the fast path accepted; the
     careful path (pydantic) may have accepted a document orjson refuses, so it reads those."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from centinela.contract.codec import dead_letter, encode_labeled
+from centinela.contract.codec import dead_letter
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.profile import ReferenceProfile
@@ -25,8 +25,8 @@ from stream.batch_output import BatchOutput, ClosedWindows, Message
 from stream.champion import Champion
 from stream.changelog import ChangelogGroup, EventEntry, chunk_count, new_group_id
 from stream.join import DUPLICATE_EVENT, Joined, Scored
-from stream.memory import right_sized
-from stream.packed import Layout, event_fields, kept_records
+from stream.labeled import labeled_rows
+from stream.packed import Layout, kept_records
 from stream.quarantine import INTERNAL_ERROR, drop_unscorable, quarantined
 from stream.scoring import FeatureArrays, event_arrays, score, with_numeric
 from stream.shadow import ShadowScorer, challenger_columns
@@ -301,8 +301,9 @@ class Pipeline:
         self, champion: Champion, partition: int, messages: Sequence[Message], out: BatchOutput
     ) -> list[ValidLabel]:
         good = []
-        for message in messages:
-            result = champion.labels.validate(message.value, offset=message.offset)
+        values, offsets = [m.value for m in messages], [m.offset for m in messages]
+        results = champion.labels.validate_many(values, offsets)
+        for message, result in zip(messages, results, strict=True):
             if isinstance(result, Rejected):
                 self._dead_letter(self.topics.labels, message, result, out)
             else:
@@ -313,28 +314,11 @@ class Pipeline:
     def _publish_applied(
         self, champion: Champion, state: PartitionState, applied: Applied, out: BatchOutput
     ) -> None:
-        name = champion.model.name
-        keys = champion.class_keys
         if applied.joined:
             rows = out.labeled.setdefault(state.partition, [])
-            for item in applied.joined:
-                event_time, features = event_fields(item.event.record, self._layout(item.event))
-                value = encode_labeled(
-                    item.event_id,
-                    event_time,
-                    features,
-                    model_name=name,
-                    version=item.event.version,
-                    predicted=item.event.predicted,
-                    probabilities=item.event.probabilities,
-                    class_keys=keys,
-                    label=item.label.label,
-                    label_time=item.label.label_time,
-                )
-                # A copy of its own length: thousands wait to be published (stream.memory).
-                # The Kafka timestamp is the event time, for the retrain worker's time index.
-                moment = int(item.event.event_ts * 1000)
-                rows.append((item.event_id.encode(), right_sized(value), moment))
+            rows += labeled_rows(
+                applied.joined, self._layout, champion.model.name, champion.class_keys
+            )
         for rejection in applied.label_rejections:
             self._reject_label(state.partition, rejection.label, rejection.rejected, out)
         out.stats.joined += len(applied.joined)

@@ -3,9 +3,14 @@ semantics"); good input passes both paths."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from stream.time_bounds import TimeBounds
 from stream.validation import FeatureValidator, LabelValidator, Rejected, ValidEvent, ValidLabel
 from tests.stream.stream_data import T0, event_bytes, label_bytes, trained_model
 
@@ -137,3 +142,98 @@ def test_a_batch_is_judged_exactly_like_its_events_one_by_one(validators):
     assert all(isinstance(r, ValidEvent) for r in validated.results)
     assert validated.numeric is not None and validated.numeric.shape == (50, 3)
     assert validated.rows == list(range(50))
+
+
+def label_doc(**changes: object) -> bytes:
+    body: dict[str, object] = {
+        "schema_version": 1,
+        "event_id": "e-1",
+        "label": 1,
+        "label_time": "2026-01-01T00:00:05.25Z",
+    }
+    body.update(changes)
+    return orjson.dumps({k: v for k, v in body.items() if v is not MISSING})
+
+
+MISSING = object()
+LABEL_TIMES = [
+    "2026-01-01T00:00:05Z", "2026-01-01T00:00:05.000000Z", "2026-01-01T00:00:05.5Z",
+    "2026-01-01T00:00:05.123456789Z", "2026-01-01T01:00:05+01:00", "2025-12-31T19:00:05-05:00",
+    "2026-01-01T00:00:05-00:00", "2026-01-01T00:00:05", "2026-01-01 00:00:05Z",
+    "2026-01-01t00:00:05z",
+    "20260101T000005Z", "2026-02-30T00:00:05Z", "2026-01-01T24:00:00Z", "1999-01-01T00:00:00Z",
+    "2030-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "", "soon",
+    "2025-12-31T23:00:00Z", "2026-01-01T02:00:00Z",
+]  # fmt: skip
+# Every kind of label: good ones in every time form, and every way to be bad.
+LABEL_CORPUS = [
+    *[label_doc(label_time=text) for text in LABEL_TIMES],
+    *[label_doc(label=value) for value in (0, 1, "0", "1", 7, "spam", True, 1.0, None, [1], {})],
+    *[label_doc(event_id=value) for value in ("", "x" * 300, 5, None, 'q"', "ünï")],
+    label_doc(schema_version=2), label_doc(schema_version=MISSING), label_doc(schema_version="1"),
+    label_doc(extra=1), label_doc(label_time=MISSING), label_doc(label=MISSING),
+    label_doc(event_id=MISSING), label_doc(label_time=5), label_doc(event_id="e" * 3000),
+    b"[]", b"{}", b"null", b"1", b"\xff\xfe", b"{not json", b"", None,
+    b'{"event_id":"e","label":1,"label_time":"2026-01-01T00:00:05Z","label":2}',
+    b' {"event_id" : "e", "label" : 1, "label_time" : "2026-01-01T00:00:05Z"} ',
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def labels_at_t0() -> LabelValidator:
+    """Bounds from a clock fixed at T0: an hour ahead, a day back."""
+    bounds = TimeBounds(max_ahead_seconds=3600.0, max_age_seconds=86400.0, clock=T0.timestamp)
+    return LabelValidator(trained_model().profile, max_bytes=2000, bounds=bounds)
+
+
+def test_a_batch_of_labels_is_judged_exactly_like_its_labels_one_by_one(labels_at_t0):
+    check = labels_at_t0
+    raws = LABEL_CORPUS * 2  # the second time, the classes are known to the batch
+    offsets = [None if i % 7 == 0 else 100 + i for i in range(len(raws))]
+    together = check.validate_many(raws, offsets)
+    one_by_one = [check.validate(raw, offset=o) for raw, o in zip(raws, offsets, strict=True)]
+    assert together == one_by_one
+    reasons = {r.reason for r in together if isinstance(r, Rejected)}
+    assert reasons == {
+        "malformed_json", "invalid_record", "naive_timestamp", "unsupported_schema", "oversized",
+        "time_out_of_range", "unknown_class",
+    }  # fmt: skip
+    accepted = [r for r in together if isinstance(r, ValidLabel)]
+    assert len(accepted) == 36
+    assert {r.label_time for r in accepted} >= {
+        "2026-01-01T00:00:05+00:00", "2026-01-01T00:00:05.500000+00:00",
+        "2026-01-01T00:00:05.123456+00:00", "2026-01-01T01:00:05+01:00",
+        "2025-12-31T19:00:05-05:00",
+    }  # fmt: skip
+    assert check.validate_many([], []) == []
+
+
+def test_common_labels_take_the_batch_path(labels_at_t0, monkeypatch):
+    common = [LABEL_TIMES[i] for i in (0, 1, 2, 4, 5, 6)]  # not 3: nine fraction digits
+    raws = [label_doc(event_id=f"e-{i}", label=i % 2, label_time=common[i % 6]) for i in range(50)]
+    expected = [labels_at_t0.validate(raw, offset=i) for i, raw in enumerate(raws)]
+    check = LabelValidator(trained_model().profile, bounds=labels_at_t0.bounds)
+    monkeypatch.setattr(check, "validate", None)  # not called: the batch reads every one
+    assert check.validate_many(raws, list(range(50))) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(LABEL_CORPUS),
+            st.datetimes(min_value=datetime(2025, 12, 30), max_value=datetime(2026, 1, 3)),
+            st.sampled_from([UTC, timezone(timedelta(hours=-3)), None]),
+            st.sampled_from([0, 1, "1", 2]),
+        ),
+        max_size=30,
+    )
+)
+def test_random_batches_of_labels_are_judged_one_by_one(labels_at_t0, parts):
+    raws = [
+        raw if i % 2 else label_bytes(f"e-{i}", value, moment.replace(tzinfo=zone))
+        for i, (raw, moment, zone, value) in enumerate(parts)
+    ]
+    offsets = list(range(len(raws)))
+    one_by_one = [labels_at_t0.validate(r, offset=o) for r, o in zip(raws, offsets, strict=True)]
+    assert labels_at_t0.validate_many(raws, offsets) == one_by_one

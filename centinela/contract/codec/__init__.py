@@ -6,6 +6,10 @@
   Prediction, LabeledExample) printed from columns into byte templates, no model per event.
 - :mod:`~centinela.contract.codec.fast_decoders`: the common case of FeatureEvent and
   LabelEvent read with orjson; None sends anything else to :func:`decode`.
+- :mod:`~centinela.contract.codec.labeled_columns`: LabeledExample documents of a batch from
+  columns (:func:`labeled_values`), without a dict or a dumps per example.
+- :mod:`~centinela.contract.codec.time_columns`: the common RFC 3339 times of a batch read at
+  once (:func:`instants`); None sends anything else to :func:`aware_time`.
 
 The records of :mod:`centinela.contract.records` are the schema; the fast paths are held to
 them value for value by tests/centinela/contract/test_codec_equivalence.py.
@@ -23,6 +27,8 @@ from centinela.contract.codec.fast_decoders import (
     aware_time,
     feature_event_fields,
     label_event_fields,
+    label_event_rows,
+    label_event_texts,
 )
 from centinela.contract.codec.fast_encoders import (
     PredictionEncoder,
@@ -34,6 +40,7 @@ from centinela.contract.codec.fast_encoders import (
     label_values,
     time_texts,
 )
+from centinela.contract.codec.labeled_columns import FeatureColumns, labeled_values
 from centinela.contract.codec.pydantic_codec import (
     DEFAULT_MAX_BYTES,
     dead_letter,
@@ -41,9 +48,11 @@ from centinela.contract.codec.pydantic_codec import (
     encode,
     encode_key,
 )
+from centinela.contract.codec.time_columns import instants
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "FeatureColumns",
     "PredictionEncoder",
     "aware_time",
     "dead_letter",
@@ -56,7 +65,11 @@ __all__ = [
     "generated_ids",
     "given_ids",
     "indexed_ids",
+    "instants",
     "label_event_fields",
+    "label_event_rows",
+    "label_event_texts",
     "label_values",
+    "labeled_values",
     "time_texts",
 ]

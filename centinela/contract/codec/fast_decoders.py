@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -69,24 +70,53 @@ def feature_event_fields(raw: bytes) -> tuple[str, datetime, str, dict[str, Any]
 
 def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
     """``(event_id, label, label time)`` of a well-formed LabelEvent document, else None."""
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    texts = label_event_texts(raw)
+    if texts is None:
         return None
-    if type(data) is not dict or not data.keys() <= LABEL_EVENT_KEYS:
-        return None
-    version = data.get("schema_version", SCHEMA_VERSION)
-    event_id, label, text = data.get("event_id"), data.get("label"), data.get("label_time")
-    if type(version) is not int or version != SCHEMA_VERSION or type(event_id) is not str:
-        return None
-    if (
-        not 1 <= len(event_id) <= EVENT_ID_MAX_LENGTH
-        or type(label) not in (int, str)
-        or type(text) is not str
-    ):
-        return None
+    event_id, label, text = texts
     moment = aware_time(text)
-    return None if moment is None else (event_id, cast(int | str, label), moment)
+    return None if moment is None else (event_id, label, moment)
+
+
+def label_event_texts(raw: bytes) -> tuple[str, int | str, str] | None:
+    """``(event_id, label, label time's text)`` of a LabelEvent document that is well formed
+    but for its time, which is not read (:func:`aware_time` or
+    :func:`~centinela.contract.codec.time_columns.instants` then must accept it), else None."""
+    return label_event_rows([raw])[0]
+
+
+def label_event_rows(raws: Sequence[bytes]) -> list[tuple[str, int | str, str] | None]:
+    """:func:`label_event_texts` of each document, in one loop (no call per document)."""
+    out: list[tuple[str, int | str, str] | None] = []
+    loads, error, keys, version_now = (
+        orjson.loads,
+        orjson.JSONDecodeError,
+        LABEL_EVENT_KEYS,
+        SCHEMA_VERSION,
+    )
+    for raw in raws:
+        try:
+            data = loads(raw)
+        except error:
+            out.append(None)
+            continue
+        if type(data) is not dict or not data.keys() <= keys:
+            out.append(None)
+            continue
+        version = data.get("schema_version", version_now)
+        event_id, label, text = data.get("event_id"), data.get("label"), data.get("label_time")
+        if (
+            type(version) is not int
+            or version != version_now
+            or type(event_id) is not str
+            or not 1 <= len(event_id) <= EVENT_ID_MAX_LENGTH
+            or type(label) not in (int, str)
+            or type(text) is not str
+        ):
+            out.append(None)
+            continue
+        out.append((event_id, cast(int | str, label), text))
+    return out
 
 
 # The common RFC 3339 forms, which pydantic reads to the same instant. ``fromisoformat`` alone

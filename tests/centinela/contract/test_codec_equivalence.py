@@ -399,3 +399,72 @@ def test_encode_labeled_writes_the_intended_labeled_example(
     )  # fmt: skip
     same_record(decode(LabeledExample, value), intended)
     assert (value == encode(intended)) is same_bytes
+
+
+EVENT_TIME_TEXTS = [
+    "2026-03-04T05:06:07.123456Z", "2026-03-04T05:06:07Z", "2026-01-01T01:00:00+01:00",
+    "2025-12-31T23:59:59.999999-05:30", "1969-12-31T23:59:59.5Z", "9999-12-31T23:59:59.999999Z",
+    "0001-01-01T00:00:00+00:00", "2024-02-29T12:00:00.000001+14:00",
+]  # fmt: skip
+LABEL_TIME_TEXTS = [
+    "2026-03-04T05:06:37.500000+00:00", "2026-01-01T00:00:30-08:00", "2000-01-01T00:00:00+00:00",
+    "2026-03-04T05:06:07.000001+05:45", "1970-01-01T00:00:00+00:00",
+]  # fmt: skip
+EDGE_FLOATS = [0.0, -0.0, 1e22, 1e-7, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308,
+               -1.5, 3.0, 0.1 + 0.2, 123456789.123456789, -1e15, 1e16]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_labeled_values_decode_as_encode_labeled_writes_them(seed: int) -> None:
+    """The batch encoder's documents are the one-by-one encoder's, value for value: numbers,
+    escapes, times as they came (UTC or not), classes and probabilities."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    numeric_names = ("x0", "50%", 'q"') if seed % 2 else ("only",)
+    categorical_names = ("colour", "%s") if seed % 3 else ()
+    names = numeric_names + categorical_names
+    # The document's order: as placed (seeds 0 and 3), reversed, or sorted.
+    order = names if seed in (0, 3) else names[::-1] if seed % 2 == 0 else tuple(sorted(names))
+    numeric = rng.normal(0, 10.0 ** rng.integers(-8, 12), (n, len(numeric_names)))
+    numeric.flat[: len(EDGE_FLOATS)] = EDGE_FLOATS[: numeric.size]
+    categories = ["red", "ünï", 'say "hi"', "%s", "", "a},{b", "😀"]
+    categorical = [
+        [categories[(i + j) % 7] for j in range(len(categorical_names))] for i in range(n)
+    ]
+    classes = ("ham", "spam") if seed % 2 else ("0", "1", "2")
+    class_values: list[Any] = ["ham", "spam"] if seed % 2 else [0, 1, 2]
+    probabilities: list[tuple[float, ...] | None] = [
+        None if seed == 4 or i % 11 == 5 else tuple(rng.dirichlet(np.ones(len(classes))).tolist())
+        for i in range(n)
+    ]
+    ids, _, _ = ids_for("escaped" if seed % 2 else "generated", n)
+    event_times = [EVENT_TIME_TEXTS[i % len(EVENT_TIME_TEXTS)] for i in range(n)]
+    label_times = [LABEL_TIME_TEXTS[i % len(LABEL_TIME_TEXTS)] for i in range(n)]
+    predicted = [class_values[i % len(class_values)] for i in range(n)]
+    labels = [class_values[(i * 7) % len(class_values)] for i in range(n)]
+    features = codec.FeatureColumns(numeric_names, numeric, categorical_names, categorical, order)
+    values = codec.labeled_values(
+        ids, [t.encode() for t in event_times], features, model_name="m%s", version="7",
+        predicted=predicted, probabilities=probabilities, class_keys=classes, labels=labels,
+        label_times=label_times,
+    )  # fmt: skip
+    assert len(values) == n
+    for i, value in enumerate(values):
+        row = dict(zip(numeric_names, numeric[i].tolist(), strict=True))
+        row.update(zip(categorical_names, categorical[i], strict=True))
+        old = codec.encode_labeled(
+            ids[i], event_times[i], {name: row[name] for name in order}, model_name="m%s",
+            version="7", predicted=predicted[i], probabilities=probabilities[i],
+            class_keys=classes, label=labels[i], label_time=label_times[i],
+        )  # fmt: skip
+        same_record(decode(LabeledExample, value), decode(LabeledExample, old))
+        assert orjson_loads(value) == orjson_loads(old)  # the same texts, key order included
+    assert codec.labeled_values([], [], features, model_name="m", version="7", predicted=[],
+                                probabilities=[], class_keys=classes, labels=[],
+                                label_times=[]) == []  # fmt: skip
+
+
+def orjson_loads(value: bytes) -> list[tuple[str, Any]]:
+    import orjson
+
+    return list(orjson.loads(value).items())
