@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.results import RESULTS, load_all
+from bench.results import QUIET_LOAD, RESULTS, load_all
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -54,16 +54,27 @@ def main(selected: list[str]) -> int:
 
 def render_table() -> str:
     rows = [
-        "| target | measured | baseline (same run) | ratio | goal | met | command |",
-        "|---|---|---|---|---|---|---|",
+        "| target | measured | baseline (same run) | ratio | goal | met | load before -> after "
+        "| command |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in load_all():
         met = {True: "yes", False: "**no**", None: "n/a"}[r["met"]]  # type: ignore[index]
         rows.append(
             f"| {r['what']} | {r['figure']} | {r['baseline']} | {r['ratio']} | {r['target']} "
-            f"| {met} | `{r['command']}` |"
+            f"| {met} | {_load(r)} | `{r['command']}` |"
         )
     return "\n".join(rows)
+
+
+def _load(result: dict[str, object]) -> str:
+    """The run's load average, and whether it was quiet enough to compare (rows recorded
+    before loads were kept say so in their notes, in the text below the table)."""
+    before, after = result.get("load_before"), result.get("load_after")
+    if not isinstance(before, int | float):
+        return "see notes"
+    shown = f"{before:g} -> {after:g}"
+    return shown if before <= QUIET_LOAD else f"{shown} **not comparable**"
 
 
 def write_doc(table: str) -> None:
