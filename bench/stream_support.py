@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -248,6 +249,10 @@ class Worker:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.log.close()
+        keep = os.environ.get("BENCH_KEEP_LOGS")  # a folder: the worker's log outlives the run
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.log.name, Path(keep) / f"{Path(self.log.name).stem}-{self.port}.log")
 
 
 def topics(settings: Settings) -> Topics:
