@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -25,6 +27,7 @@ from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
 from centinela.models.publishing import train_and_register
 from centinela.models.registry import CHAMPION, load_model
+from retrain.worker import RetrainWorker
 
 R = TypeVar("R", bound=Record)
 COLOURS = ("red", "green", "blue")
@@ -220,3 +223,17 @@ def live_examples(
             zip(frame.to_dict(orient="records"), predicted, labels, strict=True)
         )
     ]
+
+
+@contextmanager
+def running_worker(settings: Settings, *, attempts: int = 2) -> Iterator[RetrainWorker]:
+    """A retrain worker serving in a thread of the test, stopped (and checked) after."""
+    worker = RetrainWorker(settings, attempts=attempts, backoff_s=0.5)
+    thread = threading.Thread(target=worker.serve, daemon=True)
+    thread.start()
+    try:
+        yield worker
+    finally:
+        worker.stop.set()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the worker did not stop"

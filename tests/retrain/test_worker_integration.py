@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -31,25 +29,13 @@ from tests.retrain.support import (
     recent,
     register_champion,
     request_for,
+    running_worker,
     send_request,
     wait_for_events,
     write_labeled,
 )
 
 pytestmark = pytest.mark.integration
-
-
-@contextmanager
-def running_worker(settings: Settings) -> Iterator[RetrainWorker]:
-    worker = RetrainWorker(settings, attempts=2, backoff_s=0.5)
-    thread = threading.Thread(target=worker.serve, daemon=True)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop.set()
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the worker did not stop"
 
 
 def test_a_request_yields_one_challenger_with_lineage_and_comparison(

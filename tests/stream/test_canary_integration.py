@@ -9,10 +9,8 @@ ModelEvent with the reason, a tag on the version), and the champion serves every
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,10 +23,10 @@ from centinela.models.publishing import train_and_register
 from centinela.models.registry import CANARY_STOPPED_TAG, CHALLENGER
 from centinela.stack.mlflow_server import MlflowServer
 from retrain.live_evidence import TRAINED_UNTIL_TAG
-from retrain.worker import RetrainWorker
 from stream.canary import served_by_canary
 from stream.internal_topics import ensure_stream_topics
 from tests.e2e.processes import run_command
+from tests.retrain.support import running_worker
 from tests.stream.stream_data import PROFILE_SAMPLE_SIZE, T0, labels_for, seeded_frame
 from tests.stream.stream_scenario import Scenario, register_champion
 from tests.stream.worker_process import WorkerProcess, count_by, publish, values, wait_for
@@ -79,20 +77,6 @@ def register_worse_challenger(settings: Settings) -> str:
     ).version
 
 
-@contextmanager
-def watching(settings: Settings) -> Iterator[RetrainWorker]:
-    """The retrain worker, whose watch of the challenger stops the canary."""
-    worker = RetrainWorker(settings, attempts=1, backoff_s=0.5)
-    thread = threading.Thread(target=worker.serve, daemon=True)
-    thread.start()
-    try:
-        yield worker
-    finally:
-        worker.stop.set()
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "the retrain worker did not stop"
-
-
 def test_the_canary_serves_its_share_and_stops_itself_when_the_challenger_is_worse(
     canary_settings: Settings, tmp_path: Path
 ) -> None:
@@ -115,7 +99,7 @@ def test_the_canary_serves_its_share_and_stops_itself_when_the_challenger_is_wor
         assert abs(len(canary) / SERVED - SHARE) <= 0.01
         assert {p["model_version"] for p in first if p["role"] == "canary"} == {version}
 
-        with watching(settings):
+        with running_worker(settings, attempts=1):  # it watches the live evidence
             labeled = Scenario(n=LABELED, start=SERVED, label_share=1.0, prefix="c")
             publish(settings, topics.features, labeled.features)
             publish(settings, topics.labels, labeled.labels)
