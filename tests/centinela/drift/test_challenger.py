@@ -18,8 +18,8 @@ from centinela.drift.config import DriftConfig
 from centinela.drift.exceptions import DriftError
 from centinela.drift.summary import WindowSummary
 from centinela.models.profile import ReferenceProfile
-from stream import blob_json
 from tests.centinela.drift.factories import gaussian_frame, predictions_for
+from tests.centinela.drift.test_summary import through_binary, through_json
 
 MakeSummary = Callable[..., WindowSummary]
 N = 600
@@ -124,16 +124,7 @@ def test_redelivered_outcomes_count_once_and_merges_are_exact_in_any_order(
     assert _report(merged, profile).model_dump(exclude={"created_at"}) == expected
 
 
-def _through_json(summary: WindowSummary) -> WindowSummary:
-    return WindowSummary.from_dict(json.loads(json.dumps(summary.to_dict())))
-
-
-def _through_binary(summary: WindowSummary) -> WindowSummary:
-    record = blob_json.dumps({"summary": summary.to_dict(binary=True)})
-    return WindowSummary.from_dict(blob_json.loads(record)["summary"])
-
-
-@pytest.mark.parametrize("round_trip", [_through_json, _through_binary], ids=["json", "binary"])
+@pytest.mark.parametrize("round_trip", [through_json, through_binary], ids=["json", "binary"])
 def test_the_challenger_outcomes_survive_serialisation_and_keep_deduplicating(
     make_profile: Callable[..., ReferenceProfile],
     make_summary: MakeSummary,

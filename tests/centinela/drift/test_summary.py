@@ -127,17 +127,17 @@ def test_exact_subsample_is_bounded_deterministic_and_merge_stable(
     assert int(whole.feature_counts(0).sum()) == 1000
 
 
-def _through_json(summary: WindowSummary) -> WindowSummary:
+def through_json(summary: WindowSummary) -> WindowSummary:
     return WindowSummary.from_dict(json.loads(json.dumps(summary.to_dict())))
 
 
-def _through_binary(summary: WindowSummary) -> WindowSummary:
+def through_binary(summary: WindowSummary) -> WindowSummary:
     """The window partials' form: arrays after the JSON, read back as views of the record."""
     record = blob_json.dumps({"summary": summary.to_dict(binary=True)})
     return WindowSummary.from_dict(blob_json.loads(record)["summary"])
 
 
-@pytest.mark.parametrize("round_trip", [_through_json, _through_binary], ids=["json", "binary"])
+@pytest.mark.parametrize("round_trip", [through_json, through_binary], ids=["json", "binary"])
 def test_round_trip_keeps_everything_and_keeps_deduplicating(
     make_profile: Callable[..., ReferenceProfile],
     make_summary: MakeSummary,
