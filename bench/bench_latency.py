@@ -22,9 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,7 +49,11 @@ TICK = 0.01
 
 
 async def read_latest(
-    settings: Settings, topic: str, received: dict[bytes, float], stop: asyncio.Event
+    settings: Settings,
+    topic: str,
+    received: dict[bytes, float],
+    stop: asyncio.Event,
+    values: dict[bytes, bytes] | None = None,
 ) -> None:
     consumer = AIOKafkaConsumer(
         topic,
@@ -65,6 +71,8 @@ async def read_latest(
             for messages in data.values():
                 for message in messages:
                     received.setdefault(message.key, now)
+                    if values is not None:
+                        values.setdefault(message.key, message.value)
     finally:
         await consumer.stop()
 
@@ -77,9 +85,12 @@ async def run(
     sent: dict[bytes, float] = {}
     predicted: dict[bytes, float] = {}
     consumed: dict[bytes, float] = {}
+    records: dict[bytes, bytes] = {}
     stop = asyncio.Event()
     readers = [
-        asyncio.create_task(read_latest(settings, topics(settings).predictions, predicted, stop)),
+        asyncio.create_task(
+            read_latest(settings, topics(settings).predictions, predicted, stop, records)
+        ),
         asyncio.create_task(read_latest(settings, topics(settings).features, consumed, stop)),
     ]
     await asyncio.sleep(5)  # let the readers join and reach the end of their topics
@@ -108,7 +119,8 @@ async def run(
         await asyncio.sleep(0.5)
     stop.set()
     await asyncio.gather(*readers)
-    return sent, predicted, {"consumed": consumed, "achieved": achieved}  # type: ignore[dict-item]
+    extra = {"consumed": consumed, "achieved": achieved, "records": records}
+    return sent, predicted, extra  # type: ignore[return-value]
 
 
 def latencies(sent: dict[bytes, float], got: dict[bytes, float], warmup: float) -> np.ndarray:
@@ -116,6 +128,30 @@ def latencies(sent: dict[bytes, float], got: dict[bytes, float], warmup: float) 
     return np.asarray(
         [(got[k] - t) * 1000 for k, t in sent.items() if k in got and t - first >= warmup]
     )
+
+
+def stages(
+    sent: dict[bytes, float],
+    predicted: dict[bytes, float],
+    records: dict[bytes, bytes],
+    warmup: float,
+) -> dict[str, np.ndarray]:
+    """Where each prediction's latency went, in ms, from the prediction's own ``scored_at`` and
+    ``latency_ms`` (the worker's batch step): before the worker had the event (broker, fetch,
+    the batch before), the step itself, and after it (produce, broker, this reader)."""
+    first = min(sent.values())
+    waited, step, after = [], [], []
+    for key, value in records.items():
+        if key not in sent or key not in predicted or sent[key] - first < warmup:
+            continue
+        prediction = orjson.loads(value)
+        scored = datetime.fromisoformat(prediction["scored_at"]).timestamp()
+        batch_ms = float(prediction["latency_ms"])
+        waited.append((scored - sent[key]) * 1000 - batch_ms)
+        step.append(batch_ms)
+        after.append((predicted[key] - scored) * 1000)
+    return {"before the batch": np.asarray(waited), "batch step": np.asarray(step),
+            "delivery": np.asarray(after)}  # fmt: skip
 
 
 def main() -> int:
@@ -153,6 +189,10 @@ def main() -> int:
     print(f"rate achieved {extra['achieved']:,.0f} events/s; {missing} predictions missing")
     print(f"produce -> prediction: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
     print(f"produce -> consume (Kafka alone): p50 {k50:.1f} ms, p99 {k99:.1f} ms")
+    parts = stages(sent, predicted, extra["records"], args.warmup)  # type: ignore[arg-type]
+    for name, values in parts.items():
+        q50, q99 = (float(np.percentile(values, q)) for q in (50, 99))
+        print(f"  {name}: p50 {q50:.1f} ms, p99 {q99:.1f} ms")
     record(
         BenchResult(
             key=f"stream_latency_{args.rate}"

@@ -45,6 +45,8 @@ from stream.window_buffer import BufferedSummary
 
 log = logging.getLogger(__name__)
 
+MIN_MEMORY_ENTRIES = 1_000  # a partition's least share of the join's memory
+
 
 class Pipeline:
     """Holds the partitions' state and turns batches into :class:`BatchOutput`."""
@@ -68,13 +70,29 @@ class Pipeline:
     # --- partitions ----------------------------------------------------------------------------
     def fresh_state(self, partition: int) -> PartitionState:
         """An empty state for ``partition``, not processed until :meth:`adopt`."""
-        return PartitionState.fresh(partition, self.settings, self._summary_factory)
+        share = self._memory_share(len(set(self.states) | {partition}))
+        return PartitionState.fresh(
+            partition, self.settings, self._summary_factory, memory_entries=share
+        )
 
     def adopt(self, state: PartitionState) -> None:
         """Process ``state``'s partition from now on (idle is measured from now, not from
         when its restore began)."""
         state.last_feature_at = time.monotonic()
         self.states[state.partition] = state
+        self._share_memory()
+
+    def _memory_share(self, partitions: int) -> int:
+        """Each partition's part of the worker's ``join_memory_entries``."""
+        return max(MIN_MEMORY_ENTRIES, self.settings.join_memory_entries // max(partitions, 1))
+
+    def _share_memory(self) -> None:
+        """The worker's join entries in memory, split evenly among the partitions it owns
+        (re-split when one comes or goes; a partition over its new share spills at its next
+        batch)."""
+        share = self._memory_share(len(self.states))
+        for state in self.states.values():
+            state.join.memory_entries = share
 
     def assign(self, partition: int) -> PartitionState:
         state = self.fresh_state(partition)
@@ -85,6 +103,7 @@ class Pipeline:
         state = self.states.pop(partition, None)
         if state is not None:
             state.join.close()
+        self._share_memory()
 
     def close(self) -> None:
         """Drop every partition (the worker stops)."""

@@ -8,6 +8,9 @@ joined), ``x`` the id of an event that expired unlabeled, ``o`` a label waiting 
 Beside each entry, an index key ``B<kind><bucket><id>`` keeps it in its expiry bucket, so
 expiring is a range scan in bucket order.
 
+RocksDB's own memory (block cache, index and filter blocks, memtables) is one budget for all
+the partitions of the process, :data:`SHARED_CACHE_BYTES`, whatever the data on disk.
+
 The database is a cache of the state, not its record: the changelog is. It lives in a folder
 of its own per partition and process, is created on the first spill, and is deleted when the
 partition leaves the worker; a restore rebuilds it.
@@ -32,7 +35,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
 
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import (
+    BlockBasedIndexType,
+    BlockBasedOptions,
+    Cache,
+    Options,
+    Rdict,
+    WriteBatch,
+    WriteBufferManager,
+)
 
 _BUCKET = struct.Struct(">Q")
 _SIGN = 2**63  # buckets may be negative; big-endian unsigned keeps them in numeric order
@@ -42,12 +53,45 @@ def _bucket_key(kind: bytes, bucket: int) -> bytes:
     return b"B" + kind + _BUCKET.pack(bucket + _SIGN)
 
 
+# RocksDB's memory for the joins of every partition of the process together: one block cache
+# that also holds the index and filter blocks (unbounded beside the cache otherwise: they grow
+# with the data) and is charged for the memtables. The OS page cache holds the rest.
+SHARED_CACHE_BYTES = 48 * 1024 * 1024
+MEMTABLE_BYTES = 24 * 1024 * 1024  # of the above, at most this in memtables
+_shared: tuple[Cache, WriteBufferManager] | None = None
+
+
+def _memory() -> tuple[Cache, WriteBufferManager]:
+    """The process's one cache and memtable budget, made on the first spill."""
+    global _shared
+    if _shared is None:
+        cache = Cache(SHARED_CACHE_BYTES)
+        _shared = (
+            cache,
+            WriteBufferManager.new_write_buffer_manager_with_cache(MEMTABLE_BYTES, False, cache),
+        )
+    return _shared
+
+
 def _options() -> Options:
     options = Options(raw_mode=True)
     options.create_if_missing(True)
-    # Small memtables: this store is there to keep RAM low.
+    cache, memtables = _memory()
+    options.set_write_buffer_manager(memtables)
     options.set_write_buffer_size(8 * 1024 * 1024)
     options.set_max_write_buffer_number(2)
+    table = BlockBasedOptions()
+    table.set_block_cache(cache)
+    # Partitioned index and filters, cached (and evicted) like data blocks; only their top
+    # level stays pinned. The bloom filter answers "not here" for a new event id (the
+    # duplicate check, once per event) without reading a block.
+    table.set_bloom_filter(10, False)
+    table.set_index_type(BlockBasedIndexType.two_level_index_search())
+    table.set_partition_filters(True)
+    table.set_cache_index_and_filter_blocks(True)
+    table.set_pin_top_level_index_and_filter(True)
+    table.set_pin_l0_filter_and_index_blocks_in_cache(True)
+    options.set_block_based_table_factory(table)
     return options
 
 

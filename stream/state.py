@@ -74,8 +74,15 @@ class PartitionState:
 
     @classmethod
     def fresh(
-        cls, partition: int, settings: Settings, make_summary: SummaryFactory
+        cls,
+        partition: int,
+        settings: Settings,
+        make_summary: SummaryFactory,
+        *,
+        memory_entries: int | None = None,
     ) -> PartitionState:
+        """An empty state; its join keeps ``memory_entries`` entries in memory (default: the
+        whole ``join_memory_entries``; a worker shares it among its partitions)."""
         windows: PartitionWindows[Any] = PartitionWindows(
             window_seconds=settings.window_seconds,
             lateness_seconds=settings.allowed_lateness_seconds,
@@ -83,7 +90,7 @@ class PartitionState:
         )
         join = JoinState(
             settings.join_ttl_seconds,
-            memory_entries=settings.join_memory_entries,
+            memory_entries=memory_entries or settings.join_memory_entries,
             spill=lambda: SpillStore(spill_folder(settings, partition)),
         )
         return cls(partition, join, windows, horizon=retention_horizon(settings))

@@ -139,11 +139,14 @@ class Settings(BaseSettings):
     bytes per waiting prediction with 20 float features (~900 for events with integer features,
     kept as JSON), then ~85 bytes per event id for the rest of the TTL (to catch duplicates);
     past ``join_memory_entries`` the oldest go to disk."""
-    join_memory_entries: int = Field(100_000, ge=1_000)
-    """Join entries (waiting predictions, waiting labels, remembered ids) a partition keeps in
-    memory; older ones move to a RocksDB folder under ``home`` (stream-state/), so RAM does not
-    grow with the TTL or the rate: about 50 MB per partition at the default with 20 float
-    features. Disk: about the same bytes per entry, for the TTL."""
+    join_memory_entries: int = Field(200_000, ge=1_000)
+    """Join entries (waiting predictions, waiting labels, remembered ids) a worker keeps in
+    memory, shared evenly among the partitions it owns (at least 1,000 each); older ones move
+    to RocksDB folders under ``home`` (stream-state/), so RAM does not grow with the TTL, the
+    rate or the partitions a worker takes over: at most ~100 MB at the default with 20 float
+    features (~490 bytes per waiting prediction, ~85 per remembered id), plus RocksDB's own
+    48 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
+    about the same bytes per entry, for the TTL."""
 
     # --- Drift windows -----------------------------------------------------------------------
     window_seconds: float = Field(20.0, gt=0)

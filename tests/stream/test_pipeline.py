@@ -335,3 +335,20 @@ def test_features_read_ahead_of_a_label_backlog_do_not_expire_the_join(champion)
     assert (joined, letters) == (1000, [])
     # Once labels are caught up the TTL applies again: joined events older than it are gone.
     assert pipeline.states[0].join.pending_events < 200
+
+
+def test_the_joins_memory_is_one_budget_shared_by_the_partitions_a_worker_owns(champion):
+    settings = SETTINGS.model_copy(update={"join_memory_entries": 12_000})
+    pipeline = new_pipeline(champion, (0, 1, 2), settings)
+    assert [s.join.memory_entries for s in pipeline.states.values()] == [4_000] * 3
+    restoring = pipeline.fresh_state(3)  # restored with the share it will have once adopted
+    assert restoring.join.memory_entries == 3_000
+    pipeline.adopt(restoring)
+    assert [s.join.memory_entries for s in pipeline.states.values()] == [3_000] * 4
+    pipeline.revoke(0)
+    pipeline.revoke(1)
+    assert [s.join.memory_entries for s in pipeline.states.values()] == [6_000] * 2
+    crowded = new_pipeline(champion, range(20), settings)  # never below 1,000 each
+    assert {s.join.memory_entries for s in crowded.states.values()} == {1_000}
+    pipeline.close()
+    crowded.close()

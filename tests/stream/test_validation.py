@@ -237,3 +237,52 @@ def test_random_batches_of_labels_are_judged_one_by_one(labels_at_t0, parts):
     offsets = list(range(len(raws)))
     one_by_one = [labels_at_t0.validate(r, offset=o) for r, o in zip(raws, offsets, strict=True)]
     assert labels_at_t0.validate_many(raws, offsets) == one_by_one
+
+
+# Good events in every time form, and every way an event can be bad.
+EVENT_CORPUS = [
+    *[event(event_time=text) for text in LABEL_TIMES],
+    *[event(event_id=value) for value in ("", "x" * 300, 5, None, 'q"', "ünï")],
+    event(schema_version=2), event(schema_version="1"), event(extra=1),
+    event(features={**GOOD, "x0": "1.5"}), event(features={**GOOD, "x0": True}),
+    event(features={**GOOD, "x1": None}), event(features={"x0": 1.0}),
+    event(features={**GOOD, "x9": 1.0}), event(features={**GOOD, "colour": 3}),
+    event(features={**GOOD, "x2": 1e300}), event(features=[1, 2]),
+    b"[]", b"{}", b"null", b"\xff\xfe", b"{not json", b"", None, b"x" * 3000,
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def events_at_t0() -> FeatureValidator:
+    """Bounds from a clock fixed at T0: an hour ahead, a day back."""
+    bounds = TimeBounds(max_ahead_seconds=3600.0, max_age_seconds=86400.0, clock=T0.timestamp)
+    return FeatureValidator(trained_model().profile, max_bytes=2000, bounds=bounds)
+
+
+def test_a_batch_of_every_kind_of_event_is_judged_one_by_one(events_at_t0):
+    together = events_at_t0.validate_many(EVENT_CORPUS).results
+    assert together == [events_at_t0.validate(raw) for raw in EVENT_CORPUS]
+    reasons = {r.reason for r in together if isinstance(r, Rejected)}
+    assert reasons >= {"malformed_json", "naive_timestamp", "time_out_of_range", "wrong_type"}
+    assert {r.event_time for r in together if isinstance(r, ValidEvent)} >= {
+        "2026-01-01T00:00:05Z", "2026-01-01T00:00:05.123456789Z", "2025-12-31T19:00:05-05:00",
+    }  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(EVENT_CORPUS),
+            st.datetimes(min_value=datetime(2025, 12, 30), max_value=datetime(2026, 1, 3)),
+            st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30)), None]),
+        ),
+        max_size=30,
+    )
+)
+def test_random_batches_of_events_are_judged_one_by_one(events_at_t0, parts):
+    raws = [
+        raw if i % 2 else event_bytes(f"e-{i}", moment.replace(tzinfo=zone), GOOD)
+        for i, (raw, moment, zone) in enumerate(parts)
+    ]
+    assert events_at_t0.validate_many(raws).results == [events_at_t0.validate(r) for r in raws]
