@@ -145,6 +145,7 @@ class Pipeline:
         out = BatchOutput()
         now = time.monotonic()
         accepted, matrices = self._validate_events(champion, features, out)
+        valid_labels = self._validate_labels(champion, labels, out)
         touched = sorted(set(features) | set(labels))
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
@@ -214,10 +215,7 @@ class Pipeline:
                 state.last_feature_at = now
             applied = apply_events(state, entries, arrays.take(rows))
             self._publish_applied(champion, state, applied, out)
-            valid_labels = self._validate_labels(
-                champion, partition, labels.get(partition, ()), out
-            )
-            label_applied, verdicts = apply_labels(state, valid_labels)
+            label_applied, verdicts = apply_labels(state, valid_labels.get(partition, []))
             self._publish_applied(champion, state, label_applied, out)
             for label, rejected in verdicts:
                 if rejected is not None:
@@ -291,17 +289,22 @@ class Pipeline:
     def _validate_events(
         self, champion: Champion, features: Mapping[int, Sequence[Message]], out: BatchOutput
     ) -> tuple[dict[int, list[ValidEvent]], dict[int, np.ndarray]]:
-        """Accepted events per partition, and their numeric features as matrices."""
+        """Accepted events per partition, and their numeric features as matrices. All
+        partitions are validated in one call: its cost per call is most of a small batch's."""
         accepted: dict[int, list[ValidEvent]] = {}
         matrices: dict[int, np.ndarray] = {}
         topic = self.topics.features
+        batch = champion.features.validate_many([m.value for ms in features.values() for m in ms])
+        start = 0
         for partition, messages in features.items():
+            end = start + len(messages)
+            results, rows = batch.results[start:end], batch.rows[start:end]
+            start = end
             knows = self.states[partition].join.knows
             seen: set[str] = set()
             good = accepted[partition] = []
             kept: list[int | None] = []
-            batch = champion.features.validate_many([m.value for m in messages])
-            for message, result, row in zip(messages, batch.results, batch.rows, strict=True):
+            for message, result, row in zip(messages, results, rows, strict=True):
                 if isinstance(result, Rejected):
                     self._dead_letter(topic, message, result, out)
                 elif result.event_id in seen or knows(result.event_id):
@@ -317,16 +320,18 @@ class Pipeline:
         return accepted, matrices
 
     def _validate_labels(
-        self, champion: Champion, partition: int, messages: Sequence[Message], out: BatchOutput
-    ) -> list[ValidLabel]:
-        good = []
+        self, champion: Champion, labels: Mapping[int, Sequence[Message]], out: BatchOutput
+    ) -> dict[int, list[ValidLabel]]:
+        """Accepted labels per partition, all partitions validated in one call."""
+        messages = [m for ms in labels.values() for m in ms]
         values, offsets = [m.value for m in messages], [m.offset for m in messages]
         results = champion.labels.validate_many(values, offsets)
+        good: dict[int, list[ValidLabel]] = {partition: [] for partition in labels}
         for message, result in zip(messages, results, strict=True):
             if isinstance(result, Rejected):
                 self._dead_letter(self.topics.labels, message, result, out)
             else:
-                good.append(result)
+                good[message.partition].append(result)
         out.stats.labels += len(messages)
         return good
 
