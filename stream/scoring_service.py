@@ -35,6 +35,7 @@ from stream.champion import ChampionHolder
 from stream.changelog import ChangelogGroup
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
+from stream.pacing import Pacer
 from stream.pipeline import Pipeline
 from stream.prometheus import StreamMetrics
 from stream.restore import RestoreProgress, replay_changelog, retry_pause
@@ -101,6 +102,11 @@ class ScoringService(Service):
         # Bounded: a batch waiting here holds its outputs and changelog in memory.
         self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=3)
         self._last_tick = 0.0
+        self.pacer = Pacer(
+            share=settings.batch_pacing,
+            longest=settings.batch_wait_ms / 1000.0,
+            batch_size=settings.batch_size,
+        )
         self._last_trim = 0.0
         # The next offset to process per source partition: ours, not the consumer's fetch
         # position (which runs ahead while a rebalance drops fetched records).
@@ -216,6 +222,9 @@ class ScoringService(Service):
         assert champion is not None
         self.metrics.set_version(champion.version)
         self._swap_challenger()
+        pause = self.pacer.pause(now=time.monotonic())
+        if pause:
+            await asyncio.sleep(pause)  # the network's turn, while the next batch gathers
         data = await self.consumer.getmany(
             timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
         )
@@ -259,6 +268,8 @@ class ScoringService(Service):
                 out = self.pipeline.quarantine(features, labels, error)
             self._observe(out, features, received)
             await self._enqueue(out)
+            fetched = sum(len(messages) for messages in data.values())
+            self.pacer.record(started=received, ended=time.monotonic(), records=fetched)
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
             self._flow_control()
