@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     grow with the TTL or the rate: about 50 MB per partition at the default with 20 float
     features. Disk: about the same bytes per entry, for the TTL."""
 
+    state_snapshots: bool = True
+    """When a partition leaves a stream worker cleanly (a rebalance, or a stop by SIGTERM), keep
+    its state in a snapshot under ``home`` (stream-state/snapshots/), so that the next worker
+    on this machine that gets the partition loads it and replays only the changelog written
+    after it, instead of the whole changelog. Off: every assignment replays the whole
+    changelog."""
+
     # --- Drift windows -----------------------------------------------------------------------
     window_seconds: float = Field(20.0, gt=0)
     """Length of a tumbling drift window, in event time."""
