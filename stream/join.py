@@ -227,6 +227,25 @@ class JoinState:
         self._bound_memory()
         return rejected
 
+    def hand_over_disk(self) -> SpillStore | None:
+        """Move every entry to the disk tier and return it, closed, for a snapshot to keep
+        (:mod:`stream.snapshot`); the join is left empty. None when it has no disk tier to make.
+        """
+        if self._make_spill is None:
+            return None
+        spill = self._spill if self._spill is not None else self._make_spill()
+        while (kind := self._oldest_kind()) is not None:
+            self._spill_oldest(kind, spill)
+        self._spill = None
+        spill.close()
+        return spill
+
+    def take_over_disk(self, spill: SpillStore) -> None:
+        """Use ``spill``, a snapshot's disk tier, as this (empty) join's own."""
+        if self.memory_entry_count or self._spill is not None:
+            raise ValueError("only an empty join takes over a disk tier")
+        self._spill = spill
+
     def close(self) -> None:
         """Drop the disk tier (the partition left this worker, or the worker stops)."""
         if self._spill is not None:

@@ -67,6 +67,10 @@ class PartitionWindows(Generic[S]):
             found = self._open[key] = self._make(version, window_id, start, end)
         return found
 
+    def put_back(self, version: str, window_id: int, summary: S) -> None:
+        """An open summary kept in a snapshot (:mod:`stream.snapshot`), as it was."""
+        self._open[(version, window_id)] = summary
+
     def open_keys(self) -> list[WindowKey]:
         return sorted(self._open)
 

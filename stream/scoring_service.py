@@ -32,15 +32,15 @@ from centinela.models.profile import ReferenceProfile
 from stream.batch_output import BatchOutput
 from stream.challenger import ChallengerHolder
 from stream.champion import ChampionHolder
-from stream.changelog import ChangelogGroup
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
 from stream.pacing import Pacer
 from stream.pipeline import Pipeline
 from stream.prometheus import StreamMetrics
-from stream.restore import RestoreProgress, replay_changelog, retry_pause
+from stream.restore import PartitionRestorer, RestoreProgress, keep_trying, start_offsets
 from stream.sink import InFlight, OutputSink
-from stream.state import PartitionState, restore
+from stream.snapshot import SnapshotPlace, save_snapshots
+from stream.state import PartitionState
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ LATE_MIN_EVENTS = 20  # fewer events in a batch say too little about lateness
 TICK_SECONDS = 0.25
 OUTPUT_METADATA_SECONDS = 3.0  # the longest wait for an output topic's metadata at start
 TRIM_SECONDS = 0.5  # malloc_trim: a few ms; more often than this gained nothing measurable
+DRAIN_SECONDS = 10.0  # at a stop, the longest wait for the batches in flight to settle
 SummaryMaker = Callable[[ReferenceProfile, str, int, float, float], Any]
 
 
@@ -101,6 +102,13 @@ class ScoringService(Service):
         self.sink: OutputSink | None = None
         # Bounded: a batch waiting here holds its outputs and changelog in memory.
         self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=3)
+        # Held from a batch's processing until it is queued: a revocation or a stop waits for
+        # it, so that every state change it sees is in the queue (then delivered and logged).
+        self._batching = asyncio.Lock()
+        self._settled = True  # no batch failed to deliver: the states match what was logged
+        self.restorer = PartitionRestorer(
+            settings, internal.changelog, self.pipeline.fresh_state, holder.profile_of
+        )
         self._last_tick = 0.0
         self.pacer = Pacer(
             share=settings.batch_pacing,
@@ -145,7 +153,9 @@ class ScoringService(Service):
 
     @Service.task
     async def _deliver(self) -> None:
-        while not self.should_stop:
+        # Not until should_stop: a stop drains the queue first (on_stop), and the task is
+        # cancelled after.
+        while not self.crashed:
             batches = [await self._queue.get()]
             while not self._queue.empty():  # settle what piled up in one round trip
                 batches.append(self._queue.get_nowait())
@@ -154,6 +164,7 @@ class ScoringService(Service):
                 await self.sink.settle(batches)
             except Exception as error:
                 # Nothing was committed for these batches; crash and let a restart replay them.
+                self._settled = False
                 log.exception("delivering a batch failed; stopping the worker")
                 await self.crash(error)
                 return
@@ -206,11 +217,49 @@ class ScoringService(Service):
         self.consuming = False
         for task in self._restores.values():
             task.cancel()
-        self.pipeline.close()
+        quiet = await self._quiesce()
+        try:
+            if quiet:
+                await self._snapshot(list(self.pipeline.states))
+            self.pipeline.close()  # before a batch waiting for the lock can touch the states
+        finally:
+            if quiet:
+                self._batching.release()
         if self.consumer is not None:
             await self.consumer.stop()
         if self.producer is not None:
             await self.producer.stop()
+
+    async def _quiesce(self) -> bool:
+        """Wait a little until no batch is being processed and every one processed is
+        delivered, logged and committed; then hold the batching lock and return True. Only
+        then do the states match the changelog, so that they may be kept in snapshots."""
+
+        async def settle() -> None:
+            await self._batching.acquire()
+            try:
+                await self._queue.join()
+            except BaseException:
+                self._batching.release()
+                raise
+
+        if self.crashed or not self._settled:
+            return False
+        try:
+            await asyncio.wait_for(settle(), DRAIN_SECONDS)
+        except TimeoutError:
+            log.warning("batches still in flight after %.0fs: no state snapshots", DRAIN_SECONDS)
+            return False
+        if not self._settled:
+            self._batching.release()
+        return self._settled
+
+    async def _snapshot(self, partitions: list[int]) -> None:
+        """Snapshot the states of partitions that leave the worker (:mod:`stream.snapshot`)."""
+        states = [self.pipeline.states[p] for p in partitions if p in self.pipeline.states]
+        if self.consumer is not None and states:
+            place = SnapshotPlace(self.settings, self.internal.changelog)
+            await save_snapshots(place, states, self.consumer.end_offsets)
 
     # --- the loop ------------------------------------------------------------------------------
     async def _step(self) -> None:
@@ -228,6 +277,11 @@ class ScoringService(Service):
         data = await self.consumer.getmany(
             timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
         )
+        async with self._batching:
+            await self._process(champion, data)
+
+    async def _process(self, champion: Any, data: dict[TopicPartition, list[Any]]) -> None:
+        assert self.consumer is not None
         received = time.monotonic()
         features: dict[int, list[Any]] = {}
         labels: dict[int, list[Any]] = {}
@@ -413,7 +467,14 @@ class ScoringService(Service):
 
     # --- rebalancing ---------------------------------------------------------------------------
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self._queue.join()  # what was processed is delivered and committed first
+        async with self._batching:
+            await self._queue.join()  # what was processed is delivered and committed first
+            if self._settled:
+                await self._snapshot(sorted({tp.partition for tp in revoked}))
+            self._drop(revoked)
+        log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
+
+    def _drop(self, revoked: set[TopicPartition]) -> None:
         for partition in {tp.partition for tp in revoked}:
             self.pipeline.revoke(partition)
             task = self._restores.pop(partition, None)
@@ -423,7 +484,6 @@ class ScoringService(Service):
         for tp in revoked:
             self._next_offset.pop(tp, None)
             self._answering.pop(tp, None)
-        log.info("revoked partitions %s", sorted({tp.partition for tp in revoked}))
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Pause the new partitions and restore each in a task of its own: the callback must
@@ -442,81 +502,31 @@ class ScoringService(Service):
 
     async def _restore(self, progress: RestoreProgress) -> None:
         """Rebuild one partition until it works; while it fails, /ready says why."""
-        partition = progress.partition
-        while True:
-            progress.begin_attempt()
-            state = self.pipeline.fresh_state(partition)
-            try:
-                await self._replay(state, progress)
-                await self._resume(state, progress)
-                break
-            except asyncio.CancelledError:
-                state.join.close()  # revoked mid-restore: never adopted
-                raise
-            except Exception as error:  # a broker or registry outage, a bug: retry, loudly
-                state.join.close()
-                pause = retry_pause(progress.attempts)
-                progress.failure = f"{type(error).__name__}: {error}"
-                log.exception(
-                    "partition %d: restoring its state failed (attempt %d); retrying in %.0fs",
-                    partition,
-                    progress.attempts,
-                    pause,
-                )
-                await asyncio.sleep(pause)
-        self.restoring.pop(partition, None)
-        self._restores.pop(partition, None)
+        await keep_trying(progress, self._restore_once)
+        self.restoring.pop(progress.partition, None)
+        self._restores.pop(progress.partition, None)
 
-    async def _replay(self, state: PartitionState, progress: RestoreProgress) -> None:
-        def apply(group: ChangelogGroup) -> None:
-            restore(state, group, self.holder.profile_of)
-
-        await replay_changelog(
-            self.settings, self.internal.changelog, state.partition, apply, progress
-        )
+    async def _restore_once(self, progress: RestoreProgress) -> None:
+        state = await self.restorer.rebuild(progress)
+        try:
+            await self._resume(state, progress)
+        except BaseException:
+            state.join.close()  # never adopted
+            raise
 
     async def _resume(self, state: PartitionState, progress: RestoreProgress) -> None:
         """Adopt the rebuilt state, seek to where it resumes and let the partition flow."""
         assert self.consumer is not None
         partition = state.partition
-        starts = await self._start_offsets([partition])
         resume = {
             TopicPartition(self.topics.features, partition): state.next_feature_offset,
             TopicPartition(self.topics.labels, partition): state.next_label_offset,
         }
+        starts = await start_offsets(self.consumer, list(resume), self.settings.start_from)
         self.pipeline.adopt(state)
         for tp, offset in resume.items():
             # Always seek, so that our own record of the position is the consumer's.
             self._next_offset[tp] = starts[tp] if offset is None else offset
             self.consumer.seek(tp, self._next_offset[tp])
         self.consumer.resume(*resume)
-        log.info(
-            "partition %d: state restored in %.1fs (%d changelog groups, %d events, %d "
-            "attempt(s)), reading from %s",
-            partition,
-            time.monotonic() - progress.started,
-            progress.groups,
-            progress.events,
-            progress.attempts,
-            {f"{tp.topic}-{tp.partition}": self._next_offset[tp] for tp in resume},
-        )
-
-    async def _start_offsets(self, partitions: list[int]) -> dict[TopicPartition, int]:
-        """Where a partition without changelog starts: its committed offset, else its beginning
-        (or its end, with CENTINELA_START_FROM=latest)."""
-        assert self.consumer is not None
-        tps = [
-            TopicPartition(topic, p)
-            for p in partitions
-            for topic in (self.topics.features, self.topics.labels)
-        ]
-        beginnings = await self.consumer.beginning_offsets(tps)
-        # A group's first start: its whole history, or only what comes from now on.
-        firsts = beginnings
-        if self.settings.start_from == "latest":
-            firsts = await self.consumer.end_offsets(tps)
-        starts = {}
-        for tp in tps:
-            committed = await self.consumer.committed(tp)
-            starts[tp] = firsts[tp] if committed is None else max(committed, beginnings[tp])
-        return starts
+        progress.done({f"{tp.topic}-{tp.partition}": self._next_offset[tp] for tp in resume})

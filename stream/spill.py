@@ -13,7 +13,8 @@ the partitions of the process, :data:`SHARED_CACHE_BYTES`, whatever the data on 
 
 The database is a cache of the state, not its record: the changelog is. It lives in a folder
 of its own per partition and process, is created on the first spill, and is deleted when the
-partition leaves the worker; a restore rebuilds it.
+partition leaves the worker; a restore rebuilds it. A partition that leaves cleanly keeps it
+in its snapshot instead (:mod:`stream.snapshot`), closed, and the next owner reopens it.
 
 >>> import tempfile, pathlib
 >>> store = SpillStore(pathlib.Path(tempfile.mkdtemp()) / "p0")
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import shutil
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import cast
 
@@ -98,12 +99,18 @@ def _options() -> Options:
 class SpillStore:
     """Entries of one partition's join that memory could not hold, by kind and bucket."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, entries: int | None = None) -> None:
+        """A new, empty store at ``path``; with ``entries``, the closed store already there
+        (a snapshot's), which holds that many."""
         self.path = path
-        shutil.rmtree(path, ignore_errors=True)  # a crashed process's leftovers: stale
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if entries is None:
+            shutil.rmtree(path, ignore_errors=True)  # a crashed process's leftovers: stale
+            path.parent.mkdir(parents=True, exist_ok=True)
+        elif not path.is_dir():
+            raise FileNotFoundError(f"no spill store at {path}")
         self._db = Rdict(str(path), _options())
-        self.entries = 0  # entries written and not yet popped or taken (approximate: for /status)
+        # Entries written and not yet popped or taken (approximate: for /status).
+        self.entries = entries or 0
 
     def put_bucket(self, kind: bytes, bucket: int, items: Iterable[tuple[str, bytes]]) -> None:
         """Store ``items`` (id, value) of one expiry bucket, in one write."""
@@ -167,6 +174,23 @@ class SpillStore:
         self._db.write(batch)
         self.entries -= len(found)
         return found
+
+    def items(self, kind: bytes) -> Iterator[tuple[str, bytes]]:
+        """Every entry of ``kind``, by id."""
+        iterator = self._db.iter()
+        iterator.seek(kind)
+        while iterator.valid():
+            key = bytes(iterator.key())
+            if not key.startswith(kind):
+                break
+            yield key[1:].decode(), bytes(iterator.value())
+            iterator.next()
+
+    def close(self) -> None:
+        """Close the database and keep its folder (for a snapshot to carry); its memtables go
+        to table files first, so the snapshot does not rest on an unsynced write-ahead log."""
+        self._db.flush(True)
+        self._db.close()
 
     def destroy(self) -> None:
         """Close the database and delete its folder."""

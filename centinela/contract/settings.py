@@ -153,6 +153,13 @@ class Settings(BaseSettings):
     48 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
     about the same bytes per entry, for the TTL."""
 
+    state_snapshots: bool = True
+    """When a partition leaves a stream worker cleanly (a rebalance, or a stop by SIGTERM), keep
+    its state in a snapshot under ``home`` (stream-state/snapshots/), so that the next worker
+    on this machine that gets the partition loads it and replays only the changelog written
+    after it, instead of the whole changelog. Off: every assignment replays the whole
+    changelog."""
+
     # --- Drift windows -----------------------------------------------------------------------
     window_seconds: float = Field(20.0, gt=0)
     """Length of a tumbling drift window, in event time."""
