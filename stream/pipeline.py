@@ -84,7 +84,8 @@ class Pipeline:
 
     def _memory_share(self, partitions: int) -> int:
         """Each partition's part of the worker's ``join_memory_entries``."""
-        return max(MIN_MEMORY_ENTRIES, self.settings.join_memory_entries // max(partitions, 1))
+        whole = self.settings.join_memory_entries
+        return max(min(MIN_MEMORY_ENTRIES, whole), whole // max(partitions, 1))
 
     def _share_memory(self) -> None:
         """The worker's join entries in memory, split evenly among the partitions it owns
