@@ -34,7 +34,6 @@ from stream.challenger import ChallengerHolder
 from stream.champion import ChampionHolder
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
 from stream.memory import release_free_memory
-from stream.pacing import Pacer
 from stream.pipeline import Pipeline
 from stream.prometheus import StreamMetrics
 from stream.restore import PartitionRestorer, RestoreProgress, keep_trying, start_offsets
@@ -110,11 +109,6 @@ class ScoringService(Service):
             settings, internal.changelog, self.pipeline.fresh_state, holder.profile_of
         )
         self._last_tick = 0.0
-        self.pacer = Pacer(
-            share=settings.batch_pacing,
-            longest=settings.batch_wait_ms / 1000.0,
-            batch_size=settings.batch_size,
-        )
         self._last_trim = 0.0
         # The next offset to process per source partition: ours, not the consumer's fetch
         # position (which runs ahead while a rebalance drops fetched records).
@@ -271,9 +265,6 @@ class ScoringService(Service):
         assert champion is not None
         self.metrics.set_version(champion.version)
         self._swap_challenger()
-        pause = self.pacer.pause(now=time.monotonic())
-        if pause:
-            await asyncio.sleep(pause)  # the network's turn, while the next batch gathers
         data = await self.consumer.getmany(
             timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
         )
@@ -322,8 +313,6 @@ class ScoringService(Service):
                 out = self.pipeline.quarantine(features, labels, error)
             self._observe(out, features, received)
             await self._enqueue(out)
-            fetched = sum(len(messages) for messages in data.values())
-            self.pacer.record(started=received, ended=time.monotonic(), records=fetched)
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
             self._flow_control()

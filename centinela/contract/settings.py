@@ -117,11 +117,6 @@ class Settings(BaseSettings):
     """Most events scored in one vectorised predict."""
     batch_wait_ms: int = Field(50, ge=0, le=60_000)
     """Longest wait to fill a scoring batch."""
-    batch_pacing: float = Field(0.5, ge=0, le=10)
-    """After a batch step that did not fill a batch, the next fetch waits this share of the
-    step's time (at most `batch_wait_ms`): a busy stream's batches grow until a step's fixed
-    cost is amortised, a quiet stream's short steps barely wait, a backlog never does. 0
-    fetches the moment a step ends."""
     champion_poll_seconds: float = Field(10.0, gt=0)
     """How often the registry is polled for a moved `champion` or `challenger` alias (a
     challenger is scored in the shadow while it exists)."""
