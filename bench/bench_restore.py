@@ -74,6 +74,12 @@ def first_score_seconds(
     raise RuntimeError(f"no event scored within {timeout:.0f}s of the launch")
 
 
+def restore_lines(log: Path) -> list[str]:
+    """The worker's "state restored" lines, one per partition: how and how fast."""
+    lines = log.read_text(errors="replace").splitlines()
+    return [line.split("] ", 1)[-1] for line in lines if "state restored" in line]
+
+
 def trickle(settings: Settings, start: int, stop: threading.Event, event_rate: float) -> None:
     """New events at TRICKLE_RATE until ``stop``: what the restarted worker must score."""
     done: list[int] = []
@@ -115,7 +121,10 @@ def main() -> int:
                 first.wait_scored(total, timeout=max(600.0, 2 * total / args.rate))
                 print(f"first worker scored {total:,} events; restarting it")
             finally:
+                stopping = time.monotonic()
                 first.stop()
+                stopped = time.monotonic() - stopping
+            print(f"first worker stopped in {stopped:.1f}s (its state snapshots written)")
             stop = threading.Event()
             trickler = threading.Thread(
                 target=trickle, args=(settings, total, stop, args.event_rate)
@@ -129,8 +138,11 @@ def main() -> int:
                 stop.set()
                 trickler.join()
                 second.stop()
+            restored = restore_lines(home / "worker-2.log")
     for line in progress[:: max(1, len(progress) // 15)]:
         print(f"restoring: {line}")
+    for line in restored:
+        print(f"worker log: {line}")
     print(f"restarted worker scored a new event {resumed:.1f}s after its launch")
     record(
         BenchResult(
@@ -146,7 +158,9 @@ def main() -> int:
             met=resumed <= TARGET_SECONDS if total >= 60 * 60 * 4_000 else None,
             command=f"{COMMAND} --minutes {args.minutes:g} --event-rate {args.event_rate:g} "
             f"--rate {args.rate:g}" + (" --sqlite" if args.sqlite else ""),
-            notes=f"{len(progress)} /status samples showed the restore in progress"
+            notes=f"first worker stopped in {stopped:.1f} s; {len(progress)} /status samples "
+            f"showed the restore in progress; {sum('snapshot' in x for x in restored)} of "
+            f"{len(restored)} partitions restored from a local snapshot"
             + ("" if total >= 60 * 60 * 4_000 else "; shorter than the target's hour: n/a"),
         )
     )
