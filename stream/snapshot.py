@@ -44,6 +44,7 @@ from centinela.drift.summary import WindowSummary
 from centinela.exceptions import CentinelaError
 from centinela.models.profile import ReferenceProfile
 from stream import blob_json
+from stream.group_ledger import GroupLedger
 from stream.internal_topics import group_base
 from stream.spill import SpillStore
 from stream.state import LoggedGroup, PartitionState, spill_folder
@@ -51,7 +52,7 @@ from stream.window_buffer import BufferedSummary
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2  # 2: the logged groups by bucket (stream.group_ledger)
 STATE_FILE = "state.bin"
 JOIN_FOLDER = "join"
 WRITING = ".writing-"  # a snapshot being written: never read
@@ -157,7 +158,7 @@ def describe(
         "next_feature_offset": state.next_feature_offset,
         "next_label_offset": state.next_label_offset,
         "expired_through": state.expired_through,
-        "logged": [[order, _group(group)] for _, order, group in state.logged],  # heap order
+        "logged": state.logged.to_document(),
         "latest": None if state.latest is None else _group(state.latest),
         "logged_count": state.logged_count,
         "to_retire": [key.decode() for key in state.to_retire],
@@ -293,10 +294,7 @@ def _fill(
     state.next_feature_offset = document["next_feature_offset"]
     state.next_label_offset = document["next_label_offset"]
     state.expired_through = document["expired_through"]
-    state.logged = []
-    for order, fields in document["logged"]:  # in heap order: still a heap
-        group = _logged(fields)
-        state.logged.append((group.newest_ts, order, group))
+    state.logged = GroupLedger.from_document(state.horizon, document["logged"])
     state.latest = None if document["latest"] is None else _logged(document["latest"])
     state.logged_count = document["logged_count"]
     state.to_retire = [key.encode() for key in document["to_retire"]]

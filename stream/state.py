@@ -7,7 +7,6 @@ summaries, the watermarks), and the restarted worker produces the same windows.
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import time
@@ -22,7 +21,8 @@ import numpy as np
 
 from centinela.contract.settings import Settings
 from centinela.models.profile import ReferenceProfile
-from stream.changelog import ChangelogGroup, EventEntry, LabelEntry, chunk_keys
+from stream.changelog import ChangelogGroup, EventEntry, LabelEntry
+from stream.group_ledger import GroupLedger
 from stream.join import Joined, JoinState, LabelRejected
 from stream.packed import Layout, event_fields
 from stream.partition_windows import PartitionWindows
@@ -65,12 +65,16 @@ class PartitionState:
     next_label_offset: int | None = None
     expired_through: float | None = None  # the watermark the join last expired at
     last_feature_at: float = field(default_factory=time.monotonic)
-    # Logged groups but the latest, as a heap by their newest moment (a backlog does not log
-    # in time order: a batch of labels may precede the events they wait for).
-    logged: list[tuple[float, int, LoggedGroup]] = field(default_factory=list)
+    # Logged groups but the latest, by their newest moment (a backlog does not log in time
+    # order: a batch of labels may precede the events they wait for).
+    logged: GroupLedger = None  # type: ignore[assignment]  # made from the horizon at init
     latest: LoggedGroup | None = None  # carries the resume offsets: never retired
     logged_count: int = 0
     to_retire: list[bytes] = field(default_factory=list)  # tombstones the next group carries
+
+    def __post_init__(self) -> None:
+        if self.logged is None:
+            self.logged = GroupLedger(self.horizon)
 
     @classmethod
     def fresh(
@@ -270,7 +274,8 @@ def remember_group(
     window = None if newest == -math.inf else state.windows.window_of(newest)
     if state.latest is not None:
         state.logged_count += 1
-        heapq.heappush(state.logged, (state.latest.newest_ts, state.logged_count, state.latest))
+        older = state.latest
+        state.logged.add(older.group_id, older.chunks, older.newest_ts, older.newest_window)
     state.latest = LoggedGroup(group_id, chunks, newest, window)
     retire_groups(state)
 
@@ -280,19 +285,12 @@ def retire_groups(state: PartitionState) -> None:
 
     A group is dead once every window it counted in is closed and the join's watermark is a
     whole horizon past its newest moment: its events, labels and remembered ids have all left
-    the join. Both only grow with the newest moment, so groups die in the heap's order. The
-    latest group always stays: it carries the resume offsets.
+    the join. Both only grow with the newest moment, so groups die in the order of their
+    newest moments (:mod:`stream.group_ledger`, by bucket). The latest group always stays: it
+    carries the resume offsets.
     """
     closed, expired = state.windows.closed_through, state.expired_through
-    logged = state.logged
-    while logged and expired is not None:
-        oldest = logged[0][2]
-        if oldest.newest_window is not None and (closed is None or oldest.newest_window > closed):
-            break
-        if oldest.newest_ts + state.horizon >= expired:
-            break
-        heapq.heappop(logged)
-        state.to_retire += chunk_keys(oldest.group_id, oldest.chunks)
+    state.to_retire += state.logged.retire(closed=closed, expired=expired)
 
 
 def restore(

@@ -151,12 +151,10 @@ def same_everything(ours: PartitionState, theirs: PartitionState, *, same_log: b
     assert ours.logged_count == theirs.logged_count
     assert len(ours.to_retire) == len(theirs.to_retire)
     if same_log:
-        assert sorted(ours.logged) == sorted(theirs.logged)
+        assert ours.logged == theirs.logged
         assert ours.latest == theirs.latest and ours.to_retire == theirs.to_retire
     else:
-        shape = [[(ts, g.chunks, g.newest_window) for ts, _, g in sorted(s.logged)]
-                 for s in (ours, theirs)]  # fmt: skip
-        assert shape[0] == shape[1]
+        assert ours.logged.same_groups(theirs.logged)
 
 
 def restorer(settings: Settings, pipeline: Pipeline) -> PartitionRestorer:
