@@ -43,6 +43,7 @@ from centinela.contract.settings import Settings
 from centinela.drift.summary import WindowSummary
 from centinela.exceptions import CentinelaError
 from centinela.models.profile import ReferenceProfile
+from centinela.stack.process import process_alive
 from stream import blob_json
 from stream.group_ledger import GroupLedger
 from stream.internal_topics import group_base
@@ -213,23 +214,13 @@ def _clear_unfinished(place: SnapshotPlace, partition: int) -> None:
         if not folder.name.startswith(prefix):
             continue
         pid = folder.name.removeprefix(prefix).split("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             log.warning(
                 "partition %d: deleting a state snapshot left half-written (%s)",
                 partition,
                 folder,
             )
             shutil.rmtree(folder, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def load_snapshot(
