@@ -115,7 +115,8 @@ class RetrainPolicy:
         last = self._last_fired
         if last is not None and self._cooling_down(report, last):
             if not _escalates(last.trigger, reason, same_episode=False):
-                log.info(
+                log.log(
+                    logging.DEBUG if self.replaying else logging.INFO,  # said when it happened
                     "retrain trigger %s held back by the cooldown of %s (%s)",
                     reason,
                     last.request_id,
