@@ -8,6 +8,7 @@ on free ports (stopped at the end). MLflow: a SQLite store in a temp folder.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 import shutil
@@ -233,9 +234,13 @@ class Worker:
         """Until ``n`` events are scored, asking twice a second (cheap, unlike reading the
         predictions while the worker runs, which would compete with it for the CPU)."""
         deadline = time.monotonic() + timeout
-        while self.scored() < n:
+        scored = 0.0
+        while scored < n:
+            # A worker saturated for half an hour may answer one poll late: ask again.
+            with contextlib.suppress(requests.RequestException):
+                scored = self.scored()
             if time.monotonic() > deadline:
-                raise RuntimeError(f"only {self.scored():.0f} of {n} events scored in {timeout}s")
+                raise RuntimeError(f"only {scored:.0f} of {n} events scored in {timeout}s")
             if self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited; see {self.log.name}")
             time.sleep(0.5)
