@@ -67,14 +67,13 @@ class PartitionState:
     last_feature_at: float = field(default_factory=time.monotonic)
     # Logged groups but the latest, by their newest moment (a backlog does not log in time
     # order: a batch of labels may precede the events they wait for).
-    logged: GroupLedger = None  # type: ignore[assignment]  # made from the horizon at init
+    logged: GroupLedger = field(init=False)  # made from the horizon, below
     latest: LoggedGroup | None = None  # carries the resume offsets: never retired
     logged_count: int = 0
     to_retire: list[bytes] = field(default_factory=list)  # tombstones the next group carries
 
     def __post_init__(self) -> None:
-        if self.logged is None:
-            self.logged = GroupLedger(self.horizon)
+        self.logged = GroupLedger(self.horizon)
 
     @classmethod
     def fresh(
