@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import orjson
 import pandas as pd
 
 from stream.changelog import GroupReader
@@ -13,7 +12,7 @@ from stream.pipeline import Pipeline
 from stream.sink import changelog_rows
 from stream.state import LoggedGroup, PartitionState, retire_groups
 from tests.stream.stream_data import at, event_bytes, label_bytes, labels_for
-from tests.stream.test_pipeline import Log, champion, events, new_pipeline, run
+from tests.stream.test_pipeline import Log, champion, events, new_pipeline, run, same_windows
 
 __all__ = ["champion"]  # the module fixture, shared with the pipeline tests
 
@@ -63,15 +62,7 @@ def same_state(live: PartitionState, rebuilt: PartitionState) -> None:
     )
     assert rebuilt.join.pending_events == live.join.pending_events
     assert rebuilt.join.pending_labels == live.join.pending_labels
-    assert rebuilt.windows.describe() == live.windows.describe()
-    dumps = [
-        [
-            (key, orjson.dumps(s.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
-            for key, s in p.windows
-        ]
-        for p in (live, rebuilt)
-    ]
-    assert dumps[0] == dumps[1]
+    same_windows(live, rebuilt)
 
 
 def test_compaction_leaves_the_live_state_and_little_else(champion):

@@ -20,6 +20,7 @@ from stream.batch_output import BatchOutput
 from stream.champion import Champion
 from stream.changelog import encode_group, read_groups
 from stream.pipeline import Pipeline
+from stream.state import PartitionState
 from tests.stream.stream_data import (
     FakeMessage,
     at,
@@ -57,6 +58,19 @@ def new_pipeline(
     for partition in partitions:
         pipeline.assign(partition)
     return pipeline
+
+
+def same_windows(ours: PartitionState, theirs: PartitionState) -> None:
+    """The same open windows, summary for summary, and the same watermarks."""
+    assert ours.windows.describe() == theirs.windows.describe()
+    dumps = [
+        [
+            (key, orjson.dumps(s.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
+            for key, s in p.windows
+        ]
+        for p in (ours, theirs)
+    ]
+    assert dumps[0] == dumps[1]
 
 
 class Log:
@@ -207,15 +221,7 @@ def test_replaying_the_changelog_rebuilds_the_same_state(champion):
     before, after = live.states[0], state
     assert (after.next_feature_offset, after.next_label_offset) == (200, 100)
     assert after.join.pending_events == before.join.pending_events
-    assert after.windows.describe() == before.windows.describe()
-    dumps = [
-        [
-            (key, orjson.dumps(s.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
-            for key, s in p.windows
-        ]
-        for p in (before, after)
-    ]
-    assert dumps[0] == dumps[1]
+    same_windows(before, after)
     # A label for an event restored into the join still joins after the restart.
     e, t, _ = batch[1]
     out = run(

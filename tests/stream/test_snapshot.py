@@ -33,7 +33,14 @@ from stream.snapshot import (
 )
 from stream.state import PartitionState, restore
 from tests.stream.stream_data import FakeMessage, at, event_bytes, label_bytes, labels_for
-from tests.stream.test_pipeline import SETTINGS, Log, champion, events, new_pipeline
+from tests.stream.test_pipeline import (
+    SETTINGS,
+    Log,
+    champion,
+    events,
+    new_pipeline,
+    same_windows,
+)
 from tests.stream.test_shadow import challenger
 
 __all__ = ["challenger", "champion"]  # the module fixtures of the pipeline and shadow tests
@@ -122,18 +129,6 @@ def join_contents(join: JoinState) -> dict[bytes, dict[str, Any]]:
         for label in [value if not isinstance(value, bytes) else decode_label(key, value)]
     }
     return found
-
-
-def same_windows(ours: PartitionState, theirs: PartitionState) -> None:
-    assert ours.windows.describe() == theirs.windows.describe()
-    dumps = [
-        [
-            (key, orjson.dumps(s.to_dict(), option=orjson.OPT_SERIALIZE_NUMPY))
-            for key, s in p.windows
-        ]
-        for p in (ours, theirs)
-    ]
-    assert dumps[0] == dumps[1]
 
 
 def same_everything(ours: PartitionState, theirs: PartitionState, *, same_log: bool) -> None:
