@@ -151,9 +151,8 @@ class Pipeline:
         # Rows of the frame follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
         arrays = self._arrays(champion, touched, accepted, matrices, everything)
-        frame = arrays.frame(champion.profile)
         try:
-            scored = score(champion.model, frame)
+            scored = score(champion.model, arrays, champion.profile)
         except Exception:
             log.exception("the model raised on a batch; scoring its events one by one")
             detail = "the model raised on this event alone (the worker log has why)"
@@ -162,8 +161,7 @@ class Pipeline:
                 self._dead_letter(self.topics.features, message, failure, out)
             everything = [event for p in touched for event in accepted.get(p, [])]
             arrays = self._arrays(champion, touched, accepted, matrices, everything)
-            frame = arrays.frame(champion.profile)
-            scored = score(champion.model, frame)
+            scored = score(champion.model, arrays, champion.profile)
         latency_ms = (time.monotonic() - received_at) * 1000.0
         scored_at = datetime.now(UTC).isoformat()
         values = champion.encoder.encode(
@@ -174,7 +172,7 @@ class Pipeline:
             shadow = self.shadow.encode(
                 challenger,
                 champion,
-                frame,
+                arrays,
                 everything,
                 received_at=received_at,
                 scored_at=scored_at,

@@ -35,7 +35,7 @@ def unscorable_rows(model: Any, arrays: FeatureArrays, profile: Any) -> list[int
     bad = []
     for row in range(len(arrays)):
         try:
-            score(model, arrays.take(slice(row, row + 1)).frame(profile))
+            score(model, arrays.take(slice(row, row + 1)), profile)
         except Exception:
             bad.append(row)
     return bad

@@ -112,13 +112,18 @@ def arrays_from_dicts(rows: Sequence[dict[str, Any]], profile: ReferenceProfile)
     return feature_arrays(numeric, categorical, profile)
 
 
-def score(model: Any, frame: pd.DataFrame) -> ScoredBatch:
-    """One vectorised call of ``model.predict`` (a
-    :class:`~centinela.models.registry.LoadedModel`)."""
-    if len(frame) == 0:
+def score(model: Any, arrays: FeatureArrays, profile: ReferenceProfile) -> ScoredBatch:
+    """One vectorised predict of ``model`` (a :class:`~centinela.models.registry.LoadedModel`)
+    on a batch's arrays, whose numeric columns follow ``profile``.
+
+    A trainer's pipeline is applied to the arrays themselves
+    (:mod:`centinela.models.array_scoring`); any other model gets one DataFrame per batch.
+    """
+    if len(arrays) == 0:
         return ScoredBatch([], None)
     # Validation dead-letters non-finite features (``non_finite``), so scikit-learn's own check
     # of every value is skipped: a third of predict's fixed cost on a small batch.
     with sklearn.config_context(assume_finite=True):
-        predicted, probabilities = model.predict(frame)
+        direct = model.predict_arrays(arrays.numeric, profile.numeric_names, arrays.categorical)
+        predicted, probabilities = direct or model.predict(arrays.frame(profile))
     return ScoredBatch(np.asarray(predicted).tolist(), probabilities)

@@ -1,6 +1,6 @@
 """Shadow scoring: the challenger scores every batch beside the champion.
 
-One more vectorised predict on the frame the champion was scored on, encoded as
+One more vectorised predict on the arrays the champion was scored on, encoded as
 :class:`~centinela.contract.records.Prediction` records with the role ``shadow`` for
 ``shadow-predictions``, but for the share of events the canary serves (:mod:`stream.canary`),
 which get ``canary`` records for ``predictions``. The challenger's class of each event also
@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from centinela.contract.records import PredictionRole
 from centinela.models.profile import ReferenceProfile
 from stream.canary import canary_rows
 from stream.champion import Champion
-from stream.scoring import ScoredBatch, score
+from stream.scoring import FeatureArrays, ScoredBatch, score
 from stream.validation import ValidEvent
 
 log = logging.getLogger(__name__)
@@ -71,7 +70,7 @@ def challenger_columns(
 
 
 def same_features(champion: ReferenceProfile, challenger: ReferenceProfile) -> bool:
-    """The challenger reads the champion's frame: the same numeric and categorical features
+    """The challenger reads the champion's arrays: the same numeric and categorical features
     (their order does not matter: a model selects its columns by name)."""
     return set(champion.numeric_names) == set(challenger.numeric_names) and set(
         champion.categorical_names
@@ -92,7 +91,7 @@ class ShadowScorer:
         self,
         challenger: Champion,
         champion: Champion,
-        frame: pd.DataFrame,
+        arrays: FeatureArrays,
         events: Sequence[ValidEvent],
         *,
         received_at: float,
@@ -109,7 +108,7 @@ class ShadowScorer:
             self._skip_mismatch(challenger, champion)
             return None
         try:
-            scored = score(challenger.model, frame)
+            scored = score(challenger.model, arrays, champion.profile)
             latency_ms = (time.monotonic() - received_at) * 1000.0
             records = _records(challenger, events, scored, scored_at, latency_ms, canary_share)
         except Exception:  # the challenger's own failure never reaches the champion's path

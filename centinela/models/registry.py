@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ from centinela.exceptions import (
     RegistryError,
     RegistryUnavailableError,
 )
+from centinela.models.array_scoring import ArrayScorer, array_scorer
 from centinela.models.profile import PROFILE_ARTIFACT, ReferenceProfile
 from centinela.models.trainers import SKOPS_TRUSTED_TYPES
 
@@ -78,6 +80,28 @@ class LoadedModel:
     profile: ReferenceProfile
     trainer: str
     params: dict[str, Any] = field(default_factory=dict)
+    # The trainers' pipeline applied to arrays (None: scored through a DataFrame).
+    array_scorer: ArrayScorer | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        scorer = array_scorer(
+            self.model, self.profile.numeric_names, self.profile.categorical_names
+        )
+        object.__setattr__(self, "array_scorer", scorer)
+
+    def predict_arrays(
+        self,
+        numeric: np.ndarray,
+        numeric_names: Sequence[str],
+        categorical: Mapping[str, np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """:meth:`predict` on a batch's arrays, with no DataFrame built; None when the model
+        is not a trainer's pipeline (the caller then builds the frame and calls predict)."""
+        if self.array_scorer is None:
+            return None
+        probabilities = self.array_scorer.predict_proba(numeric, numeric_names, categorical)
+        model_classes = np.asarray(self.model.classes_)
+        return model_classes[probabilities.argmax(axis=1)], probabilities
 
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Classes and (if the model has them) class probabilities for a whole batch at once.

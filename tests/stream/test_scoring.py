@@ -23,6 +23,10 @@ class CountingModel:
         self.calls += 1
         return self.inner.predict(frame)
 
+    def predict_arrays(self, *arrays: Any) -> tuple[np.ndarray, np.ndarray] | None:
+        self.calls += 1
+        return self.inner.predict_arrays(*arrays)
+
 
 def events(n: int) -> list[ValidEvent]:
     model = trained_model()
@@ -38,12 +42,13 @@ def events(n: int) -> list[ValidEvent]:
 def test_a_batch_is_one_frame_and_one_predict():
     model = trained_model()
     batch = events(500)
-    frame = event_arrays(batch, model.profile).frame(model.profile)
+    arrays = event_arrays(batch, model.profile)
+    frame = arrays.frame(model.profile)
     assert list(frame.columns) == list(model.profile.feature_names)
     assert frame["x0"].dtype == np.float64
     assert pd.api.types.is_string_dtype(frame["colour"])
     counting = CountingModel(model)
-    scored = score(counting, frame)
+    scored = score(counting, arrays, model.profile)
     assert counting.calls == 1
     assert len(scored.predicted) == 500
     expected = model.model.predict(frame)
