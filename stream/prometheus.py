@@ -8,8 +8,13 @@ True
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from stream.batch_output import BatchStats
 from stream.challenger_evidence import Live, live_number, verdict_sign
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -193,6 +198,31 @@ class StreamMetrics:
             self.challenger_live_verdict.labels(version=version).set(sign)
         if difference is not None:
             self.challenger_live_difference.labels(version=version).set(difference)
+
+    def observe_batch(
+        self, stats: BatchStats, batch_seconds: float, features: Iterable[Sequence[Any]]
+    ) -> None:
+        """Count one batch's outcome; ``features`` are its feature messages, per partition (a
+        few of each are sampled for the event lag)."""
+        if stats.events or stats.labels:
+            self.batches.inc()
+            self.batch_size.observe(stats.events)
+            self.scoring_latency.observe(batch_seconds)
+        self.events.labels(outcome="scored").inc(stats.scored)
+        self.shadow_predictions.inc(stats.shadow_scored)
+        self.canary_predictions.inc(stats.canary_served)
+        self.events.labels(outcome="late").inc(stats.late_events)
+        self.labels.labels(outcome="joined").inc(stats.joined)
+        self.labels.labels(outcome="late").inc(stats.late_outcomes)
+        self.labels.labels(outcome="read").inc(stats.labels)
+        self.windows_closed.inc(stats.windows_closed)
+        for reason, count in stats.dead_letters.items():
+            self.dead_letters.labels(reason=reason).inc(count)
+        self.events.labels(outcome="dead_lettered").inc(stats.events - stats.scored)
+        now_ms = time.time() * 1000.0
+        for messages in features:
+            for message in messages[:: max(1, len(messages) // 8)]:
+                self.event_lag.observe(max(now_ms - message.timestamp, 0.0) / 1000.0)
 
     def set_version(self, version: str) -> None:
         self.model_version.clear()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,8 +32,10 @@ from stream.batch_output import BatchOutput
 from stream.challenger import ChallengerHolder
 from stream.champion import ChampionHolder
 from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics, group_base
+from stream.lateness import LatenessWatch
 from stream.memory import release_free_memory
 from stream.pipeline import Pipeline
+from stream.positions import Positions
 from stream.prometheus import StreamMetrics
 from stream.restore import PartitionRestorer, RestoreProgress, keep_trying, start_offsets
 from stream.sink import InFlight, OutputSink
@@ -42,8 +43,6 @@ from stream.snapshot import SnapshotPlace, save_snapshots
 from stream.state import PartitionState
 
 log = logging.getLogger(__name__)
-
-LATE_MIN_EVENTS = 20  # fewer events in a batch say too little about lateness
 
 TICK_SECONDS = 0.25
 OUTPUT_METADATA_SECONDS = 3.0  # the longest wait for an output topic's metadata at start
@@ -110,24 +109,12 @@ class ScoringService(Service):
         )
         self._last_tick = 0.0
         self._last_trim = 0.0
-        # The next offset to process per source partition: ours, not the consumer's fetch
-        # position (which runs ahead while a rebalance drops fetched records).
-        self._next_offset: dict[TopicPartition, int] = {}
+        self.positions = Positions(settings, topics)
         self.restoring: dict[int, RestoreProgress] = {}  # partitions paused until restored
         self._restores: dict[int, asyncio.Task[None]] = {}
         self.consuming = False
         self.last_batch_at: datetime | None = None
-        self.late_events_total = 0
-        self.late_share = 0.0
-        self.late_warning: str | None = None
-        self._last_late_warning = -math.inf
-        self.idle_seconds = settings.window_seconds + settings.allowed_lateness_seconds
-        # How far (event time) one topic of a partition may run ahead of the other on a backlog.
-        self.skew = max(60.0, 2 * self.idle_seconds)
-        # A fetch answers within its 0.5 s long poll: an older high-water mark means the broker
-        # is away, and says nothing about what it holds now.
-        self.fresh_ms = 1000.0 * min(2.0, self.idle_seconds / 2)
-        self._answering: dict[TopicPartition, float] = {}
+        self.lateness = LatenessWatch()
 
     # --- lifecycle -----------------------------------------------------------------------------
     @Service.task
@@ -181,6 +168,7 @@ class ScoringService(Service):
             fetch_max_bytes=16 * 1024 * 1024,
             **aiokafka_config(settings),
         )
+        self.positions.consumer = self.consumer
         self.consumer.subscribe(
             [self.topics.features, self.topics.labels], listener=_Rebalance(self)
         )
@@ -279,7 +267,7 @@ class ScoringService(Service):
         for tp, messages in data.items():
             if tp.partition not in self.pipeline.states or not messages:
                 continue  # revoked while fetched; whoever owns it next seeks back to it
-            expected = self._next_offset.get(tp)
+            expected = self.positions.next_offset.get(tp)
             if expected is not None and messages[0].offset != expected:
                 # Fetched before a restore moved the position: never a gap, never a repeat.
                 log.warning(
@@ -294,14 +282,14 @@ class ScoringService(Service):
                 continue
             target = features if tp.topic == self.topics.features else labels
             target[tp.partition] = messages
-            self._next_offset[tp] = messages[-1].offset + 1
+            self.positions.next_offset[tp] = messages[-1].offset + 1
         if features or labels:
             try:
                 out = self.pipeline.process(
                     champion,
                     features,
                     labels,
-                    labels_caught_up=self._labels_caught_up,
+                    labels_caught_up=self.positions.labels_caught_up,
                     received_at=received,
                     # Read now, not before the fetch: a challenger that appeared meanwhile is
                     # scored from this batch on (/status shows it only once it is current).
@@ -315,11 +303,14 @@ class ScoringService(Service):
             await self._enqueue(out)
         if received - self._last_tick >= TICK_SECONDS:
             self._last_tick = received
-            self._flow_control()
+            self.positions.flow_control(self.pipeline.states)
             if received - self._last_trim >= TRIM_SECONDS:
                 self._last_trim = received
                 release_free_memory()
-            out = self.pipeline.tick(idle=self._idle, labels_caught_up=self._labels_caught_up)
+            out = self.pipeline.tick(
+                idle=lambda p: self.positions.idle(self.pipeline.states[p]),
+                labels_caught_up=self.positions.labels_caught_up,
+            )
             if not out.is_empty():
                 self._observe(out, {}, received)
                 await self._enqueue(out)
@@ -338,121 +329,13 @@ class ScoringService(Service):
         await self._queue.put(await self.sink.publish(out))
 
     def _observe(self, out: BatchOutput, features: dict[int, list[Any]], received: float) -> None:
-        stats, m = out.stats, self.metrics
+        stats, states = out.stats, self.pipeline.states.values()
+        self.metrics.observe_batch(stats, time.monotonic() - received, features.values())
         if stats.events or stats.labels:
-            m.batches.inc()
-            m.batch_size.observe(stats.events)
-            m.scoring_latency.observe(time.monotonic() - received)
             self.last_batch_at = datetime.now(UTC)
-        m.events.labels(outcome="scored").inc(stats.scored)
-        m.shadow_predictions.inc(stats.shadow_scored)
-        m.canary_predictions.inc(stats.canary_served)
-        m.events.labels(outcome="late").inc(stats.late_events)
-        self._watch_lateness(stats.events, stats.late_events)
-        m.labels.labels(outcome="joined").inc(stats.joined)
-        m.labels.labels(outcome="late").inc(stats.late_outcomes)
-        m.labels.labels(outcome="read").inc(stats.labels)
-        m.windows_closed.inc(stats.windows_closed)
-        for reason, count in stats.dead_letters.items():
-            m.dead_letters.labels(reason=reason).inc(count)
-        m.events.labels(outcome="dead_lettered").inc(stats.events - stats.scored)
-        now_ms = time.time() * 1000.0
-        for messages in features.values():
-            for message in messages[:: max(1, len(messages) // 8)]:
-                m.event_lag.observe(max(now_ms - message.timestamp, 0.0) / 1000.0)
-        m.join_pending_events.set(sum(s.join.pending_events for s in self.pipeline.states.values()))
-        m.join_pending_labels.set(sum(s.join.pending_labels for s in self.pipeline.states.values()))
-
-    def _watch_lateness(self, events: int, late: int) -> None:
-        """Say so, loudly, when most of a batch is older than the windows already closed."""
-        self.late_events_total += late
-        if events < LATE_MIN_EVENTS:
-            return
-        self.late_share = late / events
-        if self.late_share <= 0.5:
-            self.late_warning = None
-            return
-        self.late_warning = (
-            f"{late} of {events} events in the last batch are older than the windows already "
-            "closed: they are scored but counted in no window, so no drift can be seen in "
-            "them. Likely cause: older event times replayed on topics that saw later ones "
-            "(say, a second `centinela produce` on the same topics). Fix: a new "
-            "CENTINELA_TOPIC_PREFIX for a replay, or a larger CENTINELA_ALLOWED_LATENESS_SECONDS."
-        )
-        now = time.monotonic()
-        if now - self._last_late_warning >= 60.0:
-            self._last_late_warning = now
-            log.warning("%s", self.late_warning)
-
-    def _flow_control(self) -> None:
-        """While catching up, keep the two topics of a partition near each other in event time.
-
-        A fetch drains one partition at a time, so after downtime one topic can run far ahead
-        of the other: the join would hold everything in between. The leading topic pauses
-        until the other is within ``skew`` (or caught up), which bounds memory on a backlog.
-        """
-        assert self.consumer is not None
-        for partition, state in self.pipeline.states.items():
-            features = TopicPartition(self.topics.features, partition)
-            labels = TopicPartition(self.topics.labels, partition)
-            fw, lw = state.windows.feature_watermark, state.windows.label_watermark
-            lead_f = lead_l = False
-            if fw is not None and not self._caught_up(labels):
-                lead_f = lw is None or fw - lw > self.skew
-            if lw is not None and not self._caught_up(features):
-                lead_l = fw is None or lw - fw > self.skew
-            self._pause(features, lead_f)
-            self._pause(labels, lead_l)
-
-    def _pause(self, tp: TopicPartition, pause: bool) -> None:
-        assert self.consumer is not None
-        paused = tp in self.consumer.paused()
-        if pause and not paused:
-            self.consumer.pause(tp)
-        elif not pause and paused:
-            self.consumer.resume(tp)
-
-    # --- positions -----------------------------------------------------------------------------
-    def _caught_up(self, tp: TopicPartition) -> bool:
-        """Everything the broker had for ``tp`` at the last fetch has been processed."""
-        assert self.consumer is not None
-        position = self._next_offset.get(tp)
-        try:
-            highwater = self.consumer.highwater(tp)
-            polled = self.consumer.last_poll_timestamp(tp)
-        except AssertionError:  # not assigned (a rebalance is under way)
-            return False
-        if polled is None or time.time() * 1000.0 - polled > self.fresh_ms:
-            return False  # a stale mark (a broker outage): not known to be caught up
-        return highwater is not None and position is not None and position >= highwater
-
-    def _labels_caught_up(self, partition: int) -> bool:
-        return self._caught_up(TopicPartition(self.topics.labels, partition))
-
-    def _idle(self, partition: int) -> bool:
-        """No feature for ``idle_seconds``, both topics read to the end, and fetches answering
-        for ``idle_seconds`` too: right after a broker outage nothing new has come yet only
-        because producers have not re-sent, which is not idleness."""
-        state = self.pipeline.states[partition]
-        now = time.monotonic()
-        idle = now - state.last_feature_at >= self.idle_seconds
-        for topic in (self.topics.features, self.topics.labels):
-            tp = TopicPartition(topic, partition)
-            answering = self._answering_since(tp, now)
-            idle = idle and self._caught_up(tp) and now - answering >= self.idle_seconds
-        return idle
-
-    def _answering_since(self, tp: TopicPartition, now: float) -> float:
-        """Since when fetches of ``tp`` have kept answering (monotonic), updated each tick."""
-        assert self.consumer is not None
-        try:
-            polled = self.consumer.last_poll_timestamp(tp)
-        except AssertionError:
-            polled = None
-        if polled is None or time.time() * 1000.0 - polled > self.fresh_ms:
-            self._answering.pop(tp, None)
-            return now
-        return self._answering.setdefault(tp, now)
+        self.lateness.observe(stats.events, stats.late_events)
+        self.metrics.join_pending_events.set(sum(s.join.pending_events for s in states))
+        self.metrics.join_pending_labels.set(sum(s.join.pending_labels for s in states))
 
     # --- rebalancing ---------------------------------------------------------------------------
     async def on_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -471,8 +354,7 @@ class ScoringService(Service):
                 task.cancel()
             self.restoring.pop(partition, None)
         for tp in revoked:
-            self._next_offset.pop(tp, None)
-            self._answering.pop(tp, None)
+            self.positions.forget(tp)
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
         """Pause the new partitions and restore each in a task of its own: the callback must
@@ -513,9 +395,10 @@ class ScoringService(Service):
         }
         starts = await start_offsets(self.consumer, list(resume), self.settings.start_from)
         self.pipeline.adopt(state)
+        positions = self.positions.next_offset
         for tp, offset in resume.items():
             # Always seek, so that our own record of the position is the consumer's.
-            self._next_offset[tp] = starts[tp] if offset is None else offset
-            self.consumer.seek(tp, self._next_offset[tp])
+            positions[tp] = starts[tp] if offset is None else offset
+            self.consumer.seek(tp, positions[tp])
         self.consumer.resume(*resume)
-        progress.done({f"{tp.topic}-{tp.partition}": self._next_offset[tp] for tp in resume})
+        progress.done({f"{tp.topic}-{tp.partition}": positions[tp] for tp in resume})

@@ -76,9 +76,9 @@ def status(parts: StreamComponents) -> dict[str, Any]:
         if parts.scorer.last_batch_at is None
         else parts.scorer.last_batch_at.isoformat(),
         "late": {
-            "events_total": parts.scorer.late_events_total,
-            "last_batch_share": parts.scorer.late_share,
-            "warning": parts.scorer.late_warning,
+            "events_total": parts.scorer.lateness.total,
+            "last_batch_share": parts.scorer.lateness.share,
+            "warning": parts.scorer.lateness.warning,
         },
         "mlflow_queue_depth": parts.monitoring.depth,
         "mlflow_windows_logged": parts.monitoring.logged,

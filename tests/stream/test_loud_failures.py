@@ -8,44 +8,27 @@ import logging
 import pytest
 
 from centinela.contract.settings import Settings
-from centinela.contract.topics import Topics
-from stream.app import summary_maker
-from stream.champion import ChampionHolder
-from stream.internal_topics import InternalTopics
-from stream.prometheus import StreamMetrics
-from stream.scoring_service import ScoringService
-
-
-def _service() -> ScoringService:
-    settings = Settings(_env_file=None, topic_prefix="late.")  # type: ignore[call-arg]
-    return ScoringService(
-        settings,
-        Topics.from_settings(settings),
-        InternalTopics.from_settings(settings),
-        ChampionHolder(settings),
-        StreamMetrics(),
-        summary_maker(settings),
-    )
+from stream.lateness import LatenessWatch
 
 
 def test_mostly_late_batches_warn_once_a_minute_and_clear(caplog: pytest.LogCaptureFixture):
-    service = _service()
-    with caplog.at_level(logging.WARNING, logger="stream.scoring_service"):
-        service._watch_lateness(events=100, late=80)
-        service._watch_lateness(events=100, late=90)
+    watch = LatenessWatch()
+    with caplog.at_level(logging.WARNING, logger="stream.lateness"):
+        watch.observe(events=100, late=80)
+        watch.observe(events=100, late=90)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "CENTINELA_TOPIC_PREFIX" in warnings[0].getMessage()
-    assert service.late_warning is not None and service.late_share == 0.9
-    assert service.late_events_total == 170
+    assert watch.warning is not None and watch.share == 0.9
+    assert watch.total == 170
 
-    service._watch_lateness(events=100, late=10)
-    assert service.late_warning is None and service.late_share == 0.1
+    watch.observe(events=100, late=10)
+    assert watch.warning is None and watch.share == 0.1
 
 
 def test_a_few_late_events_in_a_small_batch_say_nothing() -> None:
-    service = _service()
-    service._watch_lateness(events=5, late=5)
-    assert service.late_warning is None and service.late_events_total == 5
+    watch = LatenessWatch()
+    watch.observe(events=5, late=5)
+    assert watch.warning is None and watch.total == 5
 
 
 def test_an_unreadable_window_partial_is_skipped_and_counted() -> None:

@@ -144,3 +144,62 @@ def test_a_restart_resumes_from_snapshots_with_the_results_of_a_full_replay(
     assert sum(r["n_events"] for r in drift) == 7000  # windowed once, across three workers
     windows = [r["window_id"] for r in drift]
     assert len(windows) == len(set(windows))
+
+
+def test_a_rebalance_hands_partitions_over_through_snapshots(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A second worker joins: the first revokes its partitions, leaving a snapshot of each
+    (after every batch it processed is delivered and committed), and each partition's next
+    owner resumes from it with an empty tail, with the results one worker would give."""
+    register_champion(settings, seed=0)
+    ensure_stream_topics(settings)
+    topics = Topics.from_settings(settings)
+    a = Scenario(n=3000, spacing=0.01, label_share=0.5)
+    b = Scenario(n=3000, spacing=0.01, label_share=0.5, start=3500)
+    a_now, a_later = a.labels[: len(a.labels) // 2], a.labels[len(a.labels) // 2 :]
+    expected = {key.decode() for key, _ in a.labels + b.labels}
+
+    publish(settings, topics.features, a.features)
+    publish(settings, topics.labels, a_now)
+    first = WorkerProcess(settings, tmp_path / "first.log").start()
+    second = WorkerProcess(settings, tmp_path / "second.log")
+    try:
+        first.wait_ready()
+        wait_for(lambda: len(predictions(settings)) >= a.n, 90, "part A scored", first)
+        wait_for(lambda: len(labeled(settings)) >= len(a_now), 60, "A's labels joined", first)
+        assert restored_from_snapshots(first.log_path) == {}  # it began on empty state
+        second.start()
+        second.wait_ready()
+
+        def handed_over() -> bool:
+            owners = [restored_from_snapshots(w.log_path) for w in (first, second)]
+            return sorted([*owners[0], *owners[1]]) == [0, 1]
+
+        wait_for(handed_over, 90, "both partitions resumed from snapshots", first, second)
+        assert "state snapshot at changelog offset" in first.log_path.read_text()
+        owners = {
+            **restored_from_snapshots(first.log_path),
+            **restored_from_snapshots(second.log_path),
+        }
+        assert all(groups == 0 for _, groups in owners.values())  # nothing logged since
+        assert restored_from_snapshots(second.log_path)  # the newcomer got one of them
+        publish(settings, topics.features, b.features + a.features[:50])
+        publish(settings, topics.labels, a_later + b.labels)
+        wait_for(lambda: len(refused(settings)) >= 50, 90, "A's copies refused", first, second)
+        wait_for(lambda: len(predictions(settings)) >= a.n + b.n, 90, "part B", first, second)
+        wait_for(lambda: len(labeled(settings)) >= len(expected), 60, "every label", first, second)
+        wait_for(lambda: windowed_events(settings) >= a.n + b.n, 90, "every window", first, second)
+    finally:
+        first.stop()
+        second.stop()
+
+    scored = [p["event_id"] for p in predictions(settings)]
+    assert len(scored) == len(set(scored)) == a.n + b.n
+    assert sorted(refused(settings)) == sorted(key.decode() for key, _ in a.features[:50])
+    joined = labeled(settings)
+    assert len(joined) == len(set(joined)) and set(joined) == expected
+    drift = reports(settings)
+    assert sum(r["n_events"] for r in drift) == a.n + b.n
+    windows = [r["window_id"] for r in drift]
+    assert len(windows) == len(set(windows))
