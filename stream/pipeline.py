@@ -148,7 +148,7 @@ class Pipeline:
         accepted, matrices = self._validate_events(champion, features, out)
         valid_labels = self._validate_labels(champion, labels, out)
         touched = sorted(set(features) | set(labels))
-        # Rows of the frame follow the partitions in this same order (see the loop below).
+        # Rows of the arrays follow the partitions in this same order (see the loop below).
         everything = [event for p in touched for event in accepted.get(p, [])]
         arrays = self._arrays(champion, touched, accepted, matrices, everything)
         try:

@@ -46,7 +46,7 @@ class _OneHot:
         return len(self.index)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity, never by value
 class ArrayScorer:
     """The fitted transform of a trainer's pipeline, applied to numeric and categorical arrays.
 
