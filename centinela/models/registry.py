@@ -100,8 +100,7 @@ class LoadedModel:
         if self.array_scorer is None:
             return None
         probabilities = self.array_scorer.predict_proba(numeric, numeric_names, categorical)
-        model_classes = np.asarray(self.model.classes_)
-        return model_classes[probabilities.argmax(axis=1)], probabilities
+        return self._most_likely(probabilities), probabilities
 
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
         """Classes and (if the model has them) class probabilities for a whole batch at once.
@@ -113,8 +112,11 @@ class LoadedModel:
         if not hasattr(self.model, "predict_proba"):
             return np.asarray(self.model.predict(ordered)), None
         probabilities = np.asarray(self.model.predict_proba(ordered), dtype=float)
-        model_classes = np.asarray(self.model.classes_)
-        return model_classes[probabilities.argmax(axis=1)], probabilities
+        return self._most_likely(probabilities), probabilities
+
+    def _most_likely(self, probabilities: np.ndarray) -> np.ndarray:
+        """Each row's class of highest probability (columns follow the model's classes)."""
+        return np.asarray(self.model.classes_)[probabilities.argmax(axis=1)]
 
 
 def configure_mlflow(settings: Settings) -> None:
