@@ -23,6 +23,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -100,6 +102,9 @@ class _Expiry:
     def oldest(self) -> int | None:
         return self._heap[0] if self._heap else None
 
+    def items(self) -> list[tuple[int, list[str]]]:
+        return list(self._buckets.items())
+
     def pop_oldest(self) -> tuple[int, list[str]]:
         bucket = heapq.heappop(self._heap)
         return bucket, self._buckets.pop(bucket)
@@ -110,6 +115,8 @@ EVENT, EXPIRED, ORPHAN = b"e", b"x", b"o"
 JOINED = b""  # a spilled event's value once its label came: kept to catch duplicates
 
 SpillFactory = Callable[[], SpillStore]
+# An expiry bucket of one kind in memory: (kind, bucket, [(id, Scored | ValidLabel | None)]).
+MemoryBucket = tuple[bytes, int, list[tuple[str, Any]]]
 
 
 class JoinState:
@@ -227,18 +234,25 @@ class JoinState:
         self._bound_memory()
         return rejected
 
-    def hand_over_disk(self) -> SpillStore | None:
-        """Move every entry to the disk tier and return it, closed, for a snapshot to keep
-        (:mod:`stream.snapshot`); the join is left empty. None when it has no disk tier to make.
-        """
-        if self._make_spill is None:
+    def checkpoint_disk(self, path: Path) -> int | None:
+        """A copy of the disk tier at ``path`` (:meth:`SpillStore.checkpoint`) and the count
+        of its entries; None, and nothing written, when nothing has spilled yet."""
+        if self._spill is None:
             return None
-        spill = self._spill if self._spill is not None else self._make_spill()
-        while (kind := self._oldest_kind()) is not None:
-            self._spill_oldest(kind, spill)
-        self._spill = None
-        spill.close()
-        return spill
+        self._spill.checkpoint(path)
+        return self._spill.entries
+
+    def memory_buckets(self) -> list[MemoryBucket]:
+        """The entries in memory, by kind and expiry bucket, as they are now (for a snapshot:
+        the lists are copies; the objects in them are never changed once made)."""
+        tiers = ((EVENT, self._event_expiry, self._events),
+                 (EXPIRED, self._expired_expiry, self._expired),
+                 (ORPHAN, self._orphan_expiry, self._orphans))  # fmt: skip
+        return [
+            (kind, bucket, [(key, entries[key]) for key in ids if key in entries])
+            for kind, expiry, entries in tiers
+            for bucket, ids in expiry.items()
+        ]
 
     def take_over_disk(self, spill: SpillStore) -> None:
         """Use ``spill``, a snapshot's disk tier, as this (empty) join's own."""

@@ -39,7 +39,7 @@ from stream.positions import Positions
 from stream.prometheus import StreamMetrics
 from stream.restore import PartitionRestorer, RestoreProgress, keep_trying, start_offsets
 from stream.sink import InFlight, OutputSink
-from stream.snapshot import SnapshotPlace, save_snapshots
+from stream.snapshot_schedule import SnapshotSchedule
 from stream.state import PartitionState
 
 log = logging.getLogger(__name__)
@@ -109,6 +109,7 @@ class ScoringService(Service):
         )
         self._last_tick = 0.0
         self._last_trim = 0.0
+        self.snapshots = SnapshotSchedule(settings, internal.changelog)
         self.positions = Positions(settings, topics)
         self.restoring: dict[int, RestoreProgress] = {}  # partitions paused until restored
         self._restores: dict[int, asyncio.Task[None]] = {}
@@ -239,9 +240,16 @@ class ScoringService(Service):
     async def _snapshot(self, partitions: list[int]) -> None:
         """Snapshot the states of partitions that leave the worker (:mod:`stream.snapshot`)."""
         states = [self.pipeline.states[p] for p in partitions if p in self.pipeline.states]
-        if self.consumer is not None and states:
-            place = SnapshotPlace(self.settings, self.internal.changelog)
-            await save_snapshots(place, states, self.consumer.end_offsets)
+        if self.sink is not None and states:
+            await self.snapshots.leaving(states, self.sink.changelog_ends)
+
+    async def _snapshot_running(self) -> None:
+        """Between two batches (the batching lock held): a periodic snapshot, once every
+        batch processed is delivered and logged, so that a crash replays only the changelog
+        written after it."""
+        await self._queue.join()
+        if self._settled and self.sink is not None:
+            self.snapshots.periodic(self.pipeline.states, self.sink.changelog_ends)
 
     # --- the loop ------------------------------------------------------------------------------
     async def _step(self) -> None:
@@ -258,6 +266,8 @@ class ScoringService(Service):
         )
         async with self._batching:
             await self._process(champion, data)
+            if self.snapshots.due():
+                await self._snapshot_running()
 
     async def _process(self, champion: Any, data: dict[TopicPartition, list[Any]]) -> None:
         assert self.consumer is not None
@@ -353,6 +363,9 @@ class ScoringService(Service):
             if task is not None:
                 task.cancel()
             self.restoring.pop(partition, None)
+            self.snapshots.forget(partition)
+            if self.sink is not None:
+                self.sink.changelog_ends.pop(partition, None)
         for tp in revoked:
             self.positions.forget(tp)
 
@@ -395,6 +408,8 @@ class ScoringService(Service):
         }
         starts = await start_offsets(self.consumer, list(resume), self.settings.start_from)
         self.pipeline.adopt(state)
+        if self.sink is not None and progress.end is not None:
+            self.sink.changelog_ends[partition] = progress.end  # what the state was read to
         positions = self.positions.next_offset
         for tp, offset in resume.items():
             # Always seek, so that our own record of the position is the consumer's.

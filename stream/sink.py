@@ -32,35 +32,42 @@ from stream.internal_topics import InternalTopics
 log = logging.getLogger(__name__)
 
 
+Rows = Sequence[tuple[bytes | None, bytes | None]] | Sequence[tuple[bytes | None, bytes, int]]
+
+
 class BatchSender:
     """Appends rows for one (topic, partition) to aiokafka batches; returns delivery futures."""
 
     def __init__(self, producer: AIOKafkaProducer) -> None:
         self.producer = producer
 
-    async def send_rows(
-        self,
-        topic: str,
-        partition: int,
-        rows: Sequence[tuple[bytes | None, bytes | None]]
-        | Sequence[tuple[bytes | None, bytes, int]],
-    ) -> list[asyncio.Future[Any]]:
+    async def send_rows(self, topic: str, partition: int, rows: Rows) -> list[asyncio.Future[Any]]:
         """Rows of (key, value) get the producer's clock as their timestamp; rows of (key,
         value, milliseconds) carry their own. A value of None is a tombstone."""
-        futures = []
+        return [future for future, _ in await self.send_counted(topic, partition, rows)]
+
+    async def send_counted(
+        self, topic: str, partition: int, rows: Rows
+    ) -> list[tuple[asyncio.Future[Any], int]]:
+        """As :meth:`send_rows`, each future with the number of records of its batch: the
+        offset after the batch is its base offset (the future's result) plus that."""
+        sent = []
         batch = self.producer.create_batch()
         for row in rows:
             key, value = row[0], row[1]
             timestamp = row[2] if len(row) > 2 else None  # no starred unpacking: one per event
             if batch.append(key=key, value=value, timestamp=timestamp) is None:
-                futures.append(await self.producer.send_batch(batch, topic, partition=partition))
+                count = batch.record_count()
+                sent.append(
+                    (await self.producer.send_batch(batch, topic, partition=partition), count)
+                )
                 batch = self.producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=timestamp) is None:
                     size = len(value or b"")
                     raise ValueError(f"a {size}-byte message does not fit a batch of {topic}")
-        if batch.record_count():
-            futures.append(await self.producer.send_batch(batch, topic, partition=partition))
-        return futures
+        if count := batch.record_count():
+            sent.append((await self.producer.send_batch(batch, topic, partition=partition), count))
+        return sent
 
 
 @dataclass
@@ -102,6 +109,9 @@ class OutputSink:
         self.internal = internal
         self.model_key = model_name.encode()
         self.sender = BatchSender(producer)
+        # Partition -> the offset after the last changelog record this worker wrote to it
+        # (set from its restore's end first): where a snapshot of its state stands.
+        self.changelog_ends: dict[int, int] = {}
 
     async def publish(self, out: BatchOutput) -> InFlight:
         """Hand the batch's records to the producer now (no waiting for acknowledgements)."""
@@ -138,13 +148,18 @@ class OutputSink:
         # batch at once, so the encoded changelog never waits in memory beside its events.
         commits: dict[tuple[str, int], int] = {}
         logged = []
+        lasts: dict[int, tuple[asyncio.Future[Any], int]] = {}  # partition -> its last batch
         for batch in batches:
             for partition, group in batch.changelog.items():
-                logged += await self.sender.send_rows(
+                sent = await self.sender.send_counted(
                     self.internal.changelog, partition, changelog_rows(group)
                 )
+                logged += [future for future, _ in sent]
+                lasts[partition] = sent[-1]
             commits.update(batch.commits)
         await asyncio.gather(*logged)
+        for partition, (future, count) in lasts.items():
+            self.changelog_ends[partition] = future.result().offset + count
         await self._commit(commits)
 
     async def _commit(self, commits: dict[tuple[str, int], int]) -> None:

@@ -1,12 +1,18 @@
 """Snapshots of a partition's state on local disk, so that a restart replays only the changelog
 written after them (docs/architecture.md, "State and recovery").
 
-When a partition leaves the worker cleanly (revoked, or the worker stops), every batch the
-worker processed has been delivered, logged to the changelog and committed. The partition's
-state is then exactly what a replay of its changelog up to the changelog's end offset builds,
-and it is kept under ``<home>/stream-state/snapshots/<group>-<changelog>-p<partition>/``:
+A snapshot is taken when every batch the worker processed has been delivered and logged to the
+changelog, and before the next one is processed: then the partition's state is exactly what a
+replay of its changelog up to the changelog's end offset builds. That is so when a partition
+leaves the worker cleanly (revoked, or the worker stops), and, every
+``CENTINELA_STATE_SNAPSHOT_INTERVAL_SECONDS``, between two batches of a running worker, so
+that after a crash too (a SIGKILL, an out-of-memory kill) the next owner replays only the
+changelog written since the last one. The state is captured while the stream waits, which is
+quick (:func:`capture_snapshot`), and written while it goes on, to
+``<home>/stream-state/snapshots/<group>-<changelog>-p<partition>/``:
 
-- ``join/``: the join's RocksDB (:mod:`stream.spill`), every entry of its memory moved there;
+- ``join/``: the join's RocksDB (:mod:`stream.spill`) as a checkpoint, with the entries that
+  were in memory added (:mod:`stream.join_copy`);
 - ``state.bin``: everything else, as :mod:`stream.blob_json` (the open window summaries'
   arrays as they are), with that end offset, the changelog's name and :data:`FORMAT`.
 
@@ -30,14 +36,13 @@ import asyncio
 import logging
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-from aiokafka.structs import TopicPartition
 
 from centinela.contract.settings import Settings
 from centinela.drift.summary import WindowSummary
@@ -47,6 +52,7 @@ from centinela.stack.process import process_alive
 from stream import blob_json
 from stream.group_ledger import GroupLedger
 from stream.internal_topics import group_base
+from stream.join_copy import JoinCopy, copy_join
 from stream.spill import SpillStore
 from stream.state import LoggedGroup, PartitionState, spill_folder
 from stream.window_buffer import BufferedSummary
@@ -57,7 +63,6 @@ FORMAT = 2  # 2: the logged groups by bucket (stream.group_ledger)
 STATE_FILE = "state.bin"
 JOIN_FOLDER = "join"
 WRITING = ".writing-"  # a snapshot being written: never read
-END_OFFSET_SECONDS = 10.0
 
 
 class UnusableSnapshotError(CentinelaError):
@@ -90,62 +95,104 @@ class SnapshotPlace:
 
 
 # --- writing -----------------------------------------------------------------------------------
-async def save_snapshots(
-    place: SnapshotPlace,
-    states: Sequence[PartitionState],
-    end_offsets: Callable[[list[TopicPartition]], Any],
-) -> None:
-    """Snapshot ``states``, whose partitions leave the worker. Call only once every batch
-    processed for them is delivered, logged and committed. ``end_offsets`` is the consumer's
-    (the changelog's end, asked now, covers every group they logged). A failure costs only
-    time: the next owner replays the whole changelog."""
-    if not place.settings.state_snapshots or not states:
-        return
-    tps = [TopicPartition(place.changelog, state.partition) for state in states]
-    try:
-        ends = await asyncio.wait_for(end_offsets(tps), END_OFFSET_SECONDS)
-    except Exception as error:
-        log.warning("no state snapshots: the changelog's end offsets did not come (%r)", error)
-        return
-    for state, tp in zip(states, tps, strict=True):
+@dataclass(frozen=True, eq=False)
+class PendingSnapshot:
+    """A partition's state as it was when captured, to write into place in any thread: its
+    join's copy and the rest of its state, already printed."""
+
+    place: SnapshotPlace
+    partition: int
+    offset: int
+    temp: Path  # the snapshot's folder while it is written; renamed into place when complete
+    join: JoinCopy
+    document: bytes
+
+    def write(self) -> Path:
+        """Write the snapshot and put it in place of an older one; returns its folder."""
+        final = self.place.folder(self.partition)
         try:
-            folder = await asyncio.to_thread(write_snapshot, place, state, ends[tp])
-        except Exception:
-            log.exception("partition %d: writing its state snapshot failed", state.partition)
-            continue
-        log.info(
-            "partition %d: state snapshot at changelog offset %d in %s",
-            state.partition,
-            ends[tp],
-            folder,
-        )
+            self.join.write()
+            with (self.temp / STATE_FILE).open("wb") as file:
+                file.write(self.document)
+                file.flush()
+                os.fsync(file.fileno())
+            discard(final)  # an older snapshot of the partition, never taken
+            self.temp.rename(final)
+        except BaseException:
+            shutil.rmtree(self.temp, ignore_errors=True)
+            raise
+        return final
 
 
-def write_snapshot(place: SnapshotPlace, state: PartitionState, offset: int) -> Path:
-    """Write ``state`` as the snapshot of its partition at changelog ``offset``; replaces an
-    older one. The state's join is left empty (its entries went to the snapshot)."""
-    final = place.folder(state.partition)
-    temp = place.root / f"{WRITING}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+def capture_snapshot(place: SnapshotPlace, state: PartitionState, offset: int) -> PendingSnapshot:
+    """Capture ``state``, which is what the changelog up to ``offset`` rebuilds, without
+    changing it: quick (no entry of its join is written yet), so that the stream waits only
+    for this; :meth:`PendingSnapshot.write` does the rest."""
+    temp = (
+        place.root
+        / f"{WRITING}{place.folder(state.partition).name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    )
     temp.mkdir(parents=True)
     try:
-        spill = state.join.hand_over_disk()
-        if spill is not None:
-            spill.path.rename(temp / JOIN_FOLDER)
-        document = describe(place, state, offset, None if spill is None else spill.entries)
-        with (temp / STATE_FILE).open("wb") as file:
-            file.write(blob_json.dumps(document))
-            file.flush()
-            os.fsync(file.fileno())
-        discard(final)  # an older snapshot of the partition, never taken
-        temp.rename(final)
+        join = copy_join(state.join, temp / JOIN_FOLDER)
+        document = blob_json.dumps(describe(place, state, offset, join.entries))
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
-    return final
+    return PendingSnapshot(place, state.partition, offset, temp, join, document)
+
+
+def write_snapshot(place: SnapshotPlace, state: PartitionState, offset: int) -> Path:
+    """Capture ``state`` and write it at once (the state is left as it was)."""
+    return capture_snapshot(place, state, offset).write()
+
+
+def capture_snapshots(
+    place: SnapshotPlace, states: Sequence[PartitionState], ends: Mapping[int, int]
+) -> list[PendingSnapshot]:
+    """Capture ``states``. Call only once every batch processed for them is delivered and
+    logged, and before the next one is processed; ``ends`` is then, by partition, the offset
+    after the last changelog record the worker wrote (or the changelog's end that its
+    restore read to). A failure costs only time: a restore replays more of the changelog."""
+    if not place.settings.state_snapshots:
+        return []
+    pending = []
+    for state in states:
+        end = ends.get(state.partition)
+        if end is None:
+            log.warning(
+                "partition %d: no state snapshot: its changelog end is unknown", state.partition
+            )
+            continue
+        try:
+            pending.append(capture_snapshot(place, state, end))
+        except Exception:
+            log.exception("partition %d: capturing its state snapshot failed", state.partition)
+    return pending
+
+
+async def write_snapshots(pending: Sequence[PendingSnapshot]) -> None:
+    """Write captured snapshots, one after the other, in a thread."""
+    for snapshot in pending:
+        started = time.monotonic()
+        try:
+            folder = await asyncio.to_thread(snapshot.write)
+        except Exception:
+            log.exception("partition %d: writing its state snapshot failed", snapshot.partition)
+            continue
+        log.info(
+            "partition %d: state snapshot at changelog offset %d (%d join entries) in %s, "
+            "written in %.1fs",
+            snapshot.partition,
+            snapshot.offset,
+            snapshot.join.entries,
+            folder,
+            time.monotonic() - started,
+        )
 
 
 def describe(
-    place: SnapshotPlace, state: PartitionState, offset: int, spilled: int | None
+    place: SnapshotPlace, state: PartitionState, offset: int, join_entries: int
 ) -> dict[str, Any]:
     """Everything of ``state`` but its join's entries, as plain JSON types and bytes."""
     windows = state.windows
@@ -167,7 +214,7 @@ def describe(
         "feature_watermark": windows.feature_watermark,
         "label_watermark": windows.label_watermark,
         "windows": [summary.to_dict(binary=True) for _, summary in windows],
-        "join_spilled": spilled,
+        "join_spilled": join_entries,  # in the snapshot's join folder
     }
 
 

@@ -40,6 +40,7 @@ from rocksdict import (
     BlockBasedIndexType,
     BlockBasedOptions,
     Cache,
+    Checkpoint,
     Options,
     Rdict,
     WriteBatch,
@@ -185,6 +186,13 @@ class SpillStore:
                 break
             yield key[1:].decode(), bytes(iterator.value())
             iterator.next()
+
+    def checkpoint(self, path: Path) -> None:
+        """A consistent copy of the database at ``path`` (a folder not yet there), while it
+        stays open: its table files are hard links, not copies, and its memtables are written
+        out first, so this is quick whatever the store holds. The copy opens as a store of
+        its own (``SpillStore(path, entries=...)``)."""
+        Checkpoint(self._db).create_checkpoint(str(path))
 
     def close(self) -> None:
         """Close the database and keep its folder (for a snapshot to carry); its memtables go

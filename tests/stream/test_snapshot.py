@@ -28,6 +28,7 @@ from stream.snapshot import (
     STATE_FILE,
     WRITING,
     SnapshotPlace,
+    capture_snapshot,
     take_snapshot,
     write_snapshot,
 )
@@ -216,6 +217,39 @@ def test_a_worker_resumed_from_a_snapshot_answers_as_one_that_never_stopped(
         assert summary(ours) == summary(theirs)
     assert resumed.states[0].join.spilled_entries > 0
     same_everything(resumed.states[0], stayed.states[0], same_log=False)
+
+
+def test_a_snapshot_captured_while_the_worker_goes_on_holds_the_state_when_it_was_captured(
+    settings: Settings, champion: Champion, challenger: Champion
+) -> None:
+    """The periodic snapshot of a running worker: captured between two batches, written
+    after the live state has moved on (entries joined, expired, spilled, windows closed). It
+    still holds the state at its offset, and the live worker is as one that never took it."""
+    todo = batches()
+    running = new_pipeline(champion, [0], settings)
+    untouched = new_pipeline(champion, [0], settings)
+    rows = live_rows(running, champion, challenger, todo[:30])
+    live_rows(untouched, champion, challenger, todo[:30])
+    held = running.states[0]
+    assert held.join.spilled_entries > 0 and held.join.memory_entry_count > 0
+    pending = capture_snapshot(SnapshotPlace(settings, CHANGELOG), held, len(rows))
+    assert pending.join.entries == held.join.spilled_entries + held.join.memory_entry_count
+    later = live_rows(running, champion, challenger, todo[30:])
+    live_rows(untouched, champion, challenger, todo[30:])
+    pending.write()
+    same_everything(running.states[0], untouched.states[0], same_log=False)
+    # A crash now: the next owner loads the snapshot and replays the changelog after it.
+    resumed = new_pipeline(champion, [], settings)
+    progress = RestoreProgress(0, end=len(rows) + len(later))
+    state, start = restorer(settings, resumed).start_state(0, progress)
+    assert start == len(rows) and progress.snapshot is not None and progress.snapshot["used"]
+    replay(resumed, [value for _, value in later], state)
+    replayed = new_pipeline(champion, [], settings)
+    full = replayed.fresh_state(0)
+    replay(replayed, [value for _, value in rows + later], full)
+    same_everything(state, full, same_log=True)
+    for join in (state.join, full.join):
+        join.close()
 
 
 def summary(out: BatchOutput) -> dict[str, Any]:

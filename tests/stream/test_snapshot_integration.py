@@ -1,6 +1,7 @@
 """State snapshots with real workers on the real broker: a worker stopped by SIGTERM leaves
 snapshots, the next one loads them and replays only the changelog after them; an older
-snapshot followed by another worker's groups gives the same results. Whatever the way the
+snapshot followed by another worker's groups gives the same results, and so does a running
+worker's periodic snapshot after it is SIGKILLed. Whatever the way the
 state came back, every event is windowed once, every label joined once, and an id already
 scored is refused: what a full replay gives."""
 
@@ -12,10 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
 
+from centinela.contract.kafka_clients import kafka_python_config
 from centinela.contract.settings import Settings
 from centinela.contract.topics import Topics
-from stream.internal_topics import InternalTopics, ensure_stream_topics
+from stream.internal_topics import InternalTopics, ensure_stream_topics, group_base
 from stream.snapshot import SnapshotPlace
 from tests.stream.stream_scenario import Scenario, register_champion
 from tests.stream.test_worker_integration import predictions, reports, windowed_events
@@ -203,3 +206,94 @@ def test_a_rebalance_hands_partitions_over_through_snapshots(
     assert sum(r["n_events"] for r in drift) == a.n + b.n
     windows = [r["window_id"] for r in drift]
     assert len(windows) == len(set(windows))
+
+
+SNAPSHOT_AT = re.compile(r"partition (\d): state snapshot at changelog offset (\d+)")
+
+
+def snapshot_offsets(log: Path) -> dict[int, int]:
+    """Per partition, the changelog offset of the last snapshot the worker wrote."""
+    return {int(p): int(o) for p, o in SNAPSHOT_AT.findall(log.read_text(errors="replace"))}
+
+
+def all_committed(settings: Settings) -> bool:
+    """Whether the scoring group has committed the end of the features and labels topics:
+    every batch is then delivered and logged, so a crash repeats no output."""
+    topics = Topics.from_settings(settings)
+    group = f"{group_base(settings)}-scoring"
+    admin = KafkaAdminClient(**kafka_python_config(settings))
+    consumer = KafkaConsumer(**kafka_python_config(settings))
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+        inputs = [tp for tp in committed if tp.topic in (topics.features, topics.labels)]
+        ends = consumer.end_offsets(inputs)
+        return len(inputs) == 4 and all(committed[tp].offset == ends[tp] for tp in inputs)
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def test_after_a_crash_the_next_worker_resumes_from_the_last_periodic_snapshot(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A worker snapshots its partitions every interval while it runs. SIGKILLed after it
+    logged more groups, it leaves no snapshot of its own: the next worker loads the last
+    periodic one, replays the groups logged after it, and gives the results of a full
+    replay."""
+    settings = settings.model_copy(update={"state_snapshot_interval_seconds": 20.0})
+    register_champion(settings, seed=0)
+    ensure_stream_topics(settings)
+    topics = Topics.from_settings(settings)
+    a = Scenario(n=3000, spacing=0.01, label_share=0.5)
+    b = Scenario(n=3000, spacing=0.01, label_share=0.5, start=3500)
+    c = Scenario(n=1000, spacing=0.01, label_share=0.5, start=7000)
+    a_now, a_later = a.labels[: len(a.labels) // 2], a.labels[len(a.labels) // 2 :]
+    expected = {key.decode() for key, _ in a.labels + b.labels + c.labels}
+
+    # 1. Part A and half its labels, then the first periodic snapshot (20 s after the start).
+    publish(settings, topics.features, a.features)
+    publish(settings, topics.labels, a_now)
+    first = WorkerProcess(settings, tmp_path / "first.log").start()
+    try:
+        first.wait_ready()
+        wait_for(lambda: len(labeled(settings)) >= len(a_now), 90, "A's labels joined", first)
+        wait_for(lambda: len(snapshot_offsets(first.log_path)) == 2, 60, "a snapshot", first)
+        periodic = snapshot_offsets(first.log_path)
+        # 2. Part B, the rest of A's labels and copies of A's events, all delivered and
+        # committed; then SIGKILL, long before the next snapshot is due.
+        publish(settings, topics.features, b.features + a.features[:40])
+        publish(settings, topics.labels, a_later + b.labels)
+        wait_for(lambda: len(refused(settings)) >= 40, 60, "A's copies refused", first)
+        wait_for(lambda: len(labeled(settings)) >= len(a.labels) + len(b.labels), 60, "B", first)
+        wait_for(lambda: all_committed(settings), 30, "the inputs committed", first)
+        assert snapshot_offsets(first.log_path) == periodic  # none since
+    finally:
+        first.kill()
+
+    # 3. The next worker: the periodic snapshots and the groups logged after them.
+    second = WorkerProcess(settings, tmp_path / "second.log").start()
+    try:
+        second.wait_ready()
+        tails = restored_of(second)
+        assert {p: offset for p, (offset, _) in tails.items()} == periodic
+        assert all(groups > 0 for _, groups in tails.values())
+        publish(settings, topics.features, c.features + a.features[40:60] + b.features[:40])
+        publish(settings, topics.labels, c.labels)
+        wait_for(lambda: len(refused(settings)) >= 100, 90, "the copies refused", second)
+        wait_for(lambda: len(labeled(settings)) >= len(expected), 60, "every label", second)
+        wait_for(lambda: windowed_events(settings) >= 7000, 90, "every window", second)
+    finally:
+        second.stop()
+
+    scored = [p["event_id"] for p in predictions(settings)]
+    assert len(scored) == len(set(scored)) == 7000  # each event once, no copy scored
+    assert sorted(refused(settings)) == sorted(
+        key.decode() for key, _ in a.features[:60] + b.features[:40]
+    )
+    joined = labeled(settings)
+    assert len(joined) == len(set(joined)) and set(joined) == expected
+    windows: dict[int, set[int]] = {}
+    for report in reports(settings):  # a crash may report a window again, identically
+        windows.setdefault(report["window_id"], set()).add(report["n_events"])
+    assert all(len(counts) == 1 for counts in windows.values())
+    assert sum(counts.pop() for counts in windows.values()) == 7000  # windowed once
