@@ -1,7 +1,8 @@
 """Fault: a stream worker SIGKILLed three times at random moments of a 100,000-event run fed at
-full speed, restarted each time (about 1.5 minutes here). What it proves: every event id gets a
-prediction, and every window is reported once (or again identically), counting exactly the
-events whose time falls in it."""
+full speed, restarted each time (about 1.5 minutes here), while it snapshots its state every
+second. What it proves: every event id gets a prediction, every window is reported once (or
+again identically), counting exactly the events whose time falls in it, and restarts resume
+from the periodic snapshots."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def test_three_sigkills_lose_nothing_and_report_every_window_once(
         join_ttl_seconds=10.0,
         batch_wait_ms=20,
         stream_app_id="kill-test",
+        state_snapshot_interval_seconds=1.0,  # kills land before, during and after snapshots
     )
     register_champion(settings, seed=0)
     ensure_stream_topics(settings)
@@ -86,6 +88,8 @@ def test_three_sigkills_lose_nothing_and_report_every_window_once(
         expected = wait_for_every_window(settings, scenario, worker, prediction_timeout=120)
         assert_windows_exact(reports(settings), expected)
         assert {p["event_id"] for p in predictions(settings)} == scenario.ids()
+        restarts = [(tmp_path / f"run-{kill}.log").read_text() for kill in range(1, KILLS + 1)]
+        assert any("restored from a snapshot" in log for log in restarts)
     finally:
         stop.set()
         if feeder.is_alive():
