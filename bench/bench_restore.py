@@ -4,10 +4,13 @@ after one hour of 4,000 events/s; docs/benchmarks.md).
 A first `centinela stream` worker scores ``--minutes`` of event time at ``--event-rate``
 events/s (default: one hour at 4,000/s, 14,400,000 events), 90% of them labeled 5 s later in
 event time, the rest waiting out the default join TTL: the state a restarted worker must bring
-back from its changelog. It is stopped (SIGTERM), and a second worker with the same settings
-starts while a trickle of new events (200/s) arrives; the figure is the seconds from its launch
-to its first scored new event. While it restores, its ``/status`` ``restoring`` section is
-sampled every second and printed (the progress a person sees; the log has the same lines).
+back from its changelog. It is stopped (SIGTERM; with ``--crash``, SIGKILL the moment it has
+scored the last event, so that it leaves no snapshot of its own and the next worker loads its
+last periodic one and replays the changelog after it), and a second worker with the same
+settings starts while a trickle of new events (200/s) arrives; the figure is the seconds from
+its launch to its first scored new event. While it restores, its ``/status`` ``restoring``
+section is sampled every second and printed (the progress a person sees; the log has the same
+lines).
 
 Baseline, same run: the first worker's own start, launch to first scored event, on empty
 topics (nothing to restore).
@@ -16,6 +19,7 @@ Feeding runs at ``--rate`` (wall clock), below the worker's throughput, so no ba
 before the restart: a backlog would be counted as restore time.
 
     .venv/bin/python bench/bench_restore.py [--minutes 60] [--event-rate 4000] [--rate 6000]
+        [--crash]
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ def main() -> int:
     parser.add_argument("--event-rate", type=float, default=4_000.0, help="events/s of event time")
     parser.add_argument("--rate", type=float, default=6_000.0, help="events/s fed (wall clock)")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite store, no MLflow server")
+    parser.add_argument("--crash", action="store_true", help="SIGKILL the first worker")
     args = parser.parse_args()
     total = int(args.minutes * 60 * args.event_rate)
     progress: list[str] = []
@@ -122,9 +127,15 @@ def main() -> int:
                 print(f"first worker scored {total:,} events; restarting it")
             finally:
                 stopping = time.monotonic()
-                first.stop()
+                if args.crash:
+                    first.kill()
+                else:
+                    first.stop()
                 stopped = time.monotonic() - stopping
-            print(f"first worker stopped in {stopped:.1f}s (its state snapshots written)")
+            if args.crash:
+                print("first worker SIGKILLed: its last periodic snapshots are what is left")
+            else:
+                print(f"first worker stopped in {stopped:.1f}s (its state snapshots written)")
             stop = threading.Event()
             trickler = threading.Thread(
                 target=trickle, args=(settings, total, stop, args.event_rate)
@@ -146,8 +157,9 @@ def main() -> int:
     print(f"restarted worker scored a new event {resumed:.1f}s after its launch")
     record(
         BenchResult(
-            key="stream_restore",
-            what=f"restart after {args.minutes:g} min of {args.event_rate:,.0f} events/s "
+            key="stream_restore_crash" if args.crash else "stream_restore",
+            what=("crash (SIGKILL) and " if args.crash else "")
+            + f"restart after {args.minutes:g} min of {args.event_rate:,.0f} events/s "
             f"({total:,} events, 90% labeled 5 s later, join TTL "
             f"{Settings.model_fields['join_ttl_seconds'].default:g} s): launch to first new "
             "event scored",
@@ -157,8 +169,15 @@ def main() -> int:
             target=f"<= {TARGET_SECONDS:g} s after 60 min of 4,000 events/s",
             met=resumed <= TARGET_SECONDS if total >= 60 * 60 * 4_000 else None,
             command=f"{COMMAND} --minutes {args.minutes:g} --event-rate {args.event_rate:g} "
-            f"--rate {args.rate:g}" + (" --sqlite" if args.sqlite else ""),
-            notes=f"first worker stopped in {stopped:.1f} s; {len(progress)} /status samples "
+            f"--rate {args.rate:g}"
+            + (" --sqlite" if args.sqlite else "")
+            + (" --crash" if args.crash else ""),
+            notes=(
+                "first worker SIGKILLed"
+                if args.crash
+                else f"first worker stopped in {stopped:.1f} s"
+            )
+            + f"; {len(progress)} /status samples "
             f"showed the restore in progress; {sum('snapshot' in x for x in restored)} of "
             f"{len(restored)} partitions restored from a local snapshot"
             + ("" if total >= 60 * 60 * 4_000 else "; shorter than the target's hour: n/a"),

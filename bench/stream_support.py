@@ -245,6 +245,13 @@ class Worker:
                 raise RuntimeError(f"the worker exited; see {self.log.name}")
             time.sleep(0.5)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an out-of-memory kill: no snapshot, no flush, no commit."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.stop()
+
     def stop(self) -> None:
         if self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)

@@ -154,7 +154,7 @@ class Settings(BaseSettings):
     on this machine that gets the partition loads it and replays only the changelog written
     after it, instead of the whole changelog. Off: every assignment replays the whole
     changelog."""
-    state_snapshot_interval_seconds: float = Field(120.0, ge=0)
+    state_snapshot_interval_seconds: float = Field(60.0, ge=0)
     """With ``state_snapshots``, a running stream worker also snapshots its partitions this
     often (0: only when they leave it), so that after a crash, which leaves no snapshot of its
     own, the next worker on this machine replays only the changelog written since the last
