@@ -1,0 +1,90 @@
+"""When a running worker snapshots: at most once per interval, only partitions that logged a
+group since their last snapshot, and a leaving partition's snapshot is never overtaken by a
+periodic one still being written."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from centinela.contract.settings import Settings
+from stream import blob_json
+from stream.champion import Champion
+from stream.snapshot import STATE_FILE
+from stream.snapshot_schedule import SnapshotSchedule
+from tests.stream.test_pipeline import champion
+from tests.stream.test_shadow import challenger
+from tests.stream.test_snapshot import CHANGELOG, batches, live_rows, new_pipeline
+
+__all__ = ["challenger", "champion"]  # the module fixtures of the pipeline and shadow tests
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    from tests.stream.test_pipeline import SETTINGS
+
+    return SETTINGS.model_copy(
+        update={"home": tmp_path, "join_memory_entries": 40, "state_snapshot_interval_seconds": 0.2}
+    )
+
+
+def snapshot_offset(schedule: SnapshotSchedule, partition: int) -> int:
+    document = blob_json.loads((schedule.place.folder(partition) / STATE_FILE).read_bytes())
+    return int(document["offset"])
+
+
+def test_a_periodic_snapshot_is_due_at_most_once_per_interval(settings: Settings) -> None:
+    schedule = SnapshotSchedule(settings, CHANGELOG)
+    assert not schedule.due()  # the interval counts from the start
+    time.sleep(0.25)
+    assert schedule.due() and not schedule.due()
+    for off in ({"state_snapshot_interval_seconds": 0.0}, {"state_snapshots": False}):
+        never = SnapshotSchedule(settings.model_copy(update=off), CHANGELOG)
+        time.sleep(0.25)
+        assert not never.due()
+
+
+def test_only_partitions_that_logged_since_their_last_snapshot_are_snapshotted_again(
+    settings: Settings, champion: Champion, challenger: Champion
+) -> None:
+    todo = batches(20)
+    pipeline = new_pipeline(champion, [0, 1], settings)
+    schedule = SnapshotSchedule(settings, CHANGELOG)
+
+    async def periodic(ends: dict[int, int]) -> None:
+        schedule.periodic(pipeline.states, ends)
+        if schedule._writing is not None:
+            await schedule._writing
+
+    rows = len(live_rows(pipeline, champion, challenger, todo[:10]))  # partition 0 only
+    asyncio.run(periodic({0: rows, 1: 0}))
+    assert snapshot_offset(schedule, 0) == rows
+    assert not schedule.place.folder(1).exists()  # nothing logged: nothing to keep
+    asyncio.run(periodic({0: rows + 5, 1: 0}))  # nothing new: the snapshot stays as it was
+    assert snapshot_offset(schedule, 0) == rows
+    more = rows + len(live_rows(pipeline, champion, challenger, todo[10:]))
+    asyncio.run(periodic({0: more, 1: 0}))
+    assert snapshot_offset(schedule, 0) == more
+    schedule.forget(0)  # the partition left and came back: its state is new
+    asyncio.run(periodic({0: more + 1, 1: 0}))
+    assert snapshot_offset(schedule, 0) == more + 1
+    pipeline.close()
+
+
+def test_a_leaving_partitions_snapshot_lands_after_a_periodic_one_being_written(
+    settings: Settings, champion: Champion, challenger: Champion
+) -> None:
+    pipeline = new_pipeline(champion, [0], settings)
+    rows = len(live_rows(pipeline, champion, challenger, batches(12)))
+    schedule = SnapshotSchedule(settings, CHANGELOG)
+
+    async def periodic_then_leave() -> None:
+        schedule.periodic(pipeline.states, {0: rows - 1})  # written in a thread, meanwhile:
+        await schedule.leaving([pipeline.states[0]], {0: rows})
+
+    asyncio.run(periodic_then_leave())
+    assert snapshot_offset(schedule, 0) == rows
+    pipeline.close()
