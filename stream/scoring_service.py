@@ -410,6 +410,7 @@ class ScoringService(Service):
         self.pipeline.adopt(state)
         if self.sink is not None and progress.end is not None:
             self.sink.changelog_ends[partition] = progress.end  # what the state was read to
+            self.snapshots.soon()
         positions = self.positions.next_offset
         for tp, offset in resume.items():
             # Always seek, so that our own record of the position is the consumer's.

@@ -4,14 +4,17 @@ cleanly, and every ``CENTINELA_STATE_SNAPSHOT_INTERVAL_SECONDS`` while it runs.
 The worker calls both only at a moment when its states match the changelog: every batch
 processed is delivered and logged, and the next one waits (it holds its batching lock). A
 periodic snapshot is captured then, and written while the stream goes on; only partitions that
-logged a group since their last one are snapshotted again. A snapshot of a leaving partition
-waits for a periodic one still being written, so that an older one never lands after it.
+logged a group since their last one are snapshotted again, and a partition just restored is
+snapshotted at the next batch (its snapshot was used up by the restore). A snapshot of a
+leaving partition waits for a periodic one still being written, so that an older one never
+lands after it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 
@@ -73,6 +76,12 @@ class SnapshotSchedule:
                 1000 * (time.monotonic() - started),
             )
             self._writing = asyncio.ensure_future(write_snapshots(pending))
+
+    def soon(self) -> None:
+        """Make the next periodic snapshot due at once: a partition just restored from a
+        snapshot has none left on the machine (it is used once), so that a second crash
+        soon after would replay its whole changelog."""
+        self._last = -math.inf
 
     def forget(self, partition: int) -> None:
         """The partition left: if it comes back, its state is a new one."""

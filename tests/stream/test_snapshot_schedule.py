@@ -1,6 +1,6 @@
-"""When a running worker snapshots: at most once per interval, only partitions that logged a
-group since their last snapshot, and a leaving partition's snapshot is never overtaken by a
-periodic one still being written."""
+"""When a running worker snapshots: at most once per interval (and at once after a restore),
+only partitions that logged a group since their last snapshot, and a leaving partition's
+snapshot is never overtaken by a periodic one still being written."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_a_periodic_snapshot_is_due_at_most_once_per_interval(settings: Settings
     schedule = SnapshotSchedule(settings, CHANGELOG)
     assert not schedule.due()  # the interval counts from the start
     time.sleep(0.25)
+    assert schedule.due() and not schedule.due()
+    schedule.soon()  # a partition was just restored: its snapshot is used up
     assert schedule.due() and not schedule.due()
     for off in ({"state_snapshot_interval_seconds": 0.0}, {"state_snapshots": False}):
         never = SnapshotSchedule(settings.model_copy(update=off), CHANGELOG)
