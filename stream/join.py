@@ -102,8 +102,9 @@ class _Expiry:
     def oldest(self) -> int | None:
         return self._heap[0] if self._heap else None
 
-    def items(self) -> list[tuple[int, list[str]]]:
-        return list(self._buckets.items())
+    def copy(self) -> dict[int, list[str]]:
+        """The ids of each bucket, copied."""
+        return {bucket: ids.copy() for bucket, ids in self._buckets.items()}
 
     def pop_oldest(self) -> tuple[int, list[str]]:
         bucket = heapq.heappop(self._heap)
@@ -115,8 +116,8 @@ EVENT, EXPIRED, ORPHAN = b"e", b"x", b"o"
 JOINED = b""  # a spilled event's value once its label came: kept to catch duplicates
 
 SpillFactory = Callable[[], SpillStore]
-# An expiry bucket of one kind in memory: (kind, bucket, [(id, Scored | ValidLabel | None)]).
-MemoryBucket = tuple[bytes, int, list[tuple[str, Any]]]
+# One kind of entry in memory: (kind, {id: Scored | ValidLabel | None}, {bucket: [id]}).
+MemoryTier = tuple[bytes, dict[str, Any], dict[int, list[str]]]
 
 
 class JoinState:
@@ -242,17 +243,14 @@ class JoinState:
         self._spill.checkpoint(path)
         return self._spill.entries
 
-    def memory_buckets(self) -> list[MemoryBucket]:
-        """The entries in memory, by kind and expiry bucket, as they are now (for a snapshot:
-        the lists are copies; the objects in them are never changed once made)."""
+    def memory_tiers(self) -> list[MemoryTier]:
+        """The entries in memory as they are now, for a snapshot: per kind, a copy of its
+        dictionary and of its expiry buckets (copies at C speed; the entries themselves are
+        never changed once made, only replaced or removed)."""
         tiers = ((EVENT, self._event_expiry, self._events),
                  (EXPIRED, self._expired_expiry, self._expired),
                  (ORPHAN, self._orphan_expiry, self._orphans))  # fmt: skip
-        return [
-            (kind, bucket, [(key, entries[key]) for key in ids if key in entries])
-            for kind, expiry, entries in tiers
-            for bucket, ids in expiry.items()
-        ]
+        return [(kind, dict(entries), expiry.copy()) for kind, expiry, entries in tiers]
 
     def take_over_disk(self, spill: SpillStore) -> None:
         """Use ``spill``, a snapshot's disk tier, as this (empty) join's own."""

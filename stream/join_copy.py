@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stream.join import EVENT, EXPIRED, JoinState, MemoryBucket, encode_event_entry, encode_label
+from stream.join import EVENT, EXPIRED, JoinState, MemoryTier, encode_event_entry, encode_label
 from stream.spill import SpillStore
 
 
@@ -48,23 +48,25 @@ class JoinCopy:
 
     path: Path
     on_disk: int | None
-    memory: list[MemoryBucket]
+    memory: list[MemoryTier]
 
     @property
     def entries(self) -> int:
-        return (self.on_disk or 0) + sum(len(items) for _, _, items in self.memory)
+        return (self.on_disk or 0) + sum(len(entries) for _, entries, _ in self.memory)
 
     def write(self) -> SpillStore:
-        """Add the memory entries to the checkpoint (made if there was none) and close it;
-        returns the closed store at ``path``, which holds :attr:`entries`."""
-        store = (
-            SpillStore(self.path)
-            if self.on_disk is None
-            else SpillStore(self.path, entries=self.on_disk)
-        )
-        for kind, bucket, items in self.memory:
+        """Add the memory entries to the checkpoint (made if there was none), bucket by
+        bucket as the join spills them, and close it; returns the closed store at ``path``,
+        which holds :attr:`entries`."""
+        if self.on_disk is None:
+            store = SpillStore(self.path)
+        else:
+            store = SpillStore(self.path, entries=self.on_disk)
+        for kind, entries, buckets in self.memory:
             encode = _encoder(kind)
-            store.put_bucket(kind, bucket, ((key, encode(value)) for key, value in items))
+            for bucket, ids in buckets.items():
+                items = ((key, encode(entries[key])) for key in ids if key in entries)
+                store.put_bucket(kind, bucket, items)
         store.close()
         return store
 
@@ -72,4 +74,4 @@ class JoinCopy:
 def copy_join(join: JoinState, path: Path) -> JoinCopy:
     """Copy ``join`` as it is now; only :meth:`JoinCopy.write` writes the memory entries."""
     on_disk = join.checkpoint_disk(path)
-    return JoinCopy(path, on_disk, join.memory_buckets())
+    return JoinCopy(path, on_disk, join.memory_tiers())
