@@ -155,7 +155,8 @@ class OutputSink:
                     self.internal.changelog, partition, changelog_rows(group)
                 )
                 logged += [future for future, _ in sent]
-                lasts[partition] = sent[-1]
+                if sent:
+                    lasts[partition] = sent[-1]
             commits.update(batch.commits)
         await asyncio.gather(*logged)
         for partition, (future, count) in lasts.items():
