@@ -108,6 +108,7 @@ def build_components(
         monitoring,
         WindowSummary.from_dict,
         webhook,
+        scoring_restores=scorer.restores_pending,
     )
     pushed = (
         RegistryWebhook(settings, holder, challenger) if settings.mlflow_webhook_secret else None

@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 TAIL = 500  # drift reports read back per partition at start, at least
 MAX_TAIL = 50_000
+# How long the replay of published windows waits for the scoring service's restores at most.
+YIELD_TO_SCORING_SECONDS = 120.0
 
 
 class _Reset(ConsumerRebalanceListener):
@@ -57,6 +59,7 @@ class _Reset(ConsumerRebalanceListener):
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.service.restore_pending = bool(assigned)
+        self.service.assigned_at = time.monotonic()
 
 
 class MergerService(Service):
@@ -73,9 +76,14 @@ class MergerService(Service):
         monitoring: MonitoringLogger,
         summary_from_dict: Callable[[dict[str, Any]], Any],
         webhook: Webhook | None = None,
+        scoring_restores: Callable[[], bool] = lambda: False,
         **kwargs: Any,
     ) -> None:
+        """``scoring_restores`` says whether the scoring service of this process is still
+        restoring its partitions (:meth:`_yield_to_scoring`)."""
         super().__init__(**kwargs)
+        self._scoring_restores = scoring_restores
+        self.assigned_at = 0.0
         self.settings = settings
         self.holder = holder
         self.metrics = metrics
@@ -136,7 +144,10 @@ class MergerService(Service):
     async def _step(self) -> None:
         assert self.consumer is not None
         if self.restore_pending:
-            await self._restore()
+            if self._yield_to_scoring():
+                await self.sleep(0.2)
+            else:
+                await self._restore()
             return
         data = await self.consumer.getmany(timeout_ms=500)
         if self.restore_pending:  # assigned during the fetch: these come again after the restore
@@ -232,6 +243,15 @@ class MergerService(Service):
             await self.consumer.commit({tp: target})
         except Exception as error:  # a rebalance: the next owner re-reads from the last commit
             log.warning("merger commit failed: %s", error)
+
+    def _yield_to_scoring(self) -> bool:
+        """Whether the replay of published windows waits: it costs seconds of CPU after a long
+        run (every labeled outcome goes through the concept detector again), the scoring
+        service's restores run in the same process meanwhile, and new events are scored only
+        once those are done. Merging waits instead (partials stay on their topic), at most
+        :data:`YIELD_TO_SCORING_SECONDS` after the assignment."""
+        waited = time.monotonic() - self.assigned_at
+        return waited < YIELD_TO_SCORING_SECONDS and self._scoring_restores()
 
     async def _restore(self) -> None:
         generation = self._generation

@@ -112,6 +112,7 @@ class ScoringService(Service):
         self.snapshots = SnapshotSchedule(settings, internal.changelog)
         self.positions = Positions(settings, topics)
         self.restoring: dict[int, RestoreProgress] = {}  # partitions paused until restored
+        self._assigned = False  # the group has given this worker its partitions (maybe none)
         self._restores: dict[int, asyncio.Task[None]] = {}
         self.consuming = False
         self.last_batch_at: datetime | None = None
@@ -373,6 +374,7 @@ class ScoringService(Service):
         """Pause the new partitions and restore each in a task of its own: the callback must
         return quickly, or the group's heartbeats and the other partitions wait on it."""
         assert self.consumer is not None
+        self._assigned = True
         partitions = sorted({tp.partition for tp in assigned if tp.topic == self.topics.features})
         count = self.consumer.partitions_for_topic(self.topics.features)
         if count:
@@ -383,6 +385,11 @@ class ScoringService(Service):
             task = asyncio.ensure_future(self._restore(progress))
             self._restores[partition] = task
         log.info("assigned partitions %s; restoring their state", partitions)
+
+    def restores_pending(self) -> bool:
+        """Whether partitions are still to be restored: the group has not yet assigned any,
+        or some are being restored."""
+        return not self._assigned or bool(self.restoring)
 
     async def _restore(self, progress: RestoreProgress) -> None:
         """Rebuild one partition until it works; while it fails, /ready says why."""

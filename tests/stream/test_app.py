@@ -1,17 +1,22 @@
-"""The Faust app: the model-events agent (with Faust's test_context) and the hot swap."""
+"""The Faust app: the model-events agent (with Faust's test_context) and the hot swap; the
+merger's replay yields to the scoring service's restores."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from centinela.contract.records import ModelEvent
 from centinela.contract.settings import Settings
 from centinela.exceptions import RegistryUnavailableError
 from centinela.models.registry import LoadedModel
+from stream import merger_service
 from stream.app import build_app, build_components
 from stream.champion import ChampionHolder
+from stream.restore import RestoreProgress
 from tests.stream.stream_data import trained_model
 
 
@@ -100,3 +105,26 @@ def test_without_a_champion_not_ready_and_an_unreachable_registry_keeps_the_mode
         assert "unreachable" in (holder.problem or "")
 
     asyncio.run(scenario())
+
+
+def test_the_mergers_replay_waits_for_the_scoring_restores_at_most_a_while(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Replaying published windows costs seconds of CPU after a long run: in one process it
+    waits until the scoring service has its partitions restored, so that new events are
+    scored first, but never longer than YIELD_TO_SCORING_SECONDS after its assignment."""
+    settings = settings_for(tmp_path)
+    registry = Registry()
+    holder = ChampionHolder(settings, loader=registry.load, alias_lookup=registry.alias)
+    parts = build_components(settings, holder)
+    scorer, merger = parts.scorer, parts.merger
+    merger.assigned_at = time.monotonic()
+    assert merger._yield_to_scoring()  # the scoring group has not assigned anything yet
+    scorer._assigned = True
+    assert not merger._yield_to_scoring()  # assigned, nothing to restore
+    scorer.restoring[0] = RestoreProgress(0)
+    assert merger._yield_to_scoring()
+    monkeypatch.setattr(
+        merger_service, "YIELD_TO_SCORING_SECONDS", time.monotonic() - merger.assigned_at
+    )
+    assert not merger._yield_to_scoring()  # waited long enough
