@@ -67,6 +67,38 @@ def refused(settings: Settings) -> list[str]:
     return [d["key"] for d in letters if d["reason"] == "duplicate_event_id"]
 
 
+def part_c_and_copies(
+    settings: Settings,
+    worker: WorkerProcess,
+    parts: tuple[Scenario, Scenario, Scenario],
+    expected: set[str],
+) -> None:
+    """The last step of a three-part run: part C, copies of 20 more of A's events and of 40
+    of B's; returns once the copies are refused, every label joined, every event windowed."""
+    a, b, c = parts
+    topics = Topics.from_settings(settings)
+    publish(settings, topics.features, c.features + a.features[40:60] + b.features[:40])
+    publish(settings, topics.labels, c.labels)
+    wait_for(lambda: len(refused(settings)) >= 100, 90, "the copies refused", worker)
+    wait_for(lambda: len(labeled(settings)) >= len(expected), 60, "every label", worker)
+    wait_for(lambda: windowed_events(settings) >= 7000, 90, "every window", worker)
+
+
+def each_once(
+    settings: Settings, parts: tuple[Scenario, Scenario, Scenario], expected: set[str]
+) -> None:
+    """Every event of a three-part run scored once, exactly its copies (A's first 60, B's
+    first 40) refused, every label joined once."""
+    a, b, _ = parts
+    scored = [p["event_id"] for p in predictions(settings)]
+    assert len(scored) == len(set(scored)) == 7000  # each event once, no copy scored
+    assert sorted(refused(settings)) == sorted(
+        key.decode() for key, _ in a.features[:60] + b.features[:40]
+    )
+    joined = labeled(settings)
+    assert len(joined) == len(set(joined)) and set(joined) == expected
+
+
 def test_a_restart_resumes_from_snapshots_with_the_results_of_a_full_replay(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -128,21 +160,11 @@ def test_a_restart_resumes_from_snapshots_with_the_results_of_a_full_replay(
         tails = restored_of(third)
         assert sorted(tails) == [0, 1] and all(n > 0 for _, n in tails.values())
         assert all(tails[p][0] == restored[p][0] for p in (0, 1))  # from step 1's offsets
-        publish(settings, topics.features, c.features + a.features[40:60] + b.features[:40])
-        publish(settings, topics.labels, c.labels)
-        wait_for(lambda: len(refused(settings)) >= 100, 90, "the copies refused", third)
-        wait_for(lambda: len(labeled(settings)) >= len(expected), 60, "every label", third)
-        wait_for(lambda: windowed_events(settings) >= 7000, 90, "every window", third)
+        part_c_and_copies(settings, third, (a, b, c), expected)
     finally:
         third.stop()
 
-    scored = [p["event_id"] for p in predictions(settings)]
-    assert len(scored) == len(set(scored)) == 7000  # each event once, no copy scored
-    assert sorted(refused(settings)) == sorted(
-        key.decode() for key, _ in a.features[:60] + b.features[:40]
-    )
-    joined = labeled(settings)
-    assert len(joined) == len(set(joined)) and set(joined) == expected
+    each_once(settings, (a, b, c), expected)
     drift = reports(settings)
     assert sum(r["n_events"] for r in drift) == 7000  # windowed once, across three workers
     windows = [r["window_id"] for r in drift]
@@ -277,21 +299,11 @@ def test_after_a_crash_the_next_worker_resumes_from_the_last_periodic_snapshot(
         tails = restored_of(second)
         assert {p: offset for p, (offset, _) in tails.items()} == periodic
         assert all(groups > 0 for _, groups in tails.values())
-        publish(settings, topics.features, c.features + a.features[40:60] + b.features[:40])
-        publish(settings, topics.labels, c.labels)
-        wait_for(lambda: len(refused(settings)) >= 100, 90, "the copies refused", second)
-        wait_for(lambda: len(labeled(settings)) >= len(expected), 60, "every label", second)
-        wait_for(lambda: windowed_events(settings) >= 7000, 90, "every window", second)
+        part_c_and_copies(settings, second, (a, b, c), expected)
     finally:
         second.stop()
 
-    scored = [p["event_id"] for p in predictions(settings)]
-    assert len(scored) == len(set(scored)) == 7000  # each event once, no copy scored
-    assert sorted(refused(settings)) == sorted(
-        key.decode() for key, _ in a.features[:60] + b.features[:40]
-    )
-    joined = labeled(settings)
-    assert len(joined) == len(set(joined)) and set(joined) == expected
+    each_once(settings, (a, b, c), expected)
     windows: dict[int, set[int]] = {}
     for report in reports(settings):  # a crash may report a window again, identically
         windows.setdefault(report["window_id"], set()).add(report["n_events"])
