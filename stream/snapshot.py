@@ -3,8 +3,8 @@ written after them (docs/architecture.md, "State and recovery").
 
 A snapshot is taken when every batch the worker processed has been delivered and logged to the
 changelog, and before the next one is processed: then the partition's state is exactly what a
-replay of its changelog up to the changelog's end offset builds. That is so when a partition
-leaves the worker cleanly (revoked, or the worker stops), and, every
+replay of its changelog up to the offset after the last group it logged builds. That is so
+when a partition leaves the worker cleanly (revoked, or the worker stops), and, every
 ``CENTINELA_STATE_SNAPSHOT_INTERVAL_SECONDS``, between two batches of a running worker, so
 that after a crash too (a SIGKILL, an out-of-memory kill) the next owner replays only the
 changelog written since the last one. The state is captured while the stream waits, which is
@@ -14,7 +14,7 @@ quick (:func:`capture_snapshot`), and written while it goes on, to
 - ``join/``: the join's RocksDB (:mod:`stream.spill`) as a checkpoint, with the entries that
   were in memory added (:mod:`stream.join_copy`);
 - ``state.bin``: everything else, as :mod:`stream.blob_json` (the open window summaries'
-  arrays as they are), with that end offset, the changelog's name and :data:`FORMAT`.
+  arrays as they are), with that offset, the changelog's name and :data:`FORMAT`.
 
 It is written in a folder of its own and renamed into place, so a crash mid-write leaves no
 half snapshot. The next owner on the same machine renames it into a folder of its own before
