@@ -1,8 +1,9 @@
 """A copy of a partition's label join for a snapshot, taken while the join goes on.
 
 Taking it is quick, so that the stream waits only for that: the disk tier becomes a RocksDB
-checkpoint (hard links to its table files) and the entries in memory are referenced as they
-are (the join never changes an entry once made; it replaces or removes it). Writing it, the
+checkpoint (hard links to its table files) and the dictionaries and expiry buckets in memory
+are copied at C speed (the entries themselves are shared: the join never changes an entry once
+made; it replaces or removes it). Writing it, the
 slow part, runs afterwards in any thread: the memory entries are encoded and added to the
 checkpoint, which is then a spill store holding the whole join (:mod:`stream.spill`), as the
 next owner of the partition opens it.
