@@ -140,7 +140,7 @@ def stages(
     ``latency_ms`` (the worker's batch step): before the worker had the event (broker, fetch,
     the batch before), the step itself, and after it (produce, broker, this reader)."""
     first = min(sent.values())
-    waited, step, after = [], [], []
+    waited, step, after, at = [], [], [], []
     for key, value in records.items():
         if key not in sent or key not in predicted or sent[key] - first < warmup:
             continue
@@ -150,8 +150,21 @@ def stages(
         waited.append((scored - sent[key]) * 1000 - batch_ms)
         step.append(batch_ms)
         after.append((predicted[key] - scored) * 1000)
+        at.append(sent[key] - first)
     return {"before the batch": np.asarray(waited), "batch step": np.asarray(step),
-            "delivery": np.asarray(after)}  # fmt: skip
+            "delivery": np.asarray(after), "sent at": np.asarray(at)}  # fmt: skip
+
+
+def print_timeline(parts: dict[str, np.ndarray]) -> None:
+    """Per second of sending: the slowest prediction's stages, so that a stall shows when it
+    happened and in which stage (a steady queue shows in every second alike)."""
+    second = np.floor(parts["sent at"]).astype(np.int64)
+    names = [name for name in parts if name != "sent at"]
+    print("second  events  " + "  ".join(f"max {name:>16}" for name in names))
+    for s in np.unique(second):
+        rows = second == s
+        worst = "  ".join(f"{parts[name][rows].max():17.1f} ms" for name in names)
+        print(f"{s:6d}  {int(rows.sum()):6d}  {worst}")
 
 
 def main() -> int:
@@ -162,6 +175,9 @@ def main() -> int:
     parser.add_argument("--challenger", action="store_true", help="a challenger in the shadow")
     parser.add_argument(
         "--label-lag", type=int, default=300, help="events between an event and its label; 0: none"
+    )
+    parser.add_argument(
+        "--timeline", action="store_true", help="per second: the slowest prediction's stages"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="centinela-bench-latency-") as folder:
@@ -191,8 +207,12 @@ def main() -> int:
     print(f"produce -> consume (Kafka alone): p50 {k50:.1f} ms, p99 {k99:.1f} ms")
     parts = stages(sent, predicted, extra["records"], args.warmup)  # type: ignore[arg-type]
     for name, values in parts.items():
+        if name == "sent at":
+            continue
         q50, q99 = (float(np.percentile(values, q)) for q in (50, 99))
         print(f"  {name}: p50 {q50:.1f} ms, p99 {q99:.1f} ms")
+    if args.timeline:
+        print_timeline(parts)
     record(
         BenchResult(
             key=f"stream_latency_{args.rate}"

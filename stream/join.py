@@ -106,8 +106,16 @@ class _Expiry:
         """The ids of each bucket, copied."""
         return {bucket: ids.copy() for bucket, ids in self._buckets.items()}
 
-    def pop_oldest(self) -> tuple[int, list[str]]:
-        bucket = heapq.heappop(self._heap)
+    def pop_oldest(self, most: int) -> tuple[int, list[str]]:
+        """At most ``most`` ids of the oldest bucket, the first added first; the bucket goes
+        once it is empty."""
+        bucket = self._heap[0]
+        ids = self._buckets[bucket]
+        if len(ids) > most:
+            taken = ids[:most]
+            del ids[:most]
+            return bucket, taken
+        heapq.heappop(self._heap)
         return bucket, self._buckets.pop(bucket)
 
 
@@ -116,6 +124,9 @@ EVENT, EXPIRED, ORPHAN = b"e", b"x", b"o"
 JOINED = b""  # a spilled event's value once its label came: kept to catch duplicates
 
 SpillFactory = Callable[[], SpillStore]
+# Past its memory budget a join spills down to this share below it: a few batches' worth at
+# the default budget, so each spill is small (a few ms) and not every batch spills.
+SPILL_SLACK = 1 / 64
 # One kind of entry in memory: (kind, {id: Scored | ValidLabel | None}, {bucket: [id]}).
 MemoryTier = tuple[bytes, dict[str, Any], dict[int, list[str]]]
 
@@ -305,18 +316,21 @@ class JoinState:
         ]
 
     def _bound_memory(self) -> None:
-        """Past ``memory_entries``, spill the oldest buckets of any kind down to 3/4 of it
-        (the slack keeps a spill from happening at every batch)."""
+        """Past ``memory_entries``, spill the oldest entries of any kind down to
+        :data:`SPILL_SLACK` below it. A little at a time: a whole expiry bucket (1/64 of the
+        TTL) can hold more than the budget, and spilling it in one go held the stream for a
+        second per 200,000 entries."""
         limit = self.memory_entries
         if limit is None or self._make_spill is None or self.memory_entry_count <= limit:
             return
         if self._spill is None:
             self._spill = self._make_spill()
-        while self.memory_entry_count > limit * 3 // 4:
+        target = limit - max(1, int(limit * SPILL_SLACK))
+        while (excess := self.memory_entry_count - target) > 0:
             kind = self._oldest_kind()
             if kind is None:
                 break
-            self._spill_oldest(kind, self._spill)
+            self._spill_oldest(kind, self._spill, excess)
 
     def _oldest_kind(self) -> bytes | None:
         tiers = ((EVENT, self._event_expiry), (EXPIRED, self._expired_expiry))
@@ -327,22 +341,23 @@ class JoinState:
         ]
         return min(starts)[1] if starts else None
 
-    def _spill_oldest(self, kind: bytes, spill: SpillStore) -> None:
-        """Move the oldest bucket of one kind to disk (ids already gone are skipped)."""
+    def _spill_oldest(self, kind: bytes, spill: SpillStore, most: int) -> None:
+        """Move the oldest ids of one kind, at most ``most``, to disk, under their expiry
+        bucket (ids already gone are skipped)."""
         items: list[tuple[str, bytes]] = []
         if kind == EVENT:
-            bucket, ids = self._event_expiry.pop_oldest()
+            bucket, ids = self._event_expiry.pop_oldest(most)
             for key in ids:
                 if key in self._events:
                     items.append((key, encode_event_entry(self._events.pop(key))))
         elif kind == EXPIRED:
-            bucket, ids = self._expired_expiry.pop_oldest()
+            bucket, ids = self._expired_expiry.pop_oldest(most)
             for key in ids:
                 if key in self._expired:
                     del self._expired[key]
                     items.append((key, b""))
         else:
-            bucket, ids = self._orphan_expiry.pop_oldest()
+            bucket, ids = self._orphan_expiry.pop_oldest(most)
             for key in ids:
                 if key in self._orphans:
                     items.append((key, encode_label(self._orphans.pop(key))))

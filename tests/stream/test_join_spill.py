@@ -110,3 +110,27 @@ def test_a_spilled_event_keeps_the_challenger_s_class() -> None:
     without = Scored("f", 2.0, "1", 1, None, b"raw")
     for scored in (with_challenger, without):
         assert decode_scored(scored.event_id, encode_event_entry(scored)) == scored
+
+
+def test_a_spill_moves_only_the_excess_even_from_a_bucket_larger_than_the_budget(
+    tmp_path: Path,
+) -> None:
+    """An expiry bucket is 1/64 of the TTL (56 s at the default), which at a few thousand
+    events a second holds more than the whole budget: spilling whole buckets emptied memory
+    in one step and held the stream for a second."""
+    join = JoinState(3600.0, memory_entries=1000, spill=lambda: SpillStore(tmp_path / "p0"))
+    try:
+        for i in range(5_000):  # all within one bucket: 5 s of event time
+            join.add_event(Scored(f"e-{i}", i * 0.001, "1", 1, None, b"x"))
+            if i % 100 == 99:
+                spilled = join.spilled_entries
+                join.expire(i * 0.001)
+                # this step's 100 events, and the slack the first time
+                assert join.spilled_entries - spilled <= 100 + 1000 // 64
+                assert 1000 - 1000 // 64 <= join.memory_entry_count <= 1000 or i < 1000
+        assert join.pending_events == 5_000
+        # The oldest went to disk first: the newest are still in memory.
+        assert join.memory_tiers()[0][1].keys() >= {"e-4999", "e-4500"}
+        assert "e-0" not in join.memory_tiers()[0][1] and join.knows("e-0")
+    finally:
+        join.close()
