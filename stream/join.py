@@ -160,6 +160,8 @@ class JoinState:
         self.memory_entries = memory_entries
         self._make_spill = spill
         self._spill: SpillStore | None = None
+        # Labels waiting on disk: none, the usual case, spares a look-up per new event.
+        self._disk_orphans = 0
 
     @property
     def pending_events(self) -> int:
@@ -184,10 +186,14 @@ class JoinState:
         spill = self._spill
         return spill is not None and (spill.has(EVENT, event_id) or spill.has(EXPIRED, event_id))
 
-    def add_event(self, scored: Scored) -> Joined | Rejected | LabelRejected | None:
-        """Keep a scored event; join it at once if its label is already here."""
+    def add_event(
+        self, scored: Scored, *, checked: bool = False
+    ) -> Joined | Rejected | LabelRejected | None:
+        """Keep a scored event; join it at once if its label is already here. ``checked``:
+        the caller made sure the id is new (:meth:`knows`), so it is not looked up again (on
+        disk, each look-up is a few microseconds)."""
         event_id = scored.event_id
-        if self.knows(event_id):
+        if not checked and self.knows(event_id):
             return Rejected(DUPLICATE_EVENT, f"event_id {event_id!r} was already scored")
         label = self._take_orphan(event_id)
         if label is not None and label.label_ts - scored.event_ts > self.ttl:
@@ -203,25 +209,31 @@ class JoinState:
     def add_label(self, label: ValidLabel) -> Joined | Rejected | None:
         """Join a label with its event, or keep it until the event comes (None)."""
         key = label.event_id
-        spill = self._spill
-        if key in self._expired or (spill is not None and spill.has(EXPIRED, key)):
-            return Rejected(LABEL_PAST_TTL, f"event {key!r} expired from the join unlabeled")
-        if key in self._orphans or (spill is not None and spill.has(ORPHAN, key)):
-            return Rejected(DUPLICATE_LABEL, f"a label for {key!r} is already waiting")
-        if key in self._events:
-            scored = self._events[key]
-        elif spill is not None and (value := spill.get(EVENT, key)) is not None:
-            return self._join_spilled(label, value)
-        else:
-            self._orphans[key] = label
-            self._orphan_expiry.add(key, label.label_ts)
-            return None
+        if key not in self._events:  # an id is in one place only: memory is asked first
+            return self._add_label_elsewhere(label)
+        scored = self._events[key]
         if scored is None:
             return Rejected(DUPLICATE_LABEL, f"event {key!r} was already labeled")
         if label.label_ts - scored.event_ts > self.ttl:
             return _past_ttl(label, scored)
         self._events[key] = None
         return Joined(key, scored, label)
+
+    def _add_label_elsewhere(self, label: ValidLabel) -> Joined | Rejected | None:
+        """A label whose event is not waiting in memory: expired, on disk, or not here yet."""
+        key = label.event_id
+        spill = self._spill
+        if key in self._expired or (spill is not None and spill.has(EXPIRED, key)):
+            return Rejected(LABEL_PAST_TTL, f"event {key!r} expired from the join unlabeled")
+        if key in self._orphans or (
+            spill is not None and self._disk_orphans and spill.has(ORPHAN, key)
+        ):
+            return Rejected(DUPLICATE_LABEL, f"a label for {key!r} is already waiting")
+        if spill is not None and (value := spill.get(EVENT, key)) is not None:
+            return self._join_spilled(label, value)
+        self._orphans[key] = label
+        self._orphan_expiry.add(key, label.label_ts)
+        return None
 
     def expire(self, watermark: float) -> list[LabelRejected]:
         """Forget what is older than the TTL; labels that never met their event come back.
@@ -268,12 +280,14 @@ class JoinState:
         if self.memory_entry_count or self._spill is not None:
             raise ValueError("only an empty join takes over a disk tier")
         self._spill = spill
+        self._disk_orphans = sum(1 for _ in spill.items(ORPHAN))  # few: labels before events
 
     def close(self) -> None:
         """Drop the disk tier (the partition left this worker, or the worker stops)."""
         if self._spill is not None:
             self._spill.destroy()
             self._spill = None
+            self._disk_orphans = 0
 
     # --- memory and disk -----------------------------------------------------------------------
     def _store(self, event_id: str, scored: Scored) -> None:
@@ -282,9 +296,11 @@ class JoinState:
 
     def _take_orphan(self, event_id: str) -> ValidLabel | None:
         label = self._orphans.pop(event_id, None)
-        if label is None and self._spill is not None:
+        if label is None and self._spill is not None and self._disk_orphans:
             value = self._spill.take(ORPHAN, event_id)
-            label = None if value is None else decode_label(event_id, value)
+            if value is not None:
+                self._disk_orphans -= 1
+                label = decode_label(event_id, value)
         return label
 
     def _join_spilled(self, label: ValidLabel, value: bytes) -> Joined | Rejected:
@@ -309,9 +325,11 @@ class JoinState:
     def _expire_spilled_orphans(self, horizon: float) -> list[LabelRejected]:
         assert self._spill is not None
         bucket = self._orphan_expiry.bucket_of(horizon)
+        expired = self._spill.pop_buckets_before(ORPHAN, bucket)
+        self._disk_orphans -= len(expired)
         return [
             LabelRejected(label, _unknown(label, self.ttl))
-            for key, value in self._spill.pop_buckets_before(ORPHAN, bucket)
+            for key, value in expired
             for label in [decode_label(key, value)]
         ]
 
@@ -361,6 +379,7 @@ class JoinState:
             for key in ids:
                 if key in self._orphans:
                     items.append((key, encode_label(self._orphans.pop(key))))
+            self._disk_orphans += len(items)
         spill.put_bucket(kind, bucket, items)
 
 

@@ -212,7 +212,7 @@ class Pipeline:
                         if value is not None  # served by the canary, on predictions
                     ]
                 state.last_feature_at = now
-            applied = apply_events(state, entries, arrays.take(rows))
+            applied = apply_events(state, entries, arrays.take(rows), checked=True)
             self._publish_applied(champion, state, applied, out)
             label_applied, verdicts = apply_labels(state, valid_labels.get(partition, []))
             self._publish_applied(champion, state, label_applied, out)

@@ -116,13 +116,19 @@ class Applied:
 
 
 def apply_events(
-    state: PartitionState, entries: Sequence[EventEntry], features: FeatureArrays
+    state: PartitionState,
+    entries: Sequence[EventEntry],
+    features: FeatureArrays,
+    *,
+    checked: bool = False,
 ) -> Applied:
-    """Add scored events (rows of ``features``, same order) to the join and their windows."""
+    """Add scored events (rows of ``features``, same order) to the join and their windows.
+    ``checked``: the caller dropped every id the join knows (the live path does, before
+    scoring), so the join does not look them up again."""
     applied = Applied()
     add = state.join.add_event
     for entry in entries:
-        result = add(entry)
+        result = add(entry, checked=checked)
         if result is None:
             continue
         if isinstance(result, Joined):

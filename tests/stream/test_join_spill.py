@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stream.join import (
+    DUPLICATE_EVENT,
     Joined,
     JoinState,
     LabelRejected,
@@ -54,13 +55,17 @@ operation = st.one_of(
 )
 
 
-def apply(join: JoinState, op: tuple[str, int, float]) -> Any:
+def apply(join: JoinState, op: tuple[str, int, float], *, checked: bool = False) -> Any:
+    """``checked``: ask :meth:`JoinState.knows` first, as the live path does, and add only
+    a new event, telling the join it was checked."""
     kind, n, moment = op
     key = f"e-{n}"
     if kind == "event":  # a third of the events were scored by a challenger in the shadow too
         challenger = ("2", 1 - n % 2) if n % 3 == 0 else (None, None)
         scored = Scored(key, moment, "1", n % 2, (0.25, 0.75), b"r%d" % n, *challenger)
-        return outcome(join.add_event(scored))
+        if checked and join.knows(key):
+            return ("rejected", DUPLICATE_EVENT)
+        return outcome(join.add_event(scored, checked=checked))
     if kind == "label":
         return outcome(join.add_label(ValidLabel(key, n % 2, moment, "t", b"l%d" % n, n)))
     # Expiry hands back a bucket's labels in no promised order: memory keeps arrival order,
@@ -80,6 +85,21 @@ def test_a_bounded_join_answers_as_an_unbounded_one(tmp_path_factory, ops, bound
             assert bounded.memory_entry_count <= max(bound, unbounded.memory_entry_count)
             assert bounded.knows(f"e-{op[1]}") == unbounded.knows(f"e-{op[1]}")
         assert bounded.pending_labels <= unbounded.pending_labels
+    finally:
+        bounded.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(operation, max_size=120), st.integers(1, 8))
+def test_events_checked_by_the_caller_join_as_unchecked_ones(tmp_path_factory, ops, bound):
+    """The live path asks :meth:`JoinState.knows` before scoring and then adds with
+    ``checked=True``, which skips the join's own look-up of the id."""
+    folder = tmp_path_factory.mktemp("spill")
+    unbounded = JoinState(TTL)
+    bounded = JoinState(TTL, memory_entries=bound, spill=lambda: SpillStore(folder / "p0"))
+    try:
+        for op in ops:
+            assert apply(bounded, op, checked=True) == apply(unbounded, op), op
     finally:
         bounded.close()
 
@@ -134,3 +154,29 @@ def test_a_spill_moves_only_the_excess_even_from_a_bucket_larger_than_the_budget
         assert "e-0" not in join.memory_tiers()[0][1] and join.knows("e-0")
     finally:
         join.close()
+
+
+def test_labels_waiting_on_disk_are_found_after_a_snapshot_hands_the_disk_over(
+    tmp_path: Path,
+) -> None:
+    """The join skips the disk for labels while none wait there; one that takes over a
+    snapshot's disk tier counts the labels waiting in it."""
+    join = JoinState(3600.0, memory_entries=1000, spill=lambda: SpillStore(tmp_path / "p0"))
+    labels = [ValidLabel(f"e-{i}", 1, i * 0.01, "t", b"l", i) for i in range(1_200)]
+    try:
+        for label in labels:
+            assert join.add_label(label) is None  # the events are not here yet: they wait
+        join.expire(12.0)  # 200 past the budget, and the slack, go to disk
+        assert join.spilled_entries > 200
+        join.checkpoint_disk(tmp_path / "copy")
+    finally:
+        join.close()
+    successor = JoinState(3600.0, memory_entries=1000)
+    successor.take_over_disk(SpillStore(tmp_path / "copy", entries=250))
+    try:
+        joined = successor.add_event(Scored("e-0", 0.0, "1", 1, None, b"x"))
+        assert isinstance(joined, Joined) and joined.label.offset == 0
+        again = successor.add_label(ValidLabel("e-1", 1, 1.0, "t", b"l", 1))
+        assert isinstance(again, Rejected) and again.reason == "duplicate_label"
+    finally:
+        successor.close()
