@@ -124,6 +124,33 @@ class ConceptMonitor:
 
     def update(self, errors: Iterable[int]) -> bool:
         """Feed errors (1 = wrong); True if drift was detected during this call."""
+        if self.name == "adwin" and hasattr(self._detector, "_helper"):
+            return self._update_adwin(errors)
+        return self._update_each(errors)
+
+    def _update_adwin(self, errors: Iterable[int]) -> bool:
+        """ADWIN without river's wrappers around its window: the calls ``ADWIN.update`` and
+        ``ADWIN.estimation`` make, on the window object itself. The wrappers' properties made
+        it ~1 us per error, a tenth of a second for the 100,000 labels of a window at 5,000
+        events/s, in the thread beside the scoring loop; this is ~0.45 us."""
+        seen = False
+        detector = self._detector
+        helper = detector._helper
+        for error in errors:
+            if detector._drift_detected:  # river starts a new window after a detection
+                detector._reset()
+                helper = detector._helper
+            width = helper.get_width()
+            before = helper.get_total() / width if width else 0.0
+            detector._drift_detected = detected = helper.update(int(error))
+            if detected and self._counts(before):
+                self.detections.append(self.n_seen)
+                seen = True
+                log.info("%s detected concept drift at error %d", self.name, self.n_seen)
+            self.n_seen += 1
+        return seen
+
+    def _update_each(self, errors: Iterable[int]) -> bool:
         seen = False
         detector = self._detector
         for error in errors:

@@ -92,3 +92,24 @@ def test_ks_window_detects_exactly_where_river_kswin_does() -> None:
                 hits.append(i)
         found.append(hits)
     assert found[0] == found[1] and found[0]
+
+
+@pytest.mark.parametrize("increase_only", [True, False])
+@pytest.mark.parametrize("seed", range(6))
+def test_adwin_on_its_window_detects_where_river_s_adwin_does(
+    seed: int, increase_only: bool
+) -> None:
+    """The ADWIN loop that calls river's window object directly against the one that goes
+    through river's ``ADWIN`` class, error by error, over rises, falls and repeated changes
+    (each detection restarts the window)."""
+    rng = random.Random(seed)
+    rates = [rng.choice([0.02, 0.1, 0.3, 0.5]) for _ in range(8)]
+    errors = [int(rng.random() < rate) for rate in rates for _ in range(rng.randint(300, 3000))]
+    direct = ConceptMonitor("adwin", increase_only=increase_only)
+    through_river = ConceptMonitor("adwin", increase_only=increase_only)
+    for start in range(0, len(errors), 1000):
+        assert direct.update(errors[start : start + 1000]) == through_river._update_each(
+            errors[start : start + 1000]
+        )
+    assert direct.detections == through_river.detections
+    assert direct._detector.estimation == through_river._detector.estimation
