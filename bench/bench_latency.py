@@ -9,9 +9,10 @@ deployment, a label per event ``--label-lag`` events (300) after it, in the same
 2. baseline: the features topic itself, with a bare consumer: the same measure for Kafka alone
    (produce -> consume, no scoring), i.e. the floor the broker and clients set on this machine.
 
-The first seconds (warm-up) are dropped.
+The first seconds (warm-up) are dropped. ``--timeline`` also prints, per second of sending, the
+slowest prediction's stages, so that a stall shows when it happened.
 
-    .venv/bin/python bench/bench_latency.py [--rate 5000] [--seconds 30]
+    .venv/bin/python bench/bench_latency.py [--rate 5000] [--seconds 30] [--timeline]
 """
 
 from __future__ import annotations
