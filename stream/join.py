@@ -237,7 +237,7 @@ class JoinState:
 
     def expire(self, watermark: float) -> list[LabelRejected]:
         """Forget what is older than the TTL; labels that never met their event come back.
-        Then, past the memory bound, move the oldest buckets to disk."""
+        Then, past the memory bound, move the oldest entries to disk."""
         horizon = watermark - self.ttl
         if self._spill is not None:
             self._expire_spilled(horizon)
