@@ -134,7 +134,7 @@ MemoryTier = tuple[bytes, dict[str, Any], dict[int, list[str]]]
 class JoinState:
     """Scored events waiting for labels and labels waiting for events, of one partition.
 
-    The newest ``memory_entries`` entries stay in dictionaries; older expiry buckets move to
+    The newest ``memory_entries`` entries stay in dictionaries; older entries move to
     a :class:`~stream.spill.SpillStore` on disk (made by ``spill`` on first need), so memory
     is bounded whatever the TTL and the rate. Lookups try memory first; the disk is read only
     once something was spilled.

@@ -1,8 +1,9 @@
 """The label join's overflow on disk: RocksDB through ``rocksdict``.
 
 The join keeps its newest entries in memory, up to ``CENTINELA_JOIN_MEMORY_ENTRIES``; past
-that it moves its oldest expiry buckets here (:class:`stream.join.JoinState`), so the worker's
-RAM does not grow with the join TTL or the event rate. Three kinds of entry share one
+that it moves its oldest entries here, under their expiry buckets
+(:class:`stream.join.JoinState`), so the worker's RAM does not grow with the join TTL or the
+event rate. Three kinds of entry share one
 database, each under a one-byte prefix: ``e`` a scored event (its encoded form, or empty once
 joined), ``x`` the id of an event that expired unlabeled, ``o`` a label waiting for its event.
 Beside each entry, an index key ``B<kind><bucket><id>`` keeps it in its expiry bucket, so
