@@ -136,10 +136,11 @@ def stages(
     predicted: dict[bytes, float],
     records: dict[bytes, bytes],
     warmup: float,
-) -> dict[str, np.ndarray]:
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Where each prediction's latency went, in ms, from the prediction's own ``scored_at`` and
     ``latency_ms`` (the worker's batch step): before the worker had the event (broker, fetch,
-    the batch before), the step itself, and after it (produce, broker, this reader)."""
+    the batch before), the step itself, and after it (produce, broker, this reader); and, per
+    prediction, the second of sending its event (for :func:`print_timeline`)."""
     first = min(sent.values())
     waited, step, after, at = [], [], [], []
     for key, value in records.items():
@@ -153,18 +154,17 @@ def stages(
         after.append((predicted[key] - scored) * 1000)
         at.append(sent[key] - first)
     return {"before the batch": np.asarray(waited), "batch step": np.asarray(step),
-            "delivery": np.asarray(after), "sent at": np.asarray(at)}  # fmt: skip
+            "delivery": np.asarray(after)}, np.asarray(at)  # fmt: skip
 
 
-def print_timeline(parts: dict[str, np.ndarray]) -> None:
+def print_timeline(parts: dict[str, np.ndarray], sent_at: np.ndarray) -> None:
     """Per second of sending: the slowest prediction's stages, so that a stall shows when it
     happened and in which stage (a steady queue shows in every second alike)."""
-    second = np.floor(parts["sent at"]).astype(np.int64)
-    names = [name for name in parts if name != "sent at"]
-    print("second  events  " + "  ".join(f"max {name:>16}" for name in names))
+    second = np.floor(sent_at).astype(np.int64)
+    print("second  events  " + "  ".join(f"max {name:>16}" for name in parts))
     for s in np.unique(second):
         rows = second == s
-        worst = "  ".join(f"{parts[name][rows].max():17.1f} ms" for name in names)
+        worst = "  ".join(f"{values[rows].max():17.1f} ms" for values in parts.values())
         print(f"{s:6d}  {int(rows.sum()):6d}  {worst}")
 
 
@@ -206,14 +206,12 @@ def main() -> int:
     print(f"rate achieved {extra['achieved']:,.0f} events/s; {missing} predictions missing")
     print(f"produce -> prediction: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
     print(f"produce -> consume (Kafka alone): p50 {k50:.1f} ms, p99 {k99:.1f} ms")
-    parts = stages(sent, predicted, extra["records"], args.warmup)  # type: ignore[arg-type]
+    parts, sent_at = stages(sent, predicted, extra["records"], args.warmup)  # type: ignore[arg-type]
     for name, values in parts.items():
-        if name == "sent at":
-            continue
         q50, q99 = (float(np.percentile(values, q)) for q in (50, 99))
         print(f"  {name}: p50 {q50:.1f} ms, p99 {q99:.1f} ms")
     if args.timeline:
-        print_timeline(parts)
+        print_timeline(parts, sent_at)
     record(
         BenchResult(
             key=f"stream_latency_{args.rate}"
