@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     """Most events scored in one vectorised predict."""
     batch_wait_ms: int = Field(50, ge=0, le=60_000)
     """Longest wait to fill a scoring batch."""
+    stream_math_threads: int = Field(1, ge=1, le=256)
+    """Threads that the stream worker's numeric libraries (BLAS, OpenMP: the model's predict,
+    the drift tests) may each use. Its batches are small: extra threads mostly spin while
+    waiting for work, taking CPU from the scoring loop and the broker (1 thread: 12,091 events
+    with labels per second; one per core, numpy's default: 10,606; docs/benchmarks.md)."""
     champion_poll_seconds: float = Field(10.0, gt=0)
     """How often the registry is polled for a moved `champion` or `challenger` alias (a
     challenger is scored in the shadow while it exists)."""
