@@ -5,7 +5,8 @@ matrix, scoring, prediction encoding, the label join, window summaries, changelo
 labeled examples) runs in this process on pre-encoded batches at the default settings (batch
 size 1,000, join TTL 3,600 s), 20 features, a scenario clock of 4,000 events/s and a label per
 event arriving some hundred events after it, as in a real deployment. No Kafka: what is left is
-the worker's own CPU per event, which the throughput bench (bench_scoring.py) adds Kafka's
+the worker's own CPU per event (with the worker's thread limit and garbage collector
+settings), which the throughput bench (bench_scoring.py) adds Kafka's
 fetch and produce to. cProfile's total is printed with the functions that take most of it,
 grouped by stage.
 
@@ -37,6 +38,8 @@ from centinela.contract.topics import Topics
 from centinela.models.registry import LoadedModel
 from stream.app import summary_maker
 from stream.champion import Champion
+from stream.commands import tune_garbage_collector
+from stream.math_threads import limit_math_threads
 from stream.pipeline import Pipeline
 
 RATE = 4000.0
@@ -98,6 +101,13 @@ def pipeline_and_champion(settings: Settings) -> tuple[Pipeline, Champion]:
     return pipeline, champion
 
 
+def worker_setup() -> None:
+    """What `centinela stream` sets up before it scores: its numeric libraries' threads and
+    garbage collector thresholds, at the defaults."""
+    limit_math_threads(Settings(_env_file=None).stream_math_threads)  # type: ignore[call-arg]
+    tune_garbage_collector()
+
+
 def step_seconds(stats: pstats.Stats) -> dict[str, float]:
     """Cumulative seconds of each step of :data:`STEPS`."""
     found: dict[str, float] = defaultdict(float)
@@ -117,6 +127,7 @@ def main() -> None:
     parser.add_argument("--plain", action="store_true", help="no profiler: CPU per event only")
     parser.add_argument("--repeats", type=int, default=3, help="runs of --plain")
     args = parser.parse_args()
+    worker_setup()
     if args.plain:
         plain(args.batches, args.label_lag, args.repeats)
         return
