@@ -82,14 +82,18 @@ def pack_events(
     return records
 
 
-def kept_records(events: Sequence[ValidEvent], numeric: np.ndarray | None) -> list[bytes]:
+def kept_records(
+    events: Sequence[ValidEvent], numeric: np.ndarray | None, *, floats_only: bool | None = None
+) -> list[bytes]:
     """What the join and the changelog keep of each accepted event: packed when it packs
     unchanged, else its JSON. ``numeric`` is the events' numeric matrix (None when some took
-    validation's careful path: those keep their JSON)."""
+    validation's careful path: those keep their JSON); ``floats_only``, when the caller knows,
+    whether all their numeric values came as floats."""
     if numeric is None or not events:
         return [event.raw for event in events]
-    # One pass over every value of the batch (a set of their types), not a test per event.
-    floats_only = set(map(type, chain.from_iterable(e.numeric for e in events))) <= _FLOAT_ONLY
+    if floats_only is None:
+        # One pass over every value of the batch (a set of their types), not a test per event.
+        floats_only = set(map(type, chain.from_iterable(e.numeric for e in events))) <= _FLOAT_ONLY
     fits = [
         _short_ascii(e.event_time) if floats_only else packable(e.event_time, e.numeric)
         for e in events

@@ -145,7 +145,7 @@ class Pipeline:
         and serves ``canary_share`` of its events (:mod:`stream.canary`)."""
         out = BatchOutput()
         now = time.monotonic()
-        accepted, matrices = self._validate_events(champion, features, out)
+        accepted, matrices, floats_only = self._validate_events(champion, features, out)
         valid_labels = self._validate_labels(champion, labels, out)
         touched = sorted(set(features) | set(labels))
         # Rows of the arrays follow the partitions in this same order (see the loop below).
@@ -195,7 +195,7 @@ class Pipeline:
                     events,
                     scored.predicted[rows],
                     probabilities[rows],
-                    kept_records(events, matrices.get(partition)),
+                    kept_records(events, matrices.get(partition), floats_only=floats_only),
                     shadow_classes,
                     strict=True,
                 )
@@ -287,9 +287,10 @@ class Pipeline:
     # --- steps ---------------------------------------------------------------------------------
     def _validate_events(
         self, champion: Champion, features: Mapping[int, Sequence[Message]], out: BatchOutput
-    ) -> tuple[dict[int, list[ValidEvent]], dict[int, np.ndarray]]:
-        """Accepted events per partition, and their numeric features as matrices. All
-        partitions are validated in one call: its cost per call is most of a small batch's."""
+    ) -> tuple[dict[int, list[ValidEvent]], dict[int, np.ndarray], bool]:
+        """Accepted events per partition, their numeric features as matrices, and whether
+        those features all came as floats. All partitions are validated in one call: its cost
+        per call is most of a small batch's."""
         accepted: dict[int, list[ValidEvent]] = {}
         matrices: dict[int, np.ndarray] = {}
         topic = self.topics.features
@@ -316,7 +317,7 @@ class Pipeline:
             if batch.numeric is not None and None not in kept:
                 matrices[partition] = batch.numeric[np.asarray(kept, dtype=np.int64)]
             out.stats.events += len(messages)
-        return accepted, matrices
+        return accepted, matrices, batch.floats_only
 
     def _validate_labels(
         self, champion: Champion, labels: Mapping[int, Sequence[Message]], out: BatchOutput

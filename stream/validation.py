@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any, cast
 
@@ -39,6 +40,7 @@ from centinela.contract.codec import (
     DEFAULT_MAX_BYTES,
     decode,
     feature_event_fields,
+    feature_event_rows,
     instants,
     label_event_fields,
     label_event_rows,
@@ -58,6 +60,7 @@ OUT_OF_RANGE = "out_of_range"
 DEFAULT_MAX_ABS = 1e15  # as CENTINELA_FEATURE_MAX_ABS
 
 _NUMBER_TYPES = frozenset({float, int})  # orjson never yields NaN or infinity
+_FLOAT_TYPE = frozenset({float})
 _TEXT_TYPE = frozenset({str})
 
 
@@ -90,6 +93,7 @@ class ValidatedBatch:
     results: list[ValidEvent | Rejected]
     numeric: np.ndarray | None
     rows: list[int | None]
+    floats_only: bool = False  # every value in ``numeric`` came as a float (no integer)
 
 
 @dataclass(slots=True)
@@ -138,16 +142,29 @@ class FeatureValidator:
         return self._careful(raw)
 
     def validate_many(self, raws: Sequence[bytes | None]) -> ValidatedBatch:
-        """A batch at once: the kinds of all numeric features are checked in one numpy call
-        (which also yields the batch's numeric matrix); a batch that fails it is checked event
-        by event."""
+        """A batch at once: the documents are read in one loop, and the kinds of all numeric
+        features are checked by one pass over their types, after which numpy makes the
+        batch's numeric matrix; a batch that fails it is checked event by event."""
         results: list[ValidEvent | Rejected] = []
         fast: list[ValidEvent] = []
         rows: list[int | None] = []
-        limit, parse, careful = self.max_bytes, self._fast, self._careful
+        limit, careful, count = self.max_bytes, self._careful, self._count
+        numeric_of, categorical_of = self._numeric_of, self._categorical_of
         lo, hi = self.bounds.limits()
-        for raw in raws:
-            event = parse(raw) if raw is not None and len(raw) <= limit else None
+        # Nothing to read in a tombstone or an oversized event: b"" sends it to the careful path.
+        sized = [b"" if raw is None or len(raw) > limit else raw for raw in raws]
+        for raw, document, fields in zip(raws, sized, feature_event_rows(sized), strict=True):
+            event = None
+            if fields is not None and len(fields[3]) == count:
+                event_id, moment, text, features = fields
+                try:  # exactly the profile's features: as many, and every one of them present
+                    values, categories = numeric_of(features), categorical_of(features)
+                except KeyError:
+                    pass
+                else:  # a document that was read is the raw value itself
+                    event = ValidEvent(
+                        event_id, moment.timestamp(), text, features, document, values, categories
+                    )
             if event is None:
                 results.append(careful(raw))
                 rows.append(None)
@@ -158,37 +175,41 @@ class FeatureValidator:
                 rows.append(len(fast))
                 results.append(event)
                 fast.append(event)
-        numeric = self._batch_numeric(fast) if fast else None
+        numeric, floats_only = self._batch_numeric(fast) if fast else (None, False)
         if fast and numeric is None:
             results = [
                 r if not isinstance(r, ValidEvent) or self._kinds_ok(r) else careful(r.raw)
                 for r in results
             ]
             rows = [None] * len(results)
-        return ValidatedBatch(results, numeric, rows)
+        return ValidatedBatch(results, numeric, rows, floats_only)
 
-    def _batch_numeric(self, events: Sequence[ValidEvent]) -> np.ndarray | None:
-        """The batch's numeric matrix if every value is a number, else None.
+    def _batch_numeric(self, events: Sequence[ValidEvent]) -> tuple[np.ndarray | None, bool]:
+        """The batch's numeric matrix if every value is a number (None if not), and whether
+        every value is a float.
 
-        numpy infers float64 (or int64) only when every value is a number: a text, a None, a
-        list, a huge int or an all-bool batch gives another dtype.
+        One set of the types of all values: a bool (which numpy would read as 1.0), a text, a
+        None, a list leave it to the event-by-event checks.
         """
         width = len(self._numeric)
+        kinds = set(map(type, chain.from_iterable(e.numeric for e in events)))
+        if not kinds <= _NUMBER_TYPES:
+            return None, False
         try:
-            inferred = np.array([e.numeric for e in events]) if width else np.empty((0, 0))
-        except (ValueError, TypeError, OverflowError):  # a list or a dict where a number belongs
-            return None
-        if not width:
-            inferred = np.empty((len(events), 0))
-        if inferred.dtype.kind not in "fi" or inferred.shape != (len(events), width):
-            return None
-        if width and len(events) and float(np.abs(inferred).max()) > self.max_abs:
-            return None  # the careful path says which event, as out_of_range
+            matrix = np.fromiter(
+                chain.from_iterable(e.numeric for e in events),
+                dtype=np.float64,
+                count=len(events) * width,
+            ).reshape(len(events), width)
+        except OverflowError:  # an integer beyond any float
+            return None, False
+        if width and len(events) and float(np.abs(matrix).max()) > self.max_abs:
+            return None, False  # the careful path says which event, as out_of_range
         if self._categorical and not all(
             set(map(type, e.categorical)) <= _TEXT_TYPE for e in events
         ):
-            return None
-        return inferred.astype(np.float64, copy=False)
+            return None, False
+        return matrix, kinds <= _FLOAT_TYPE
 
     def _kinds_ok(self, event: ValidEvent) -> bool:
         kinds = set(map(type, event.numeric))
@@ -223,9 +244,8 @@ class FeatureValidator:
         return Rejected(TIME_OUT_OF_RANGE, self.bounds.problem(moment, lo, hi) or "")
 
     def _fast(self, raw: bytes) -> ValidEvent | None:
-        """The well-formed case without pydantic; None means "take the careful path"."""
-        if b"true" in raw or b"false" in raw:
-            return None  # numpy would read a boolean among numbers as 1.0: pydantic refuses it
+        """The well-formed case without pydantic; None means "take the careful path". The kinds
+        of the values are the caller's to check (:meth:`_kinds_ok`)."""
         fields = feature_event_fields(raw)
         if fields is None:
             return None
@@ -235,7 +255,7 @@ class FeatureValidator:
             return None
         try:
             numeric = self._numeric_of(features)
-            categorical = self._categorical_of(features) if self._categorical else ()
+            categorical = self._categorical_of(features)
         except KeyError:
             return None
         return ValidEvent(event_id, moment.timestamp(), text, features, raw, numeric, categorical)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+import pytest
 
 from stream.packed import MARK, Layout, event_fields, kept_records, packable
 from stream.validation import FeatureValidator, ValidEvent
@@ -42,6 +43,21 @@ def test_an_event_with_an_integer_feature_keeps_its_json():
     assert records[1] == events[1].raw
     _, features = event_fields(records[1], LAYOUT)
     assert type(features["x0"]) is int and features == documents[1]
+
+
+@pytest.mark.parametrize("integer_at", [None, 0, 2])
+def test_the_batch_s_own_float_check_keeps_what_kept_records_would_find(integer_at):
+    documents = rows(seeded_frame(3, seed=4))
+    if integer_at is not None:
+        documents[integer_at]["x1"] = -2
+    batch = FeatureValidator(PROFILE).validate_many(
+        [event_bytes(f"e-{i}", at(i), document) for i, document in enumerate(documents)]
+    )
+    events = [r for r in batch.results if isinstance(r, ValidEvent)]
+    assert batch.floats_only is (integer_at is None)
+    given = kept_records(events, batch.numeric, floats_only=batch.floats_only)
+    assert given == kept_records(events, batch.numeric)
+    assert [event_fields(r, LAYOUT)[1] for r in given] == documents
 
 
 def test_an_event_whose_time_text_is_too_long_to_pack_keeps_its_json():

@@ -26,6 +26,7 @@ b'{"schema_version":1,"event_id":"e-1","label":1,"label_time":"2026-01-01T00:00:
 from centinela.contract.codec.fast_decoders import (
     aware_time,
     feature_event_fields,
+    feature_event_rows,
     label_event_fields,
     label_event_rows,
     label_event_texts,
@@ -61,6 +62,7 @@ __all__ = [
     "encode_key",
     "encode_labeled",
     "feature_event_fields",
+    "feature_event_rows",
     "feature_values",
     "generated_ids",
     "given_ids",
