@@ -41,9 +41,9 @@ from centinela.contract.codec import (
     decode,
     feature_event_fields,
     feature_event_rows,
-    instants,
     label_event_fields,
     label_event_rows,
+    read_times,
 )
 from centinela.contract.records import FeatureEvent, LabelEvent
 from centinela.exceptions import DecodeError
@@ -321,7 +321,7 @@ class LabelValidator:
     ) -> list[ValidLabel | Rejected]:
         """A batch at once, judged exactly as :meth:`validate` judges each label: the common
         case (a well-formed document, a common time form within bounds, a known class) has its
-        times read in one go (:func:`~centinela.contract.codec.instants`); anything else is
+        times read together (:func:`~centinela.contract.codec.read_times`); anything else is
         validated on its own."""
         results: list[ValidLabel | Rejected | None] = []
         waiting: list[tuple[int, str, int | str]] = []  # (index, event_id, class)
@@ -341,7 +341,7 @@ class LabelValidator:
                     results.append(None)
                     continue
             results.append(validate(raw, offset=offset))
-        moments, isoformats = instants(texts)
+        moments, isoformats = read_times(texts)
         lo, hi = self.bounds.limits()
         for (at, event_id, value), moment, isoformat in zip(
             waiting, moments, isoformats, strict=True

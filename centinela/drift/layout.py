@@ -43,12 +43,22 @@ class SummaryLayout:
     classes: tuple[str | int, ...]
     pca: PcaProjection | None = None  # the profile's, to measure each event's reconstruction error
     _class_index: dict[str, int] = field(init=False, repr=False, compare=False)
-    _int_classes: pd.Index | None = field(init=False, repr=False, compare=False)
+    # Integer classes, sorted, and where each stands in ``classes`` (None unless all are ints):
+    # a search in a few classes, not a pandas Index, whose set-up per call is most of a small
+    # batch's cost.
+    _int_classes: tuple[np.ndarray, np.ndarray] | None = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_class_index", {str(c): i for i, c in enumerate(self.classes)})
         ints = all(isinstance(c, int) for c in self.classes)
-        object.__setattr__(self, "_int_classes", pd.Index(self.classes) if ints else None)
+        if ints and self.classes:
+            values = np.asarray(self.classes, dtype=np.int64)
+            order = np.argsort(values, kind="stable")
+            object.__setattr__(self, "_int_classes", (values[order], order))
+        else:
+            object.__setattr__(self, "_int_classes", None)
         if any(n >= MAX_CELLS for n in self.n_cells):
             raise DriftError(f"a feature has more than {MAX_CELLS - 1} categories")
 
@@ -117,11 +127,11 @@ class SummaryLayout:
         ``unknown``, has that code."""
         array = np.asarray(values if isinstance(values, np.ndarray) else list(values))
         if array.dtype.kind in "iub" and self._int_classes is not None:
-            codes = self._int_classes.get_indexer(
-                pd.Index(array.astype(np.int64))
-            )  # vectorised path
-            if np.all(codes >= 0):
-                return codes.astype(np.int16)
+            ordered, positions = self._int_classes
+            wanted = array.astype(np.int64)
+            at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+            if np.array_equal(ordered[at], wanted):  # every value is a class
+                return positions[at].astype(np.int16)
         items = [str(v) for v in array.tolist()]
         if unknown is not None:
             index = self._class_index

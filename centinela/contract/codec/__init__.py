@@ -9,7 +9,8 @@
 - :mod:`~centinela.contract.codec.labeled_columns`: LabeledExample documents of a batch from
   columns (:func:`labeled_values`), without a dict or a dumps per example.
 - :mod:`~centinela.contract.codec.time_columns`: the common RFC 3339 times of a batch read at
-  once (:func:`instants`); None sends anything else to :func:`aware_time`.
+  once (:func:`instants`; :func:`read_times` reads a few one by one instead); None sends
+  anything else to :func:`aware_time`.
 
 The records of :mod:`centinela.contract.records` are the schema; the fast paths are held to
 them value for value by tests/centinela/contract/test_codec_equivalence.py.
@@ -49,7 +50,7 @@ from centinela.contract.codec.pydantic_codec import (
     encode,
     encode_key,
 )
-from centinela.contract.codec.time_columns import instants
+from centinela.contract.codec.time_columns import instants, read_times
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -73,5 +74,6 @@ __all__ = [
     "label_event_texts",
     "label_values",
     "labeled_values",
+    "read_times",
     "time_texts",
 ]

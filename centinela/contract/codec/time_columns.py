@@ -22,11 +22,35 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from centinela.contract.codec.fast_decoders import aware_time
+
 SHORTEST, LONGEST = 20, 32  # "YYYY-MM-DDTHH:MM:SSZ" .. "YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM"
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 _DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
 _SEPARATORS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":"}
 _DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+# Below this many texts numpy's set-up (about 250 us a call) costs more than reading each text
+# on its own (about 2.5 us): 100 texts take the same time either way.
+BATCH_FROM = 100
+
+
+def read_times(texts: Sequence[str]) -> tuple[list[float | None], list[str | None]]:
+    """:func:`instants` for a batch that pays for numpy's set-up, else each text read by
+    :func:`~centinela.contract.codec.aware_time`: the same values where both read a text (a
+    text that :func:`instants` declines is the caller's to read with ``aware_time`` anyway).
+
+    >>> read_times(["2026-01-01T01:00:00+01:00", "soon"])
+    ([1767225600.0, None], ['2026-01-01T01:00:00+01:00', None])
+    """
+    if len(texts) >= BATCH_FROM:
+        return instants(texts)
+    read = [aware_time(text) for text in texts]
+    return (
+        [None if moment is None else moment.timestamp() for moment in read],
+        [None if moment is None else moment.isoformat() for moment in read],
+    )
 
 
 def instants(texts: Sequence[str]) -> tuple[list[float | None], list[str | None]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from centinela.contract.codec import aware_time
-from centinela.contract.codec.time_columns import instants
+from centinela.contract.codec.time_columns import BATCH_FROM, instants, read_times
 
 ODD_TEXTS = [
     "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00.000000Z",
@@ -94,3 +95,13 @@ def test_random_times_read_the_same(parts):
 @given(st.lists(st.text(alphabet="0123456789-:T.Z+ z", min_size=18, max_size=34), max_size=20))
 def test_near_miss_texts_are_read_the_same_or_declined(texts):
     same_as_one_by_one(texts)
+
+
+@pytest.mark.parametrize("copies", [1, 20])  # 31 and 620 texts: each side of BATCH_FROM
+def test_read_times_reads_as_one_by_one_or_declines_whatever_the_batch_size(copies):
+    texts = ODD_TEXTS * copies
+    assert (len(texts) >= BATCH_FROM) is (copies > 1)
+    moments, isoformats = read_times(texts)
+    for text, moment, isoformat in zip(texts, moments, isoformats, strict=True):
+        assert (moment, isoformat) == one_by_one(text) or (moment, isoformat) == (None, None)
+    assert sum(i is not None for i in isoformats) >= 14 * copies
