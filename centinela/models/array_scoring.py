@@ -10,6 +10,12 @@ parameters with numpy, in the same order of operations, so the estimator sees bi
 matrix the pipeline would have given it. A pipeline of any other shape gets no ArrayScorer
 (:func:`array_scorer` returns None) and is scored through its DataFrame as before.
 
+The estimator's own ``predict_proba`` still checks its input (~190 us a call, ~4 us per event
+of a 50-event batch). For a logistic regression, :class:`LogisticArithmetic` does the same
+arithmetic on the checked matrix directly (~5 us); it is used only after it gave, on a probe
+matrix, exactly what the estimator gives, so another scikit-learn's formula is noticed, and
+that estimator then keeps its own ``predict_proba``.
+
 >>> import pandas as pd
 >>> from centinela.models.trainers import train
 >>> frame = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "colour": ["a", "b", "a", "b"]})
@@ -29,9 +35,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.extmath import softmax
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,40 @@ class _OneHot:
 
 
 @dataclass(frozen=True, eq=False)  # holds arrays: compared by identity, never by value
+class LogisticArithmetic:
+    """``LogisticRegression.predict_proba`` on a matrix already checked, as scikit-learn
+    computes it: the decision ``X @ coef.T + intercept``; for two classes its expit and one
+    minus it, for more a softmax over the classes."""
+
+    coef_t: np.ndarray
+    intercept: np.ndarray
+    binary: bool
+
+    @classmethod
+    def checked(cls, estimator: Any, width: int) -> LogisticArithmetic | None:
+        """The arithmetic of a fitted logistic regression over ``width`` inputs, if it gives
+        what the estimator gives on a probe matrix, bit for bit; else None."""
+        if type(estimator) is not LogisticRegression or not isinstance(estimator.coef_, np.ndarray):
+            return None
+        if estimator.coef_.shape[1] != width:
+            return None
+        arithmetic = cls(
+            estimator.coef_.T, np.asarray(estimator.intercept_), len(estimator.classes_) <= 2
+        )
+        probe = np.random.default_rng(0).normal(0.0, 3.0, (64, width))
+        if not np.array_equal(arithmetic(probe), estimator.predict_proba(probe)):
+            return None
+        return arithmetic
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        scores = matrix @ self.coef_t + self.intercept
+        if self.binary:
+            positive = expit(scores.reshape(-1), out=scores.reshape(-1))
+            return np.stack([1 - positive, positive], axis=1)
+        return np.asarray(softmax(scores, copy=False))
+
+
+@dataclass(frozen=True, eq=False)  # holds arrays: compared by identity, never by value
 class ArrayScorer:
     """The fitted transform of a trainer's pipeline, applied to numeric and categorical arrays.
 
@@ -59,6 +102,7 @@ class ArrayScorer:
     scale: np.ndarray | None
     one_hot: tuple[_OneHot, ...]
     estimator: Any
+    arithmetic: LogisticArithmetic | None = None  # the estimator's predict_proba, unchecked
     _orders: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict, compare=False)
 
     def transform(
@@ -95,6 +139,8 @@ class ArrayScorer:
         categorical: Mapping[str, np.ndarray],
     ) -> np.ndarray:
         matrix = self.transform(numeric, numeric_names, categorical)
+        if self.arithmetic is not None:
+            return self.arithmetic(matrix)
         return np.asarray(self.estimator.predict_proba(matrix))
 
     def _order(self, numeric_names: tuple[str, ...]) -> np.ndarray:
@@ -123,12 +169,14 @@ def array_scorer(
         _OneHot(name, {value: i for i, value in enumerate(categories.tolist())})
         for name, categories in zip(encoded_columns, _categories(encoder), strict=True)
     )
+    width = len(scaled_columns) + sum(column.width for column in one_hot)
     return ArrayScorer(
         scaled_columns=tuple(scaled_columns),
         mean=_fitted(scaler, "with_mean", "mean_"),
         scale=_fitted(scaler, "with_std", "scale_"),
         one_hot=one_hot,
         estimator=estimator,
+        arithmetic=LogisticArithmetic.checked(estimator, width),
     )
 
 

@@ -61,6 +61,38 @@ def test_every_trainer_scores_the_same_from_arrays_as_from_its_frame(trainer):
         assert np.array_equal(numeric, arrays_of(batch, order)[0])  # the input is untouched
 
 
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_a_logistic_regression_is_scored_by_its_arithmetic_bit_for_bit(n_classes):
+    training = features(600, seed=8)
+    y = np.digitize(training["x0"] - training["x2"] / 3, np.linspace(-2, 1, n_classes - 1))
+    model = train("logistic_regression", {}, training, y)
+    scorer = array_scorer(model, NUMERIC, CATEGORICAL)
+    assert scorer is not None and scorer.arithmetic is not None
+    assert scorer.arithmetic.binary is (n_classes == 2)
+    for rows in (1, 7, 300):
+        batch = features(rows, seed=9 + rows, unseen=True)
+        numeric, categorical = arrays_of(batch, NUMERIC)
+        probabilities = scorer.predict_proba(numeric, NUMERIC, categorical)
+        assert probabilities.shape == (rows, n_classes)
+        assert np.array_equal(probabilities, model.predict_proba(batch))
+
+
+def test_an_estimator_whose_arithmetic_differs_keeps_its_own_predict_proba(monkeypatch):
+    training = features(300, seed=10)
+    model = train("logistic_regression", {}, training, labels_of(training))
+    estimator = model.named_steps["estimator"]
+    honest = estimator.predict_proba
+    # As another scikit-learn might: the same probabilities, rounded differently.
+    monkeypatch.setattr(estimator, "predict_proba", lambda x: np.nextafter(honest(x), 2.0))
+    scorer = array_scorer(model, NUMERIC, CATEGORICAL)
+    assert scorer is not None and scorer.arithmetic is None
+    batch = features(20, seed=11)
+    numeric, categorical = arrays_of(batch, NUMERIC)
+    assert np.array_equal(
+        scorer.predict_proba(numeric, NUMERIC, categorical), model.predict_proba(batch)
+    )
+
+
 def test_a_loaded_model_predicts_the_same_classes_from_arrays():
     training = features(600, seed=3)
     model = train("logistic_regression", {}, training, labels_of(training))
