@@ -174,6 +174,7 @@ class WindowSummary:
         *,
         challenger_versions: Sequence[str | None] | None = None,
         challenger_predicted: Sequence[Any] | None = None,
+        coded: bool = False,
     ) -> None:
         """Record labeled outcomes the caller assigns to this window; dedupe by ``event_id``.
 
@@ -183,6 +184,8 @@ class WindowSummary:
         ``probabilities`` has one column per class in the profile's order, or is None.
         ``challenger_versions`` and ``challenger_predicted``, if given, say per outcome which
         challenger also scored the event in the shadow and its class (None: no challenger).
+        ``coded``: ``predicted`` and ``labels`` are already class indices
+        (:meth:`SummaryLayout.class_codes`), as a caller that checked them earlier holds them.
         """
         n = len(event_ids)
         if not n == len(predicted) == len(labels) == len(label_delays_s):
@@ -192,8 +195,12 @@ class WindowSummary:
             challenger_predicted or ()
         ):
             raise DriftError("challenger versions and classes must have one per outcome")
-        predicted_codes = self.layout.class_codes(predicted, what="predicted class")
-        label_codes = self.layout.class_codes(labels, what="label")
+        if coded:
+            predicted_codes = np.asarray(predicted, dtype=np.int16)
+            label_codes = np.asarray(labels, dtype=np.int16)
+        else:
+            predicted_codes = self.layout.class_codes(predicted, what="predicted class")
+            label_codes = self.layout.class_codes(labels, what="label")
         n_classes = len(self.layout.classes)
         if probabilities is None:
             proba = np.full((n, n_classes), np.nan)
