@@ -168,6 +168,10 @@ class ScoringService(Service):
             # Enough for full batches; more only sits in memory (prefetched per partition).
             max_partition_fetch_bytes=4 * 1024 * 1024,
             fetch_max_bytes=16 * 1024 * 1024,
+            # The broker holds a fetch until this much waits (or the wait is over): a busy
+            # stream comes in batches big enough to be cheap per event.
+            fetch_min_bytes=settings.fetch_min_bytes,
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
             **aiokafka_config(settings),
         )
         self.positions.consumer = self.consumer
