@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.profile_pipeline import batches, pipeline_and_champion
+from bench.profile_pipeline import batches, pipeline_and_champion, worker_setup
 from bench.results import BenchResult, record
 from bench.stream_support import frame, truth
 from centinela.contract.settings import Settings
@@ -44,11 +44,11 @@ def step(pipeline: Pipeline, champion: Champion, work: tuple, challenger: Champi
     features, labels = work
     started = time.process_time()
     out = pipeline.process(
-        champion, {0: features}, {0: labels}, labels_caught_up=lambda p: True,
+        champion, features, labels, labels_caught_up=lambda p: True,
         received_at=time.monotonic(), challenger=challenger,
     )  # fmt: skip
     spent = time.process_time() - started
-    if challenger is not None and len(out.shadow_predictions.get(0, [])) != len(features):
+    if challenger is not None and len(out.shadow_predictions.get(0, [])) != len(features[0]):
         raise SystemExit("the challenger did not score every event of the batch")
     return spent
 
@@ -57,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batches", type=int, default=200)
     args = parser.parse_args()
+    worker_setup()
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
         alone, champion = pipeline_and_champion(settings)

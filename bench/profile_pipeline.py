@@ -11,10 +11,13 @@ fetch and produce to. cProfile's total is printed with the functions that take m
 grouped by stage.
 
     .venv/bin/python bench/profile_pipeline.py [--batches 100] [--label-lag 300] [--top 25]
+        [--batch-size 1000] [--partitions 1]
 
 ``--plain`` runs the same batches without the profiler, ``--repeats`` times (a fresh pipeline
 each time), and prints the CPU per event of each run: the figure to compare two versions of the
-code by, interleaved, on a machine whose load moves.
+code by, interleaved, on a machine whose load moves. ``--batch-size 50 --partitions 4`` is
+what a worker that keeps up with a moderate rate sees: small batches, each spread over its
+partitions, whose fixed costs weigh per event.
 """
 
 from __future__ import annotations
@@ -71,24 +74,32 @@ class Message:
     timestamp: int = 0
 
 
-def batches(n_batches: int, size: int, lag: int) -> list[tuple[list[Message], list[Message]]]:
-    """Feature batches of ``size`` with the labels of the events ``lag`` events earlier."""
+Batch = tuple[dict[int, list[Message]], dict[int, list[Message]]]  # features, labels
+
+
+def batches(n_batches: int, size: int, lag: int, partitions: int = 1) -> list[Batch]:
+    """Feature batches of ``size`` with the labels of the events ``lag`` events earlier, by
+    partition (event ``i`` in partition ``i % partitions``, as a key hash spreads them)."""
     n = n_batches * size
     keys, values, labels = encoded_events(n, rate=RATE, label_delay=lag / RATE)
+    offsets, label_offsets = [0] * partitions, [0] * partitions
     out = []
     for b in range(n_batches):
-        events = range(b * size, (b + 1) * size)
-        answered = range(max(0, b * size - lag), max(0, (b + 1) * size - lag))
-        out.append(
-            (
-                [Message(0, i, keys[i], values[i]) for i in events],
-                [Message(0, i, keys[i], labels[i]) for i in answered],
-            )
-        )
+        features: dict[int, list[Message]] = {}
+        answers: dict[int, list[Message]] = {}
+        for i in range(b * size, (b + 1) * size):
+            p = i % partitions
+            features.setdefault(p, []).append(Message(p, offsets[p], keys[i], values[i]))
+            offsets[p] += 1
+        for i in range(max(0, b * size - lag), max(0, (b + 1) * size - lag)):
+            p = i % partitions
+            answers.setdefault(p, []).append(Message(p, label_offsets[p], keys[i], labels[i]))
+            label_offsets[p] += 1
+        out.append((features, answers))
     return out
 
 
-def pipeline_and_champion(settings: Settings) -> tuple[Pipeline, Champion]:
+def pipeline_and_champion(settings: Settings, partitions: int = 1) -> tuple[Pipeline, Champion]:
     model, profile, _, _ = bench_model()
     loaded = LoadedModel("bench", "1", "run", model, profile, "logistic_regression")
     champion = Champion.from_model(loaded, settings)
@@ -96,8 +107,9 @@ def pipeline_and_champion(settings: Settings) -> tuple[Pipeline, Champion]:
     pipeline = Pipeline(
         settings, Topics.from_settings(settings), profiles.__getitem__, summary_maker(settings)
     )
-    pipeline.n_partitions = 1
-    pipeline.assign(0)
+    pipeline.n_partitions = partitions
+    for partition in range(partitions):
+        pipeline.assign(partition)
     return pipeline, champion
 
 
@@ -126,28 +138,36 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--plain", action="store_true", help="no profiler: CPU per event only")
     parser.add_argument("--repeats", type=int, default=3, help="runs of --plain")
+    parser.add_argument(
+        "--batch-size", type=int, default=None, help="events per batch (default: the setting's)"
+    )
+    parser.add_argument(
+        "--partitions", type=int, default=1, help="partitions the batches' events spread over"
+    )
     args = parser.parse_args()
     worker_setup()
     if args.plain:
-        plain(args.batches, args.label_lag, args.repeats)
+        plain(args.batches, args.label_lag, args.repeats, args.batch_size, args.partitions)
         return
     with tempfile.TemporaryDirectory() as home:
         settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
-        pipeline, champion = pipeline_and_champion(settings)
-        work = batches(args.batches, settings.batch_size, args.label_lag)
+        size = args.batch_size or settings.batch_size
+        pipeline, champion = pipeline_and_champion(settings, args.partitions)
+        work = batches(args.batches, size, args.label_lag, args.partitions)
         profiler = cProfile.Profile()
         started, cpu = time.perf_counter(), time.process_time()
         profiler.enable()
         for features, labels in work:
             pipeline.process(
-                champion, {0: features}, {0: labels}, labels_caught_up=lambda p: True,
+                champion, features, labels, labels_caught_up=lambda p: True,
                 received_at=time.monotonic(),
             )  # fmt: skip
         profiler.disable()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
         pipeline.close()
-    events = args.batches * settings.batch_size
-    print(f"{events:,} events with their labels, batch size {settings.batch_size}: "
+    events = args.batches * size
+    print(f"{events:,} events with their labels, batch size {size}, "
+          f"{args.partitions} partition(s): "
           f"{wall:.2f} s wall, {cpu:.2f} s CPU under the profiler = "
           f"{cpu / events * 1e6:.1f} us CPU per event")  # fmt: skip
     stats = pstats.Stats(profiler)
@@ -163,7 +183,9 @@ def main() -> None:
     stats.sort_stats("tottime").print_stats(args.top)
 
 
-def plain(n_batches: int, lag: int, repeats: int) -> None:
+def plain(
+    n_batches: int, lag: int, repeats: int, batch_size: int | None = None, partitions: int = 1
+) -> None:
     """CPU per event of Pipeline.process without the profiler, ``repeats`` times."""
     load = os.getloadavg()
     print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
@@ -171,20 +193,21 @@ def plain(n_batches: int, lag: int, repeats: int) -> None:
     for _ in range(repeats):
         with tempfile.TemporaryDirectory() as home:
             settings = Settings(_env_file=None, home=Path(home))  # type: ignore[call-arg]
-            pipeline, champion = pipeline_and_champion(settings)
-            work = batches(n_batches, settings.batch_size, lag)
+            size = batch_size or settings.batch_size
+            pipeline, champion = pipeline_and_champion(settings, partitions)
+            work = batches(n_batches, size, lag, partitions)
             cpu = time.process_time()
             for features, labels in work:
                 pipeline.process(
-                    champion, {0: features}, {0: labels}, labels_caught_up=lambda p: True,
+                    champion, features, labels, labels_caught_up=lambda p: True,
                     received_at=time.monotonic(),
                 )  # fmt: skip
             cpu = time.process_time() - cpu
             pipeline.close()
-        figures.append(cpu / (n_batches * settings.batch_size) * 1e6)
+        figures.append(cpu / (n_batches * size) * 1e6)
     shown = ", ".join(f"{figure:.1f}" for figure in figures)
-    print(f"{n_batches * settings.batch_size:,} events with their labels, batch size "
-          f"{settings.batch_size}, no profiler: {shown} us CPU per event "
+    print(f"{n_batches * size:,} events with their labels, batch size {size}, "
+          f"{partitions} partition(s), no profiler: {shown} us CPU per event "
           f"(best {min(figures):.1f})")  # fmt: skip
 
 
