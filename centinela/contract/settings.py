@@ -129,8 +129,9 @@ class Settings(BaseSettings):
     stream_math_threads: int = Field(1, ge=1, le=256)
     """Threads that the stream worker's numeric libraries (BLAS, OpenMP: the model's predict,
     the drift tests) may each use. Its batches are small: extra threads mostly spin while
-    waiting for work, taking CPU from the scoring loop and the broker (1 thread: 12,091 events
-    with labels per second; one per core, numpy's default: 10,606; docs/benchmarks.md)."""
+    waiting for work, taking CPU from the scoring loop and the broker (the batch step
+    in-process: 63 us of CPU per event with numpy's default of one per core, 42 us with one;
+    docs/benchmarks.md)."""
     champion_poll_seconds: float = Field(10.0, gt=0)
     """How often the registry is polled for a moved `champion` or `challenger` alias (a
     challenger is scored in the shadow while it exists)."""
