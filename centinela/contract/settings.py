@@ -120,9 +120,9 @@ class Settings(BaseSettings):
     fetch_min_bytes: int = Field(65_536, ge=1, le=16 * 1024 * 1024)
     """Bytes of features and labels the broker gathers before it answers the stream worker's
     fetch (or `CENTINELA_FETCH_MAX_WAIT_MS` passed). A small batch costs more per event (the
-    batch step: 95 us per event for batches of 50 events over 4 partitions, 33 us for 1,000 in
-    one); gathering ~100 events first let a worker at 5,000 events/s with labels keep up with
-    less CPU, and its p99 latency went from 692 to 381 ms (docs/benchmarks.md)."""
+    batch step: 56 us of CPU per event for batches of 50 events over 4 partitions, 30 us for
+    1,000 in one); gathering ~100 events first let a worker at 5,000 events/s with labels keep
+    up with less CPU, and its p99 latency went from 692 to 381 ms (docs/benchmarks.md)."""
     fetch_max_wait_ms: int = Field(20, ge=0, le=500)
     """Longest the broker holds the stream worker's fetch for `CENTINELA_FETCH_MIN_BYTES`: what a
     quiet stream's events may wait at most, beside `CENTINELA_BATCH_WAIT_MS`."""
