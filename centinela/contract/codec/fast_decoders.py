@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -46,18 +46,8 @@ def feature_event_rows(
 ) -> list[tuple[str, datetime, str, dict[str, Any]] | None]:
     """:func:`feature_event_fields` of each document, in one loop (no call per document)."""
     out: list[tuple[str, datetime, str, dict[str, Any]] | None] = []
-    loads, error, version_now, longest = (
-        orjson.loads,
-        orjson.JSONDecodeError,
-        SCHEMA_VERSION,
-        EVENT_ID_MAX_LENGTH,
-    )
-    for raw in raws:
-        try:
-            data = loads(raw)
-        except error:
-            out.append(None)
-            continue
+    version_now, longest = SCHEMA_VERSION, EVENT_ID_MAX_LENGTH
+    for data in _documents(raws):
         # Exactly the known keys: with three, the .get()s below catch a stranger.
         if (
             type(data) is not dict
@@ -87,6 +77,17 @@ def feature_event_rows(
     return out
 
 
+def _documents(raws: Sequence[bytes]) -> Iterator[Any]:
+    """Each document as orjson reads it; None for one that is not JSON (None is never a
+    record, so the callers refuse both alike)."""
+    loads, error = orjson.loads, orjson.JSONDecodeError
+    for raw in raws:
+        try:
+            yield loads(raw)
+        except error:
+            yield None
+
+
 def label_event_fields(raw: bytes) -> tuple[str, int | str, datetime] | None:
     """``(event_id, label, label time)`` of a well-formed LabelEvent document, else None."""
     texts = label_event_texts(raw)
@@ -107,18 +108,8 @@ def label_event_texts(raw: bytes) -> tuple[str, int | str, str] | None:
 def label_event_rows(raws: Sequence[bytes]) -> list[tuple[str, int | str, str] | None]:
     """:func:`label_event_texts` of each document, in one loop (no call per document)."""
     out: list[tuple[str, int | str, str] | None] = []
-    loads, error, keys, version_now = (
-        orjson.loads,
-        orjson.JSONDecodeError,
-        LABEL_EVENT_KEYS,
-        SCHEMA_VERSION,
-    )
-    for raw in raws:
-        try:
-            data = loads(raw)
-        except error:
-            out.append(None)
-            continue
+    keys, version_now = LABEL_EVENT_KEYS, SCHEMA_VERSION
+    for data in _documents(raws):
         if type(data) is not dict or not data.keys() <= keys:
             out.append(None)
             continue
