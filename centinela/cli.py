@@ -23,7 +23,10 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 Subcommands = Any  # argparse's _SubParsersAction, which typeshed keeps private
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``command`` alone when it names one: each
+    subcommand imports what it needs, and a worker should not carry what the others import
+    (``centinela stream`` leaves Arrow out before pandas is imported, stream/memory.py)."""
     parser = argparse.ArgumentParser(
         prog="centinela",
         description="Keep models honest in production: score a Kafka stream with the MLflow "
@@ -32,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
     subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for entry in sorted(entry_points(group="centinela.commands"), key=lambda e: e.name):
+    entries = entry_points(group="centinela.commands")
+    named = [entry for entry in entries if entry.name == command]
+    for entry in sorted(named or entries, key=lambda e: e.name):
         try:
             register = entry.load()
         except (ImportError, AttributeError) as error:
@@ -44,8 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(arguments))
+    args = parser.parse_args(arguments)
     configure_logging(verbose=args.verbose)
     try:
         settings = load_settings()
@@ -57,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("centinela: interrupted", file=sys.stderr)
         return 130
+
+
+def _command_in(arguments: Sequence[str]) -> str | None:
+    """The first argument that is not an option: the subcommand, if the line has one."""
+    return next((argument for argument in arguments if not argument.startswith("-")), None)
 
 
 def configure_logging(*, verbose: bool = False) -> None:

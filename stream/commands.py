@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from stream.memory import leave_out_arrow
+
+    leave_out_arrow()  # before pandas is imported, below
     # Imported here: `centinela --help` must not pay for Faust, MLflow and scikit-learn.
     from faust.worker import Worker
 

@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     to RocksDB folders under ``home`` (stream-state/), so RAM does not grow with the TTL, the
     rate or the partitions a worker takes over: at most ~100 MB at the default with 20 float
     features (~490 bytes per waiting prediction, ~85 per remembered id), plus RocksDB's own
-    48 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
+    16 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
     about the same bytes per entry, for the TTL."""
 
     state_snapshots: bool = True

@@ -1,7 +1,9 @@
-"""The worker's memory helpers: records right-sized before they wait in flight."""
+"""The worker's memory helpers: records right-sized before they wait in flight, Arrow left out."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import tracemalloc
 
 import orjson
@@ -28,3 +30,45 @@ def test_right_sized_keeps_the_bytes_and_only_their_length() -> None:
     assert right_sized(printed) == printed
     copy_cost = held_bytes(lambda: right_sized(orjson.dumps(record)))
     assert copy_cost < 1000 * (len(printed) + 100)  # the bytes object's header is ~33 bytes
+
+
+WITHOUT_ARROW = """
+import sys, tempfile
+from stream.memory import leave_out_arrow
+leave_out_arrow()
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+import stream.app  # everything the worker imports
+frame = pd.DataFrame(np.random.default_rng(0).random((40, 3)), columns=["a", "b", "c"])
+model = LogisticRegression().fit(frame, frame["a"] > 0.5)
+folder = tempfile.mkdtemp() + "/model"
+mlflow.sklearn.save_model(model, folder)
+loaded = mlflow.sklearn.load_model(folder)
+assert (loaded.predict_proba(frame.to_numpy()) == model.predict_proba(frame)).all()
+try:
+    import pyarrow
+except ModuleNotFoundError as refused:
+    print("refused:", refused)
+print("loaded:", "pyarrow" in sys.modules)
+"""
+
+
+def test_the_worker_s_libraries_run_with_arrow_left_out() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_ARROW], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: pyarrow is left out of the stream worker" in done.stdout
+    assert "loaded: False" in done.stdout
+
+
+def test_arrow_is_not_left_out_once_loaded() -> None:
+    script = (
+        "import sys, pyarrow\nfrom stream.memory import leave_out_arrow\n"
+        "leave_out_arrow()\nimport pyarrow.parquet\nprint('pyarrow.parquet' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "True"
