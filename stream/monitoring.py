@@ -34,7 +34,7 @@ from centinela.contract.settings import Settings
 from centinela.models.registry import configure_mlflow, ensure_experiment
 from stream.challenger_evidence import live_number, verdict_sign
 from stream.html_report import ReportedWindow, render_html
-from stream.plots import WindowPoint, plot_windows  # matplotlib loads on the first plot
+from stream.plots import PlotError, WindowPoint, plot_windows_apart
 from stream.prometheus import StreamMetrics
 
 log = logging.getLogger(__name__)
@@ -257,10 +257,19 @@ class MonitoringLogger:
             base.with_suffix(".json").write_text(json.dumps(document, indent=1))
             title = f"{last.model_name} v{last.model_version}"
             history = list(self._history[last.model_version])
-            plot = plot_windows(history, base.with_suffix(".png"), title)
-            page = render_html(windows, plot_png=plot.read_bytes(), title=title)
+            page = render_html(windows, plot_png=self._plot(history, base, title), title=title)
             base.with_suffix(".html").write_text(page, encoding="utf-8")
             client.log_artifacts(run_id, folder, artifact_path="drift_reports")
+
+    @staticmethod
+    def _plot(history: list[WindowPoint], base: Path, title: str) -> bytes:
+        """The PNG, logged beside the report; without it (a warning) if it cannot be drawn:
+        a plot that fails once fails on every retry, and would hold up the metrics behind it."""
+        try:
+            return plot_windows_apart(history, base.with_suffix(".png"), title).read_bytes()
+        except PlotError as error:
+            log.warning("drift report %s without its plot: %s", base.name, error)
+            return b""
 
     def _default_client(self) -> MlflowClient:
         configure_mlflow(self.settings)

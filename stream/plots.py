@@ -2,13 +2,20 @@
 
 The plot needs a few numbers per window, not the whole DriftReport (~27 KB in memory each):
 :class:`WindowPoint` keeps those, so hundreds of windows of history cost well under a megabyte.
-matplotlib is imported on the first plot only (it adds ~36 MB to the process). Both figures,
-and the plot leak the collection below prevents: docs/benchmarks.md ("Stream").
+The worker draws it in a child process (:func:`plot_windows_apart`): matplotlib adds ~30 MB
+to a process that imports it, and drawing takes a second of CPU, which in the worker would hold
+the interpreter lock while events wait. The child gets the points as JSON on its standard
+input (``python -m stream.plots PATH TITLE``). The plot leak the collection below prevents:
+docs/benchmarks.md ("Stream").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import json
+import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,3 +90,40 @@ def plot_windows(points: Sequence[WindowPoint], path: Path, title: str = "") -> 
     del figure, tests, performance, volume
     gc.collect(1)
     return path
+
+
+PLOT_TIMEOUT_SECONDS = 120.0
+
+
+class PlotError(RuntimeError):
+    """The child process that draws a plot failed."""
+
+
+def plot_windows_apart(points: Sequence[WindowPoint], path: Path, title: str = "") -> Path:
+    """:func:`plot_windows` in a child process; this one never imports matplotlib."""
+    document = json.dumps([dataclasses.asdict(point) for point in points])
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "stream.plots", str(path), title],
+            input=document.encode(),
+            capture_output=True,
+            timeout=PLOT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as slow:
+        raise PlotError(f"drawing {path.name} took over {PLOT_TIMEOUT_SECONDS:.0f} s") from slow
+    if done.returncode != 0:
+        reason = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        raise PlotError(f"drawing {path.name} failed ({done.returncode}): {reason[0]}")
+    return path
+
+
+def main(arguments: Sequence[str]) -> None:
+    """``python -m stream.plots PATH [TITLE]``, the points as JSON on standard input."""
+    points = [WindowPoint(**fields) for fields in json.load(sys.stdin)]
+    title = arguments[1] if len(arguments) > 1 else ""
+    plot_windows(points, Path(arguments[0]), title)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
