@@ -19,8 +19,8 @@ Baseline, same run: the worker's RSS once ready, before the first event.
 "Flat" compares like with like. The feed comes in chunks, so RSS swings by 40-55 MB every few
 seconds; the run is cut in tenths, and each tenth gives its floor (lowest sample) and its peak
 (highest). Through the floors of the third to the last tenth, and through their peaks, a
-least-squares line may rise by at most 5% (the first two tenths are warm-up: the join fills to its
-TTL, matplotlib loads at the first report). A leak shows in both lines; a chunk does not.
+least-squares line may rise by at most 5% (the first two tenths are warm-up: the join fills its
+memory budget). A leak shows in both lines; a chunk does not.
 
 The rule before this one compared the last quarter's highest sample with a single sample at the
 end of the first quarter, a peak against whatever the sample caught. It passed a build that
