@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from centinela.cli import _command_in, build_parser
+from tests.fresh_interpreter import run_fresh
 
 
 def choices(command: str | None) -> set[str]:
@@ -41,6 +39,4 @@ def test_the_stream_command_line_imports_neither_pandas_nor_arrow_before_the_wor
         "import sys\nfrom centinela.cli import build_parser\nbuild_parser('stream')\n"
         "print(sorted(m for m in ('pandas', 'pyarrow') if m in sys.modules))"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "[]"
+    assert run_fresh(script) == "[]"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tracemalloc
 
 import orjson
 
 from stream.memory import right_sized
+from tests.fresh_interpreter import run_fresh
 
 
 def held_bytes(make: object) -> int:
@@ -56,12 +55,9 @@ print("loaded:", "pyarrow" in sys.modules)
 
 
 def test_the_worker_s_libraries_run_with_arrow_left_out() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", WITHOUT_ARROW], capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "refused: pyarrow is left out of the stream worker" in done.stdout
-    assert "loaded: False" in done.stdout
+    printed = run_fresh(WITHOUT_ARROW)
+    assert "refused: pyarrow is left out of the stream worker" in printed
+    assert "loaded: False" in printed
 
 
 def test_arrow_is_not_left_out_once_loaded() -> None:
@@ -69,6 +65,4 @@ def test_arrow_is_not_left_out_once_loaded() -> None:
         "import sys, pyarrow\nfrom stream.memory import leave_out_arrow\n"
         "leave_out_arrow()\nimport pyarrow.parquet\nprint('pyarrow.parquet' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "True"
+    assert run_fresh(script) == "True"

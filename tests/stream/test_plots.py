@@ -4,14 +4,13 @@ the worker draws it in a child process."""
 from __future__ import annotations
 
 import gc
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from matplotlib.figure import Figure
 
 from stream.plots import PlotError, WindowPoint, plot_windows, plot_windows_apart
+from tests.fresh_interpreter import run_fresh
 
 
 def _figures() -> int:
@@ -56,9 +55,7 @@ def test_the_worker_s_process_never_imports_matplotlib(tmp_path: Path) -> None:
         f"Path({str(tmp_path / 'p.png')!r}))\n"
         "print(path.read_bytes()[:4], 'matplotlib' in sys.modules)"
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.strip() == "b'\\x89PNG' False"
+    assert run_fresh(script) == "b'\\x89PNG' False"
 
 
 def test_a_plot_the_child_cannot_draw_raises_with_its_reason(tmp_path: Path) -> None:
