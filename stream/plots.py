@@ -3,10 +3,10 @@
 The plot needs a few numbers per window, not the whole DriftReport (~27 KB in memory each):
 :class:`WindowPoint` keeps those, so hundreds of windows of history cost well under a megabyte.
 The worker draws it in a child process (:func:`plot_windows_apart`): matplotlib adds ~30 MB
-to a process that imports it, and drawing takes a second of CPU, which in the worker would hold
-the interpreter lock while events wait. The child gets the points as JSON on its standard
-input (``python -m stream.plots PATH TITLE``). The plot leak the collection below prevents:
-docs/benchmarks.md ("Stream").
+to a process that imports it, and drawing 500 windows of 20 features takes ~2 s of CPU, which
+in the worker would hold the interpreter lock while events wait. The child gets the points as
+JSON on its standard input (``python -m stream.plots PATH TITLE``). The plot leak the
+collection below prevents: docs/benchmarks.md ("Stream").
 """
 
 from __future__ import annotations
