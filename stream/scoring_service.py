@@ -38,6 +38,7 @@ from stream.pipeline import Pipeline
 from stream.positions import Positions
 from stream.prometheus import StreamMetrics
 from stream.restore import PartitionRestorer, RestoreProgress, keep_trying, start_offsets
+from stream.settle_queue import SettleQueue
 from stream.sink import InFlight, OutputSink
 from stream.snapshot_schedule import SnapshotSchedule
 from stream.state import PartitionState
@@ -48,6 +49,10 @@ TICK_SECONDS = 0.25
 OUTPUT_METADATA_SECONDS = 3.0  # the longest wait for an output topic's metadata at start
 TRIM_SECONDS = 0.5  # malloc_trim: a few ms; more often than this gained nothing measurable
 DRAIN_SECONDS = 10.0  # at a stop, the longest wait for the batches in flight to settle
+# Records (events and labels) of the processed batches that may wait to be settled before the
+# next fetch waits: five full default batches of events with their labels, or half a second of
+# a quiet stream's small batches at 10,000 events/s (stream.settle_queue).
+SETTLE_QUEUE_RECORDS = 10_000
 SummaryMaker = Callable[[ReferenceProfile, str, int, float, float], Any]
 
 
@@ -97,9 +102,10 @@ class ScoringService(Service):
         self.pipeline = Pipeline(settings, topics, holder.profile_of, make_summary)
         self.consumer: AIOKafkaConsumer | None = None
         self.producer: AIOKafkaProducer | None = None
+        self.partials_producer: AIOKafkaProducer | None = None  # see _open
         self.sink: OutputSink | None = None
-        # Bounded: a batch waiting here holds its outputs and changelog in memory.
-        self._queue: asyncio.Queue[InFlight] = asyncio.Queue(maxsize=3)
+        # Bounded: a batch waiting here holds its changelog groups in memory.
+        self._queue: SettleQueue[InFlight] = SettleQueue(SETTLE_QUEUE_RECORDS)
         # Held from a batch's processing until it is queued: a revocation or a stop waits for
         # it, so that every state change it sees is in the queue (then delivered and logged).
         self._batching = asyncio.Lock()
@@ -159,6 +165,11 @@ class ScoringService(Service):
         settings = self.settings
         self.producer = producer_for(settings)
         await self.producer.start()
+        # A closed window's partial is megabytes: on the predictions' connection to the broker
+        # the predictions of the next batches waited behind it (aiokafka sends one request at a
+        # time per broker), ~200 ms at every window close at 5,000 events/s.
+        self.partials_producer = producer_for(settings)
+        await self.partials_producer.start()
         await self._know_outputs()
         self.consumer = AIOKafkaConsumer(
             group_id=f"{group_base(settings)}-scoring",
@@ -179,7 +190,12 @@ class ScoringService(Service):
             [self.topics.features, self.topics.labels], listener=_Rebalance(self)
         )
         self.sink = OutputSink(
-            self.producer, self.consumer, self.topics, self.internal, settings.model_name
+            self.producer,
+            self.consumer,
+            self.topics,
+            self.internal,
+            settings.model_name,
+            partials_producer=self.partials_producer,
         )
         await self.consumer.start()
         self.consuming = True
@@ -188,11 +204,12 @@ class ScoringService(Service):
         """Fetch the metadata of every topic the worker writes to, before the first batch:
         fetched on a first send instead, it held the first batches ~0.5 s (a latency spike
         after every start). Bounded: a topic that does not answer is left to its first send."""
-        assert self.producer is not None
+        assert self.producer is not None and self.partials_producer is not None
         t = self.topics
         outputs = (t.predictions, t.shadow_predictions, t.labeled, t.dead_letter,
                    self.internal.changelog, self.internal.partials)  # fmt: skip
-        looked_up = [self.producer.partitions_for(topic) for topic in outputs]
+        looked_up = [self.producer.partitions_for(topic) for topic in outputs[:-1]]
+        looked_up.append(self.partials_producer.partitions_for(self.internal.partials))
         found = await asyncio.gather(
             *(asyncio.wait_for(lookup, OUTPUT_METADATA_SECONDS) for lookup in looked_up),
             return_exceptions=True,
@@ -215,8 +232,9 @@ class ScoringService(Service):
                 self._batching.release()
         if self.consumer is not None:
             await self.consumer.stop()
-        if self.producer is not None:
-            await self.producer.stop()
+        for producer in (self.producer, self.partials_producer):
+            if producer is not None:
+                await producer.stop()
 
     async def _quiesce(self) -> bool:
         """Wait a little until no batch is being processed and every one processed is
@@ -249,9 +267,9 @@ class ScoringService(Service):
             await self.snapshots.leaving(states, self.sink.changelog_ends)
 
     async def _snapshot_running(self) -> None:
-        """Between two batches (the batching lock held): a periodic snapshot, once every
-        batch processed is delivered and logged, so that a crash replays only the changelog
-        written after it."""
+        """Between two batches (the batching lock held): a periodic snapshot of the next
+        partition of the round, once every batch processed is delivered and logged, so that a
+        crash replays only the changelog written after it."""
         await self._queue.join()
         if self._settled and self.sink is not None:
             self.snapshots.periodic(self.pipeline.states, self.sink.changelog_ends)

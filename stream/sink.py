@@ -4,7 +4,9 @@
    letters are handed to the producer as soon as the batch is processed, without awaiting
    each message (:meth:`OutputSink.publish`);
 2. a settling task takes the batches in order (several at once when it lags): once their
-   records and closed window partials are acknowledged, their changelog groups are written;
+   records and closed window partials are acknowledged, their changelog groups are written
+   (a batch's partials are encoded in a thread from the moment it is published, so that
+   settling rarely waits for them);
 3. once those are acknowledged, the source offsets are committed.
 
 A crash anywhere in between leaves the offsets (and the changelog's resume points) behind what
@@ -78,9 +80,16 @@ class InFlight:
     batches, and keeping the batch's output would hold a second copy of each of them."""
 
     futures: list[asyncio.Future[Any]]
-    closes: list[ClosedWindows]
+    partials: list[asyncio.Future[bytes]]  # the closed windows' partials, being encoded
     changelog: dict[int, ChangelogGroup]
     commits: dict[tuple[str, int], int]
+    records: int  # events and labels processed: its weight in the queue to settling
+
+
+def encoding(closes: Sequence[ClosedWindows]) -> list[asyncio.Future[bytes]]:
+    """Start encoding each partial in a thread (numpy work, off the event loop)."""
+    loop = asyncio.get_running_loop()
+    return [loop.run_in_executor(None, close.encode) for close in closes]
 
 
 def changelog_rows(group: ChangelogGroup) -> list[tuple[bytes | None, bytes | None]]:
@@ -102,8 +111,11 @@ class OutputSink:
         topics: Topics,
         internal: InternalTopics,
         model_name: str,
+        partials_producer: AIOKafkaProducer | None = None,
     ) -> None:
         self.producer = producer
+        # The closed windows' partials: big records, on a connection of their own if given.
+        self.partials_producer = partials_producer or producer
         self.consumer = consumer
         self.topics = topics
         self.internal = internal
@@ -128,18 +140,23 @@ class OutputSink:
                     self.topics.dead_letter, encode(record), key=record.source_topic.encode()
                 )
             )
-        return InFlight(futures, out.closes, out.changelog, out.commits)
+        return InFlight(
+            futures,
+            encoding(out.closes),
+            out.changelog,
+            out.commits,
+            records=out.stats.events + out.stats.labels,
+        )
 
     async def settle(self, batches: list[InFlight]) -> None:
         """For consecutive batches at once: await their records, send the closed windows,
         then their changelog groups (in order), then commit the last offsets."""
-        loop = asyncio.get_running_loop()
         futures = [future for batch in batches for future in batch.futures]
         for batch in batches:
-            for close in batch.closes:
-                value = await loop.run_in_executor(None, close.encode)
+            for partial in batch.partials:
+                value = await partial
                 futures.append(
-                    await self.producer.send(
+                    await self.partials_producer.send(
                         self.internal.partials, value, key=self.model_key, partition=0
                     )
                 )

@@ -13,9 +13,11 @@ import pytest
 from centinela.contract.settings import Settings
 from stream import blob_json
 from stream.champion import Champion
+from stream.pipeline import Pipeline
+from stream.sink import changelog_rows
 from stream.snapshot import STATE_FILE
 from stream.snapshot_schedule import SnapshotSchedule
-from tests.stream.test_pipeline import champion
+from tests.stream.test_pipeline import FakeMessage, champion
 from tests.stream.test_shadow import challenger
 from tests.stream.test_snapshot import CHANGELOG, batches, live_rows, new_pipeline
 
@@ -29,6 +31,21 @@ def settings(tmp_path: Path) -> Settings:
     return SETTINGS.model_copy(
         update={"home": tmp_path, "join_memory_entries": 40, "state_snapshot_interval_seconds": 0.2}
     )
+
+
+def logged_on_two_partitions(pipeline: Pipeline, champion: Champion) -> int:
+    """The same batches on partitions 0 and 1; the changelog rows each logged."""
+    rows = 0
+    for feats, labels in batches(20):
+        out = pipeline.process(
+            champion,
+            {p: [FakeMessage(p, m.offset, m.key, m.value) for m in feats] for p in (0, 1)},
+            {p: [FakeMessage(p, m.offset, m.key, m.value) for m in labels] for p in (0, 1)},
+            labels_caught_up=lambda p: True,
+            received_at=0.0,
+        )
+        rows += len(changelog_rows(out.changelog[0]))
+    return rows
 
 
 def snapshot_offset(schedule: SnapshotSchedule, partition: int) -> int:
@@ -89,4 +106,60 @@ def test_a_leaving_partitions_snapshot_lands_after_a_periodic_one_being_written(
 
     asyncio.run(periodic_then_leave())
     assert snapshot_offset(schedule, 0) == rows
+    pipeline.close()
+
+
+def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_written(
+    settings: Settings, champion: Champion, challenger: Champion
+) -> None:
+    pipeline = new_pipeline(champion, [0, 1], settings)
+    rows = logged_on_two_partitions(pipeline, champion)
+    schedule = SnapshotSchedule(
+        settings.model_copy(update={"state_snapshot_interval_seconds": 60}), CHANGELOG
+    )
+    schedule.soon()
+    ends = {0: rows, 1: rows}
+
+    async def round_of_pauses() -> list[tuple[bool, list[bool]]]:
+        seen = []
+        for _ in range(3):  # three pauses between batches
+            due = schedule.due()
+            if due:
+                schedule.periodic(pipeline.states, ends)
+            written = [schedule.place.folder(p).exists() for p in (0, 1)]
+            seen.append((due, written))
+            if schedule._writing is not None:
+                await schedule._writing
+        return seen
+
+    # Pause 1 starts the round with partition 0 alone; pause 2 takes partition 1 once 0 is
+    # written, without waiting for the interval; pause 3: the round is over, the next is 60 s
+    # away.
+    assert asyncio.run(round_of_pauses()) == [
+        (True, [False, False]),
+        (True, [True, False]),
+        (False, [True, True]),
+    ]
+    assert snapshot_offset(schedule, 0) == snapshot_offset(schedule, 1) == rows
+    pipeline.close()
+
+
+def test_a_partition_that_leaves_during_a_round_is_not_captured_by_it(
+    settings: Settings, champion: Champion, challenger: Champion
+) -> None:
+    pipeline = new_pipeline(champion, [0, 1], settings)
+    rows = logged_on_two_partitions(pipeline, champion)
+    schedule = SnapshotSchedule(settings, CHANGELOG)
+    schedule.soon()
+
+    async def round_with_a_revocation() -> bool:
+        assert schedule.due()
+        schedule.periodic(pipeline.states, {0: rows, 1: rows})  # partition 0
+        assert schedule._writing is not None
+        await schedule._writing
+        schedule.forget(1)  # revoked before its turn
+        return schedule.due()
+
+    assert asyncio.run(round_with_a_revocation()) is False  # the round has nothing left
+    assert not schedule.place.folder(1).exists()
     pipeline.close()

@@ -1,0 +1,83 @@
+"""The queue to settling is bounded by the records its batches hold, not by their number."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from stream.settle_queue import SettleQueue
+
+
+@dataclass
+class Batch:
+    records: int
+
+
+def test_many_small_batches_fit_where_a_few_big_ones_do() -> None:
+    async def scenario() -> tuple[int, bool]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=10_000)
+        for _ in range(40):  # a quiet stream: 40 batches of 200 records
+            queue.put_nowait(Batch(200))
+        return queue.qsize(), queue.full()
+
+    assert asyncio.run(scenario()) == (40, False)
+
+
+def test_a_put_waits_while_full_and_goes_in_once_a_get_makes_room() -> None:
+    async def scenario() -> list[str]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        seen: list[str] = []
+        queue.put_nowait(Batch(600))
+        queue.put_nowait(Batch(600))  # 600 < 1,000 before it: taken, now full
+
+        async def producer() -> None:
+            await queue.put(Batch(100))
+            seen.append("put")
+
+        task = asyncio.create_task(producer())
+        await asyncio.sleep(0.01)
+        seen.append(f"waiting with {queue.records} records")
+        first = await queue.get()
+        seen.append(f"got {first.records}")
+        await task
+        seen.append(f"{queue.records} records in {queue.qsize()} batches")
+        return seen
+
+    assert asyncio.run(scenario()) == [
+        "waiting with 1200 records",
+        "got 600",
+        "put",
+        "700 records in 2 batches",
+    ]
+
+
+def test_a_batch_bigger_than_the_bound_goes_in_when_the_queue_has_room() -> None:
+    async def scenario() -> tuple[int, bool]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        await asyncio.wait_for(queue.put(Batch(50_000)), timeout=1)
+        return queue.records, queue.full()
+
+    assert asyncio.run(scenario()) == (50_000, True)
+
+
+def test_join_still_waits_for_every_batch_taken_to_be_done() -> None:
+    async def scenario() -> list[str]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        seen: list[str] = []
+        queue.put_nowait(Batch(10))
+        queue.put_nowait(Batch(20))
+
+        async def settle() -> None:
+            while True:
+                batch = await queue.get()
+                await asyncio.sleep(0.01)
+                seen.append(f"settled {batch.records}")
+                queue.task_done()
+
+        settling = asyncio.create_task(settle())
+        await queue.join()
+        seen.append(f"joined with {queue.records} records waiting")
+        settling.cancel()
+        return seen
+
+    assert asyncio.run(scenario()) == ["settled 10", "settled 20", "joined with 0 records waiting"]
