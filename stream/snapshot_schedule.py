@@ -10,9 +10,12 @@ leaving partition waits for a periodic one still being written, so that an older
 lands after it.
 
 A periodic round takes one partition at a time: each is captured between two batches once the
-previous one is written. Capturing all of a worker's partitions in one pause held the stream
-for 130-260 ms (4 partitions of ~60,000 join entries), one of the longest stalls of the latency
-benchmark; one partition holds it for a quarter of that.
+previous one is written and ``ROUND_GAP_SECONDS`` after it was captured. Capturing all of a
+worker's partitions in one pause held the stream for 130-260 ms (4 partitions of ~60,000 join
+entries), one of the longest stalls of the latency benchmark; one partition holds it for a
+quarter of that. The gap spreads the writing too: a snapshot is written in a thread that takes
+the interpreter lock from the event loop while it encodes the join's entries (0.1-0.3 s per
+partition), and back to back the four writes slowed the loop for over a second.
 """
 
 from __future__ import annotations
@@ -29,22 +32,29 @@ from stream.state import PartitionState
 
 log = logging.getLogger(__name__)
 
+ROUND_GAP_SECONDS = 2.0  # between two captures of a periodic round
+
 
 class SnapshotSchedule:
     """Snapshots of one worker's partitions of one changelog."""
 
-    def __init__(self, settings: Settings, changelog: str) -> None:
+    def __init__(
+        self, settings: Settings, changelog: str, round_gap_seconds: float = ROUND_GAP_SECONDS
+    ) -> None:
         self.settings = settings
+        self.round_gap_seconds = round_gap_seconds
         self.place = SnapshotPlace(settings, changelog)
         self._last = time.monotonic()
         self._writing: asyncio.Future[None] | None = None  # periodic snapshots being written
         self._marks: dict[int, str] = {}  # partition -> its latest group when captured
         self._round: list[int] = []  # partitions still to capture in the round under way
+        self._next_in_round = 0.0  # monotonic: the round's next capture not before then
 
     def due(self) -> bool:
-        """Whether to call :meth:`periodic` now: a round is under way and its last capture is
-        written, or a new round is due (none is still being written). A new round is due at
-        most once per interval: the caller starts it then, or skips this one."""
+        """Whether to call :meth:`periodic` now: a round is under way, its last capture is
+        written and the gap after it is over, or a new round is due (none is still being
+        written). A new round is due at most once per interval: the caller starts it then,
+        or skips this one."""
         interval = self.settings.state_snapshot_interval_seconds
         now = time.monotonic()
         if (
@@ -54,7 +64,7 @@ class SnapshotSchedule:
         ):
             return False
         if self._round:
-            return True
+            return now >= self._next_in_round
         if now - self._last < interval:
             return False
         self._last = now
@@ -82,6 +92,7 @@ class SnapshotSchedule:
 
     def _capture(self, state: PartitionState, ends: Mapping[int, int]) -> None:
         started = time.monotonic()
+        self._next_in_round = started + self.round_gap_seconds
         pending = capture_snapshots(self.place, [state], ends)
         if not pending:
             return

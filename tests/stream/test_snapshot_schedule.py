@@ -110,19 +110,21 @@ def test_a_leaving_partitions_snapshot_lands_after_a_periodic_one_being_written(
 
 
 def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_written(
-    settings: Settings, champion: Champion, challenger: Champion
+    settings: Settings, champion: Champion
 ) -> None:
     pipeline = new_pipeline(champion, [0, 1], settings)
     rows = logged_on_two_partitions(pipeline, champion)
     schedule = SnapshotSchedule(
-        settings.model_copy(update={"state_snapshot_interval_seconds": 60}), CHANGELOG
+        settings.model_copy(update={"state_snapshot_interval_seconds": 60}),
+        CHANGELOG,
+        round_gap_seconds=0.3,
     )
     schedule.soon()
     ends = {0: rows, 1: rows}
 
     async def round_of_pauses() -> list[tuple[bool, list[bool]]]:
         seen = []
-        for _ in range(3):  # three pauses between batches
+        for _ in range(4):  # pauses between batches, 0.2 s apart
             due = schedule.due()
             if due:
                 schedule.periodic(pipeline.states, ends)
@@ -130,13 +132,15 @@ def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_wri
             seen.append((due, written))
             if schedule._writing is not None:
                 await schedule._writing
+            await asyncio.sleep(0.2)
         return seen
 
-    # Pause 1 starts the round with partition 0 alone; pause 2 takes partition 1 once 0 is
-    # written, without waiting for the interval; pause 3: the round is over, the next is 60 s
-    # away.
+    # Pause 1 starts the round with partition 0 alone; pause 2 (0.2 s later) is inside the gap
+    # after it; pause 3 takes partition 1, without waiting for the interval; pause 4: the round
+    # is over, the next is 60 s away.
     assert asyncio.run(round_of_pauses()) == [
         (True, [False, False]),
+        (False, [True, False]),
         (True, [True, False]),
         (False, [True, True]),
     ]
@@ -145,11 +149,15 @@ def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_wri
 
 
 def test_a_partition_that_leaves_during_a_round_is_not_captured_by_it(
-    settings: Settings, champion: Champion, challenger: Champion
+    settings: Settings, champion: Champion
 ) -> None:
     pipeline = new_pipeline(champion, [0, 1], settings)
     rows = logged_on_two_partitions(pipeline, champion)
-    schedule = SnapshotSchedule(settings, CHANGELOG)
+    schedule = SnapshotSchedule(
+        settings.model_copy(update={"state_snapshot_interval_seconds": 60}),
+        CHANGELOG,
+        round_gap_seconds=0.0,
+    )
     schedule.soon()
 
     async def round_with_a_revocation() -> bool:
