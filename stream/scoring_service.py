@@ -51,8 +51,10 @@ TRIM_SECONDS = 0.5  # malloc_trim: a few ms; more often than this gained nothing
 DRAIN_SECONDS = 10.0  # at a stop, the longest wait for the batches in flight to settle
 # Records (events and labels) of the processed batches that may wait to be settled before the
 # next fetch waits: five full default batches of events with their labels, or half a second of
-# a quiet stream's small batches at 10,000 events/s (stream.settle_queue).
+# a quiet stream's small batches at 10,000 events/s; and at most this many batches, whatever
+# their records (stream.settle_queue).
 SETTLE_QUEUE_RECORDS = 10_000
+SETTLE_QUEUE_BATCHES = 100
 SummaryMaker = Callable[[ReferenceProfile, str, int, float, float], Any]
 
 
@@ -105,7 +107,7 @@ class ScoringService(Service):
         self.partials_producer: AIOKafkaProducer | None = None  # see _open
         self.sink: OutputSink | None = None
         # Bounded: a batch waiting here holds its changelog groups in memory.
-        self._queue: SettleQueue[InFlight] = SettleQueue(SETTLE_QUEUE_RECORDS)
+        self._queue: SettleQueue[InFlight] = SettleQueue(SETTLE_QUEUE_RECORDS, SETTLE_QUEUE_BATCHES)
         # Held from a batch's processing until it is queued: a revocation or a stop waits for
         # it, so that every state change it sees is in the queue (then delivered and logged).
         self._batching = asyncio.Lock()

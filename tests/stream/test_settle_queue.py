@@ -15,7 +15,7 @@ class Batch:
 
 def test_many_small_batches_fit_where_a_few_big_ones_do() -> None:
     async def scenario() -> tuple[int, bool]:
-        queue: SettleQueue[Batch] = SettleQueue(max_records=10_000)
+        queue: SettleQueue[Batch] = SettleQueue(max_records=10_000, max_batches=100)
         for _ in range(40):  # a quiet stream: 40 batches of 200 records
             queue.put_nowait(Batch(200))
         return queue.qsize(), queue.full()
@@ -25,7 +25,7 @@ def test_many_small_batches_fit_where_a_few_big_ones_do() -> None:
 
 def test_a_put_waits_while_full_and_goes_in_once_a_get_makes_room() -> None:
     async def scenario() -> list[str]:
-        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000, max_batches=100)
         seen: list[str] = []
         queue.put_nowait(Batch(600))
         queue.put_nowait(Batch(600))  # 600 < 1,000 before it: taken, now full
@@ -53,7 +53,7 @@ def test_a_put_waits_while_full_and_goes_in_once_a_get_makes_room() -> None:
 
 def test_a_batch_bigger_than_the_bound_goes_in_when_the_queue_has_room() -> None:
     async def scenario() -> tuple[int, bool]:
-        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000, max_batches=100)
         await asyncio.wait_for(queue.put(Batch(50_000)), timeout=1)
         return queue.records, queue.full()
 
@@ -62,7 +62,7 @@ def test_a_batch_bigger_than_the_bound_goes_in_when_the_queue_has_room() -> None
 
 def test_join_still_waits_for_every_batch_taken_to_be_done() -> None:
     async def scenario() -> list[str]:
-        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000)
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000, max_batches=100)
         seen: list[str] = []
         queue.put_nowait(Batch(10))
         queue.put_nowait(Batch(20))
@@ -81,3 +81,18 @@ def test_join_still_waits_for_every_batch_taken_to_be_done() -> None:
         return seen
 
     assert asyncio.run(scenario()) == ["settled 10", "settled 20", "joined with 0 records waiting"]
+
+
+def test_batches_without_records_are_bounded_by_their_number() -> None:
+    async def scenario() -> tuple[int, int, bool]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000, max_batches=5)
+        for _ in range(5):  # a tick's outputs: windows closed by the clock, no records
+            queue.put_nowait(Batch(0))
+        waiting = asyncio.create_task(queue.put(Batch(0)))
+        await asyncio.sleep(0.01)
+        blocked = not waiting.done()
+        queue.get_nowait()
+        await asyncio.wait_for(waiting, timeout=1)
+        return queue.qsize(), queue.records, blocked
+
+    assert asyncio.run(scenario()) == (5, 0, True)
