@@ -174,10 +174,11 @@ class Settings(BaseSettings):
     often (0: only when they leave it), so that after a crash, which leaves no snapshot of its
     own, the next worker on this machine replays only the changelog written since the last
     one. The stream waits while each partition's state is captured (40-90 ms per partition
-    with millions of join entries, measured; the worker logs each capture); the join's entries
-    in memory are then written in a thread. Disk: a snapshot shares the join's RocksDB files
-    through hard links, so it costs about the join's entries in memory (~490 bytes each) and
-    the table files the live join has compacted away since."""
+    with millions of join entries, measured; the worker logs each capture), one partition at a
+    time, 2 s apart; the join's entries in memory are then written in a thread. Disk: a
+    snapshot shares the join's RocksDB files through hard links, so it costs about the join's
+    entries in memory (~490 bytes each) and the table files the live join has compacted away
+    since."""
 
     # --- Drift windows -----------------------------------------------------------------------
     window_seconds: float = Field(20.0, gt=0)
