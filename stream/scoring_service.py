@@ -106,7 +106,7 @@ class ScoringService(Service):
         self.producer: AIOKafkaProducer | None = None
         self.partials_producer: AIOKafkaProducer | None = None  # see _open
         self.sink: OutputSink | None = None
-        # Bounded: a batch waiting here holds its changelog groups in memory.
+        # Bounded: a batch waiting here holds its changelog groups and partials in memory.
         self._queue: SettleQueue[InFlight] = SettleQueue(SETTLE_QUEUE_RECORDS, SETTLE_QUEUE_BATCHES)
         # Held from a batch's processing until it is queued: a revocation or a stop waits for
         # it, so that every state change it sees is in the queue (then delivered and logged).
@@ -167,9 +167,9 @@ class ScoringService(Service):
         settings = self.settings
         self.producer = producer_for(settings)
         await self.producer.start()
-        # A closed window's partial is megabytes: on the predictions' connection to the broker
-        # the predictions of the next batches waited behind it (aiokafka sends one request at a
-        # time per broker), ~200 ms at every window close at 5,000 events/s.
+        # A closed window's partial runs to megabytes: on the predictions' connection to the
+        # broker the predictions of the next batches waited behind it (aiokafka sends one
+        # request at a time per broker), ~200 ms at every window close at 5,000 events/s.
         self.partials_producer = producer_for(settings)
         await self.partials_producer.start()
         await self._know_outputs()
