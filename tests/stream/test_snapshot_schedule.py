@@ -48,6 +48,17 @@ def logged_on_two_partitions(pipeline: Pipeline, champion: Champion) -> int:
     return rows
 
 
+def schedule_of_rounds(settings: Settings, round_gap_seconds: float) -> SnapshotSchedule:
+    """A schedule whose first round is due now and the next one a minute later."""
+    schedule = SnapshotSchedule(
+        settings.model_copy(update={"state_snapshot_interval_seconds": 60}),
+        CHANGELOG,
+        round_gap_seconds=round_gap_seconds,
+    )
+    schedule.soon()
+    return schedule
+
+
 def snapshot_offset(schedule: SnapshotSchedule, partition: int) -> int:
     document = blob_json.loads((schedule.place.folder(partition) / STATE_FILE).read_bytes())
     return int(document["offset"])
@@ -114,17 +125,12 @@ def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_wri
 ) -> None:
     pipeline = new_pipeline(champion, [0, 1], settings)
     rows = logged_on_two_partitions(pipeline, champion)
-    schedule = SnapshotSchedule(
-        settings.model_copy(update={"state_snapshot_interval_seconds": 60}),
-        CHANGELOG,
-        round_gap_seconds=0.3,
-    )
-    schedule.soon()
+    schedule = schedule_of_rounds(settings, round_gap_seconds=1.0)
     ends = {0: rows, 1: rows}
 
     async def round_of_pauses() -> list[tuple[bool, list[bool]]]:
         seen = []
-        for _ in range(4):  # pauses between batches, 0.2 s apart
+        for wait_after in (0.0, 1.1, 0.0, 0.0):  # pauses between batches
             due = schedule.due()
             if due:
                 schedule.periodic(pipeline.states, ends)
@@ -132,12 +138,12 @@ def test_a_periodic_round_captures_one_partition_per_pause_after_the_last_is_wri
             seen.append((due, written))
             if schedule._writing is not None:
                 await schedule._writing
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(wait_after)
         return seen
 
-    # Pause 1 starts the round with partition 0 alone; pause 2 (0.2 s later) is inside the gap
-    # after it; pause 3 takes partition 1, without waiting for the interval; pause 4: the round
-    # is over, the next is 60 s away.
+    # Pause 1 starts the round with partition 0 alone; pause 2, right after its write, is
+    # inside the gap after it; pause 3, past the gap, takes partition 1 without waiting for the
+    # interval; pause 4: the round is over, the next is 60 s away.
     assert asyncio.run(round_of_pauses()) == [
         (True, [False, False]),
         (False, [True, False]),
@@ -153,12 +159,7 @@ def test_a_partition_that_leaves_during_a_round_is_not_captured_by_it(
 ) -> None:
     pipeline = new_pipeline(champion, [0, 1], settings)
     rows = logged_on_two_partitions(pipeline, champion)
-    schedule = SnapshotSchedule(
-        settings.model_copy(update={"state_snapshot_interval_seconds": 60}),
-        CHANGELOG,
-        round_gap_seconds=0.0,
-    )
-    schedule.soon()
+    schedule = schedule_of_rounds(settings, round_gap_seconds=0.0)
 
     async def round_with_a_revocation() -> bool:
         assert schedule.due()
