@@ -238,6 +238,15 @@ def snapshot_offsets(log: Path) -> dict[int, int]:
     return {int(p): int(o) for p, o in SNAPSHOT_AT.findall(log.read_text(errors="replace"))}
 
 
+def whole_round_since(log: Path, mark: int) -> bool:
+    """Whether the worker logged, past the log's first ``mark`` bytes, a snapshot of partition
+    0 and then one of partition 1: a periodic round (one partition at a time, in order) that
+    began after the mark and is over."""
+    text = log.read_bytes()[mark:].decode(errors="replace")
+    partitions = [int(p) for p, _ in SNAPSHOT_AT.findall(text)]
+    return 0 in partitions and 1 in partitions[partitions.index(0) :]
+
+
 def all_committed(settings: Settings) -> bool:
     """Whether the scoring group has committed the end of the features and labels topics:
     every batch is then delivered and logged, so a crash repeats no output."""
@@ -279,7 +288,9 @@ def test_after_a_crash_the_next_worker_resumes_from_the_last_periodic_snapshot(
     try:
         first.wait_ready()
         wait_for(lambda: len(labeled(settings)) >= len(a_now), 90, "A's labels joined", first)
-        wait_for(lambda: len(snapshot_offsets(first.log_path)) == 2, 60, "a snapshot", first)
+        # A round snapshots one partition at a time: wait for a round begun after A, whole.
+        mark = first.log_path.stat().st_size
+        wait_for(lambda: whole_round_since(first.log_path, mark), 60, "a round", first)
         periodic = snapshot_offsets(first.log_path)
         # 2. Part B, the rest of A's labels and copies of A's events, all delivered and
         # committed; then SIGKILL, long before the next snapshot is due.
