@@ -210,9 +210,16 @@ def main() -> int:
     print(f"baseline (ready, idle) {baseline:.0f} MB")
     shape = describe(rss)
     peak = float(rss.max())
+    # The proof is two TTLs of event time: by then the join has expired as much as it
+    # ever holds. Such a run is a row of its own; the shorter run stays the everyday check.
+    two_ttls = 2 * args.ttl * args.event_rate
+    covers_two_ttls = args.events >= two_ttls
+    required = two_ttls if covers_two_ttls else 2_000_000
+    length = f"{required:,.0f} events" + (" (two join TTLs)" if covers_two_ttls else "")
+    key = "stream_memory" + ("_two_ttls" if covers_two_ttls else "")
     record(
         BenchResult(
-            key="stream_memory_sqlite" if args.sqlite else "stream_memory",
+            key=key + ("_sqlite" if args.sqlite else ""),
             what=f"stream worker RSS over {processed:,.0f} events with labels, join TTL "
             f"{args.ttl:,.0f} s, event clock {args.event_rate:,.0f} events/s"
             + (", MLflow on a SQLite store (no server)" if args.sqlite else ""),
@@ -221,8 +228,8 @@ def main() -> int:
             baseline=f"the same worker ready and idle: {baseline:.0f} MB",
             ratio=f"after warm-up, floor line {shape.floor_rise:+.1%}, peak line "
             f"{shape.peak_rise:+.1%} (limit +{MAX_RISE:.0%})",
-            target="flat, <= 500 MB RSS over 2,000,000 events",
-            met=shape.flat and peak <= 500 and processed >= 2_000_000,
+            target=f"flat, <= 500 MB RSS over {length}",
+            met=shape.flat and peak <= 500 and processed >= required,
             command=f"{COMMAND} --events {args.events} --rate {args.rate:g} "
             f"--batch-size {args.batch_size}" + (" --sqlite" if args.sqlite else ""),
             notes=f"{processed:,.0f} events scored (+90% labeled); join TTL {args.ttl:g} s, "
