@@ -208,15 +208,19 @@ class ScoringService(Service):
         after every start). Bounded: a topic that does not answer is left to its first send."""
         assert self.producer is not None and self.partials_producer is not None
         t = self.topics
-        outputs = (t.predictions, t.shadow_predictions, t.labeled, t.dead_letter,
-                   self.internal.changelog, self.internal.partials)  # fmt: skip
-        looked_up = [self.producer.partitions_for(topic) for topic in outputs[:-1]]
-        looked_up.append(self.partials_producer.partitions_for(self.internal.partials))
+        main = (t.predictions, t.shadow_predictions, t.labeled, t.dead_letter,
+                self.internal.changelog)  # fmt: skip
+        # Each producer keeps its own metadata: ask the one that will send to the topic.
+        outputs = [(self.producer, topic) for topic in main]
+        outputs.append((self.partials_producer, self.internal.partials))
         found = await asyncio.gather(
-            *(asyncio.wait_for(lookup, OUTPUT_METADATA_SECONDS) for lookup in looked_up),
+            *(
+                asyncio.wait_for(producer.partitions_for(topic), OUTPUT_METADATA_SECONDS)
+                for producer, topic in outputs
+            ),
             return_exceptions=True,
         )
-        for topic, result in zip(outputs, found, strict=True):
+        for (_, topic), result in zip(outputs, found, strict=True):
             if isinstance(result, Exception):
                 log.info("no metadata for %s before the first batch: %r", topic, result)
 
