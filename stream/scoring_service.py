@@ -294,9 +294,10 @@ class ScoringService(Service):
             timeout_ms=self.settings.batch_wait_ms, max_records=self.settings.batch_size
         )
         async with self._batching:
-            await self._process(champion, data)
-            if self.snapshots.due():
+            # Before processing: the batches before are the likeliest to be settled by now.
+            if self.snapshots.due(settled=self._queue.settled()):
                 await self._snapshot_running()
+            await self._process(champion, data)
 
     async def _process(self, champion: Any, data: dict[TopicPartition, list[Any]]) -> None:
         assert self.consumer is not None

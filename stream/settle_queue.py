@@ -48,15 +48,25 @@ class SettleQueue(asyncio.Queue[Item]):
         super().__init__(maxsize=max_batches)
         self.max_records = max_records
         self.records = 0  # records of the items waiting
+        self.unsettled = 0  # items put and not yet marked done: waiting or being settled
 
     def full(self) -> bool:
         return self.records >= self.max_records or super().full()
+
+    def settled(self) -> bool:
+        """Whether every item put was marked done (what :meth:`join` waits for)."""
+        return self.unsettled == 0
+
+    def task_done(self) -> None:
+        super().task_done()
+        self.unsettled -= 1
 
     # asyncio.Queue's storage hooks (as PriorityQueue and LifoQueue use them): every put and
     # get, waiting or not, goes through them.
     def _put(self, item: Item) -> None:
         super()._put(item)
         self.records += item.records
+        self.unsettled += 1
 
     def _get(self) -> Item:
         item: Item = super()._get()

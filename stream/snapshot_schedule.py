@@ -9,6 +9,10 @@ snapshotted at the next batch (its snapshot was used up by the restore). A snaps
 leaving partition waits for a periodic one still being written, so that an older one never
 lands after it.
 
+A capture needs every batch processed to be settled first, and the stream waits for that:
+after a window close, for the encoding and delivery of its partials. So a periodic capture
+waits for a moment when nothing is left to settle (at most ``SETTLED_WAIT_SECONDS``).
+
 A periodic round takes one partition at a time: each is captured between two batches once the
 previous one is written and ``ROUND_GAP_SECONDS`` after it was captured. Capturing all of a
 worker's partitions in one pause held the stream for 130-260 ms (4 partitions of ~60,000 join
@@ -33,6 +37,7 @@ from stream.state import PartitionState
 log = logging.getLogger(__name__)
 
 ROUND_GAP_SECONDS = 2.0  # between two captures of a periodic round
+SETTLED_WAIT_SECONDS = 1.0  # a capture waits this long at most for a moment with nothing to settle
 
 
 class SnapshotSchedule:
@@ -49,12 +54,19 @@ class SnapshotSchedule:
         self._marks: dict[int, str] = {}  # partition -> its latest group when captured
         self._round: list[int] = []  # partitions still to capture in the round under way
         self._next_in_round = 0.0  # monotonic: the round's next capture not before then
+        self._unsettled_since: float | None = None  # monotonic: due, but batches were settling
 
-    def due(self) -> bool:
+    def due(self, settled: bool = True) -> bool:
         """Whether to call :meth:`periodic` now: a round is under way, its last capture is
         written and the gap after it is over, or a new round is due (none is still being
         written). A new round is due at most once per interval: the caller starts it then,
-        or skips this one."""
+        or skips this one.
+
+        ``settled``: whether every batch processed is settled already. The caller waits for
+        the unsettled ones before a capture, and the stream with it: a batch whose windows
+        closed waits for their partials, hundreds of milliseconds. So a capture waits for a
+        settled moment, which a stream below saturation offers within a few batches, and
+        after ``SETTLED_WAIT_SECONDS`` (a saturated stream has none) it is due anyway."""
         interval = self.settings.state_snapshot_interval_seconds
         now = time.monotonic()
         if (
@@ -63,11 +75,16 @@ class SnapshotSchedule:
             or (self._writing is not None and not self._writing.done())
         ):
             return False
-        if self._round:
-            return now >= self._next_in_round
-        if now - self._last < interval:
+        if now < (self._next_in_round if self._round else self._last + interval):
             return False
-        self._last = now
+        if not settled:
+            if self._unsettled_since is None:
+                self._unsettled_since = now
+            if now - self._unsettled_since < SETTLED_WAIT_SECONDS:
+                return False
+        self._unsettled_since = None
+        if not self._round:
+            self._last = now
         return True
 
     async def leaving(self, states: Sequence[PartitionState], ends: Mapping[int, int]) -> None:

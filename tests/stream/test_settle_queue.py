@@ -96,3 +96,18 @@ def test_batches_without_records_are_bounded_by_their_number() -> None:
         return queue.qsize(), queue.records, blocked
 
     assert asyncio.run(scenario()) == (5, 0, True)
+
+
+def test_a_batch_taken_is_unsettled_until_it_is_marked_done() -> None:
+    async def scenario() -> list[bool]:
+        queue: SettleQueue[Batch] = SettleQueue(max_records=1_000, max_batches=100)
+        seen = [queue.settled()]
+        queue.put_nowait(Batch(10))
+        seen.append(queue.settled())
+        queue.get_nowait()  # being settled: no longer waiting, not yet done
+        seen.append(queue.settled())
+        queue.task_done()
+        seen.append(queue.settled())
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False, False, True]

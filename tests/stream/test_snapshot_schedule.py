@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from centinela.contract.settings import Settings
-from stream import blob_json
+from stream import blob_json, snapshot_schedule
 from stream.champion import Champion
 from stream.pipeline import Pipeline
 from stream.sink import changelog_rows
@@ -75,6 +75,20 @@ def test_a_periodic_snapshot_is_due_at_most_once_per_interval(settings: Settings
         never = SnapshotSchedule(settings.model_copy(update=off), CHANGELOG)
         time.sleep(0.25)
         assert not never.due()
+
+
+def test_a_due_snapshot_waits_for_a_settled_moment_but_not_forever(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snapshot_schedule, "SETTLED_WAIT_SECONDS", 0.2)
+    schedule = SnapshotSchedule(settings, CHANGELOG)
+    schedule.soon()
+    assert not schedule.due(settled=False)  # batches are settling: the capture would wait
+    assert schedule.due(settled=True)  # nothing left to settle: at once
+    schedule.soon()
+    assert not schedule.due(settled=False)
+    time.sleep(0.25)  # a saturated stream is never settled: due after the wait anyway
+    assert schedule.due(settled=False) and not schedule.due(settled=False)
 
 
 def test_only_partitions_that_logged_since_their_last_snapshot_are_snapshotted_again(
