@@ -172,6 +172,11 @@ class JoinState:
         return len(self._orphans)
 
     @property
+    def waiting_labels(self) -> int:
+        """Labels that came before their event, in memory and on disk."""
+        return len(self._orphans) + self._disk_orphans
+
+    @property
     def memory_entry_count(self) -> int:
         return len(self._events) + len(self._orphans) + len(self._expired)
 
