@@ -161,7 +161,9 @@ class Settings(BaseSettings):
     rate or the partitions a worker takes over: at most ~100 MB at the default with 20 float
     features (~490 bytes per waiting prediction, ~85 per remembered id), plus RocksDB's own
     16 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
-    about the same bytes per entry, for the TTL."""
+    about the same bytes per entry, for the TTL. A label that comes before its event waits
+    too (~1 KB); while a partition's features are behind, its labels pause once such labels
+    fill an eighth of its share."""
 
     state_snapshots: bool = True
     """When a partition leaves a stream worker cleanly (a rebalance, or a stop by SIGTERM), keep
