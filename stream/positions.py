@@ -80,10 +80,11 @@ class Positions:
 
         ``skew`` is event time, so what it lets wait grows with the rate: while features are
         behind, the labels also pause once those waiting for their events fill
-        ``WAITING_LABELS_SHARE`` of the partition's join memory. A waiting label weighs ~1 KB;
-        fed 13,000 events/s that a worker scored at 9,000, the labels ran ~60 s of event
-        time ahead (within ``skew``) and 180,000 of them waited in memory, +190 MB. Never
-        both topics: labels that no event will claim must not stop the features.
+        ``WAITING_LABELS_SHARE`` of the partition's join memory. Fed 13,000 events/s that it
+        scored at ~9,000, a worker read its labels ~60 s of event time ahead (within ``skew``)
+        and 180,000 of them waited in memory (~450 bytes each, ~75 MB; counted by type in
+        the worker), up to the whole budget, the rest on disk, looked up for every event.
+        Never both topics: labels that no event will claim must not stop the features.
         """
         for partition, state in states.items():
             features = TopicPartition(self.topics.features, partition)

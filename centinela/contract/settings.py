@@ -162,7 +162,7 @@ class Settings(BaseSettings):
     features (~490 bytes per waiting prediction, ~85 per remembered id), plus RocksDB's own
     16 MB for all partitions (block cache with index and filter blocks, and memtables). Disk:
     about the same bytes per entry, for the TTL. A label that comes before its event waits
-    too (~1 KB); while a partition's features are behind, its labels pause once such labels
+    too (~450 bytes); while a partition's features are behind, its labels pause once such labels
     fill an eighth of its share."""
 
     state_snapshots: bool = True
