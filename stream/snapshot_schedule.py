@@ -65,9 +65,8 @@ class SnapshotSchedule:
         ``settled``: whether every batch processed is settled already. The caller waits for
         the unsettled ones before a capture, and the stream with it: a batch whose windows
         closed waits for their partials, hundreds of milliseconds. So a capture waits for a
-        settled moment (between a stream's batches below saturation, delivery usually ends
-        before the next fetch returns), and after ``SETTLED_WAIT_SECONDS`` (a saturated
-        stream may have none) it is due anyway."""
+        settled moment, and after ``SETTLED_WAIT_SECONDS`` (a saturated stream may have
+        none) it is due anyway."""
         interval = self.settings.state_snapshot_interval_seconds
         now = time.monotonic()
         if (
