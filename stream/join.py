@@ -181,6 +181,11 @@ class JoinState:
         return len(self._events) + len(self._orphans) + len(self._expired)
 
     @property
+    def spill_store(self) -> SpillStore | None:
+        """The disk tier, once something was spilled (for its memory figures)."""
+        return self._spill
+
+    @property
     def spilled_entries(self) -> int:
         return 0 if self._spill is None else self._spill.entries
 

@@ -78,6 +78,25 @@ def _memory() -> tuple[Cache, WriteBufferManager]:
     return _shared
 
 
+def rocksdb_memory(stores: Iterable[SpillStore]) -> dict[str, int] | None:
+    """RocksDB's memory in this process, in bytes, for ``/status``: the shared block cache (its
+    index and filter blocks, and the memtables charged to it) and, summed over ``stores``,
+    their memtables and table readers. None before the first spill made the cache."""
+    if _shared is None:
+        return None
+    cache = _shared[0]
+    memory = {
+        "block_cache": cache.get_usage(),
+        "block_cache_pinned": cache.get_pinned_usage(),
+        "memtables": 0,
+        "table_readers": 0,
+    }
+    for store in stores:
+        memory["memtables"] += store.property_bytes("rocksdb.size-all-mem-tables")
+        memory["table_readers"] += store.property_bytes("rocksdb.estimate-table-readers-mem")
+    return memory
+
+
 def _options() -> Options:
     options = Options(raw_mode=True)
     options.create_if_missing(True)
@@ -189,6 +208,10 @@ class SpillStore:
                 break
             yield key[1:].decode(), bytes(iterator.value())
             iterator.next()
+
+    def property_bytes(self, name: str) -> int:
+        """One of RocksDB's integer properties (``rocksdb.size-all-mem-tables``, ...)."""
+        return int(self._db.property_int_value(name) or 0)
 
     def checkpoint(self, path: Path) -> None:
         """A consistent copy of the database at ``path`` (a folder not yet there), while it

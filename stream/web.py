@@ -19,6 +19,7 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from stream.registry_webhook import PATH as WEBHOOK_PATH
+from stream.spill import rocksdb_memory
 
 if TYPE_CHECKING:
     import faust
@@ -69,6 +70,11 @@ def status(parts: StreamComponents) -> dict[str, Any]:
             }
             for p, state in sorted(parts.scorer.pipeline.states.items())
         },
+        "join_rocksdb_bytes": rocksdb_memory(
+            store
+            for state in parts.scorer.pipeline.states.values()
+            if (store := state.join.spill_store) is not None
+        ),
         "restoring": {
             str(p): progress.describe() for p, progress in sorted(parts.scorer.restoring.items())
         },

@@ -19,7 +19,7 @@ from stream.join import (
     decode_scored,
     encode_event_entry,
 )
-from stream.spill import SpillStore
+from stream.spill import SHARED_CACHE_BYTES, SpillStore, rocksdb_memory
 from stream.validation import Rejected, ValidLabel
 
 TTL = 10.0
@@ -120,6 +120,11 @@ def test_memory_stays_bounded_and_the_rest_goes_to_disk(tmp_path: Path) -> None:
         again = join.add_label(ValidLabel("e-0", 1, 6.0, "t", b"{}"))
         assert isinstance(again, Rejected) and again.reason == "duplicate_label"
         assert join.knows("e-1") and not join.knows("e-99999")
+        store = join.spill_store
+        assert store is not None
+        memory = rocksdb_memory([store])
+        assert memory is not None and memory["memtables"] > 0  # what was spilled, not flushed
+        assert 0 < memory["block_cache"] <= SHARED_CACHE_BYTES
     finally:
         join.close()
     assert not (tmp_path / "p0").exists()

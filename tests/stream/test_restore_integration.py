@@ -159,6 +159,9 @@ def test_a_join_larger_than_its_memory_bound_spills_to_disk_and_joins_everything
         assert partition["join_memory_entries"] <= 1000
         assert partition["join_pending_events"] == scenario.n
         assert list((settings.home / "stream-state").iterdir())  # the RocksDB folder
+        rocksdb = worker.status()["join_rocksdb_bytes"]  # its memory, once it exists
+        assert set(rocksdb) == {"block_cache", "block_cache_pinned", "memtables", "table_readers"}
+        assert rocksdb["memtables"] > 0 and rocksdb["block_cache"] <= 16 * 1024 * 1024
         publish(settings, topics.labels, scenario.labels)
         wait_for(lambda: labeled_count(settings) >= scenario.n, 90, "every label joined", worker)
         assert labeled_count(settings) == scenario.n
