@@ -238,13 +238,25 @@ def main() -> int:
             target=f"flat, <= 500 MB RSS over {length}",
             met=shape.flat and peak <= 500 and processed >= required,
             command=f"{COMMAND} --events {args.events} --rate {args.rate:g} "
-            f"--batch-size {args.batch_size}" + (" --sqlite" if args.sqlite else ""),
+            f"--batch-size {args.batch_size}"
+            + _changed(args)
+            + (" --sqlite" if args.sqlite else ""),
             notes=f"{processed:,.0f} events scored (+90% labeled); join TTL {args.ttl:g} s, "
             f"windows 20 s, event time {args.event_rate:g}/s; MLflow: "
             + ("SQLite store" if args.sqlite else "tracking server"),
         )
     )
     return 0
+
+
+def _changed(args: argparse.Namespace) -> str:
+    """The TTL and event clock in the row's command, when they are not the defaults."""
+    defaults = {"ttl": Settings.model_fields["join_ttl_seconds"].default, "event_rate": 4_000.0}
+    return "".join(
+        f" --{name.replace('_', '-')} {getattr(args, name):g}"
+        for name, default in defaults.items()
+        if getattr(args, name) != default
+    )
 
 
 def describe(rss: np.ndarray) -> Flatness:
