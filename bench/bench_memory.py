@@ -72,6 +72,8 @@ COMMAND = ".venv/bin/python bench/bench_memory.py"
 WARM_UP_TENTHS = 2
 MAX_RISE = 0.05  # of the floor (or peak) line's start, over the rest of the run
 LABEL_DELAY = 5.0
+TTL = Settings.model_fields["join_ttl_seconds"].default  # the default a user runs
+EVENT_RATE = 4_000.0  # events/s of event time: the feed's default pace
 
 
 @dataclass(frozen=True)
@@ -153,10 +155,10 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=2_000_000)
     parser.add_argument("--rate", type=float, default=4_000.0, help="events/s fed (wall clock)")
     parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--ttl", type=float, default=TTL)
     parser.add_argument(
-        "--ttl", type=float, default=Settings.model_fields["join_ttl_seconds"].default
+        "--event-rate", type=float, default=EVENT_RATE, help="events/s of event time"
     )
-    parser.add_argument("--event-rate", type=float, default=4_000.0, help="events/s of event time")
     parser.add_argument(
         "--batch-size", type=int, default=Settings.model_fields["batch_size"].default
     )
@@ -251,7 +253,7 @@ def main() -> int:
 
 def _changed(args: argparse.Namespace) -> str:
     """The TTL and event clock in the row's command, when they are not the defaults."""
-    defaults = {"ttl": Settings.model_fields["join_ttl_seconds"].default, "event_rate": 4_000.0}
+    defaults = {"ttl": TTL, "event_rate": EVENT_RATE}
     return "".join(
         f" --{name.replace('_', '-')} {getattr(args, name):g}"
         for name, default in defaults.items()
