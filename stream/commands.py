@@ -28,9 +28,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from stream.app import build_app, build_components
     from stream.internal_topics import ensure_stream_topics
     from stream.math_threads import limit_math_threads
-    from stream.memory import tune_malloc
+    from stream.memory import free_dropped_fetches, tune_malloc
 
     tune_malloc()
+    free_dropped_fetches()
     limit_math_threads(settings.stream_math_threads)
     check_credentials(settings)  # a wrong password stops the worker here, with the settings named
     parts = build_components(settings)  # the topic names too, once for the whole worker

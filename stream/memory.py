@@ -7,18 +7,22 @@ back twice a second keep RSS near the working set (the runs: docs/benchmarks.md,
 Elsewhere (not glibc) all are no-ops.
 Records printed by orjson are copied to their own length before they wait to be published.
 Apache Arrow, which pandas loads if it can, is not loaded at all (:func:`leave_out_arrow`).
+A partition's fetched records that aiokafka drops unread are freed at once
+(:func:`free_dropped_fetches`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import importlib.abc
 import importlib.machinery
 import logging
 import sys
 from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +84,37 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+def free_dropped_fetches() -> None:
+    """Free the records aiokafka fetched for a partition and then dropped unread, at once.
+
+    aiokafka drops what it fetched for a partition that was paused (or seeked) before the
+    records were read. Each fetch holds its partition's whole response, up to
+    ``max_partition_fetch_bytes`` (4 MB here), in a reference cycle with the half-read iterator
+    over it, so only a full garbage collection frees it, and those are rare in this worker
+    (:func:`stream.commands.tune_garbage_collector`). On a backlog flow control pauses and
+    resumes partitions every few batches: 67 such responses, 280 MB, were alive at the peak
+    of one run (memray, docs/benchmarks.md, "A backlog's memory"). Letting go of the iterator
+    when the records are dropped breaks the cycle. Idempotent.
+    """
+    from aiokafka.consumer.fetcher import FetchResult
+
+    check_assignment = FetchResult.check_assignment
+    if getattr(check_assignment, "frees_dropped", False):
+        return
+
+    @functools.wraps(check_assignment)
+    def check_and_free(self: Any, tp: Any) -> bool:
+        records = self._partition_records
+        if check_assignment(self, tp):
+            return True
+        if records is not None:
+            records._records_iterator = None  # the iterator's frame held the records
+        return False
+
+    check_and_free.frees_dropped = True  # type: ignore[attr-defined]
+    FetchResult.check_assignment = check_and_free
 
 
 class _NoArrow(importlib.abc.MetaPathFinder):

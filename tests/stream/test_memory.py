@@ -1,12 +1,20 @@
-"""The worker's memory helpers: records right-sized before they wait in flight, Arrow left out."""
+"""The worker's memory helpers: records right-sized before they wait in flight, Arrow left out,
+fetched records dropped unread freed at once."""
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
+import weakref
+from types import SimpleNamespace
 
 import orjson
+from aiokafka.consumer.fetcher import FetchResult, PartitionRecords
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
+from aiokafka.record.memory_records import MemoryRecords
+from aiokafka.structs import TopicPartition
 
-from stream.memory import right_sized
+from stream.memory import free_dropped_fetches, right_sized
 from tests.fresh_interpreter import run_fresh
 
 
@@ -66,3 +74,53 @@ def test_arrow_is_not_left_out_once_loaded() -> None:
         "leave_out_arrow()\nimport pyarrow.parquet\nprint('pyarrow.parquet' in sys.modules)"
     )
     assert run_fresh(script) == "True"
+
+
+def fetched_records(count: int) -> PartitionRecords:
+    """Records of one partition as aiokafka's fetcher holds them after a fetch."""
+    builder = DefaultRecordBatchBuilder(
+        magic=2,
+        compression_type=0,
+        is_transactional=0,
+        producer_id=-1,
+        producer_epoch=-1,
+        base_sequence=-1,
+        batch_size=1_000_000,
+    )
+    for offset in range(count):
+        builder.append(offset, timestamp=None, key=None, value=b"x" * 100, headers=[])
+    response = MemoryRecords(bytes(builder.build()))
+    return PartitionRecords(TopicPartition("t", 0), response, None, 0, None, None, True, 0)
+
+
+def fetch_result(records: PartitionRecords, paused: bool) -> FetchResult:
+    state = SimpleNamespace(paused=paused, position=records.next_fetch_offset)
+    state.consumed_to = lambda offset: setattr(state, "position", offset)
+    assignment = SimpleNamespace(active=True, state_value=lambda tp: state)
+    return FetchResult(
+        TopicPartition("t", 0), assignment=assignment, partition_records=records, backoff=0
+    )
+
+
+def test_records_dropped_unread_are_freed_without_a_garbage_collection() -> None:
+    free_dropped_fetches()
+    free_dropped_fetches()  # idempotent: wraps once
+    records = fetched_records(100)
+    next(records)  # half read, as when a getmany stopped at max_records
+    dropped = weakref.ref(records)
+    result = fetch_result(records, paused=True)
+    del records
+    gc.disable()
+    try:
+        assert result.getall(10) == []  # paused: aiokafka drops them
+        assert dropped() is None
+    finally:
+        gc.enable()
+
+
+def test_records_of_a_partition_still_fetchable_stay() -> None:
+    free_dropped_fetches()
+    records = fetched_records(100)
+    result = fetch_result(records, paused=False)
+    assert [record.offset for record in result.getall(10)] == list(range(10))
+    assert result.has_more()
