@@ -51,6 +51,8 @@ from pathlib import Path
 
 import numpy as np
 from aiokafka import AIOKafkaProducer
+from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -67,8 +69,14 @@ from bench.stream_support import (
 )
 from centinela.contract.kafka_clients import aiokafka_config
 from centinela.contract.settings import Settings
+from centinela.contract.topics import open_admin
+from stream.internal_topics import InternalTopics
 
 COMMAND = ".venv/bin/python bench/bench_memory.py"
+# The broker writes ~3 KB per event over all topics; two TTLs at the defaults would need ~90 GB.
+KEPT_BYTES_PER_PARTITION = 1 << 30
+SEGMENT_BYTES = 256 << 20
+DYNAMIC_TOPIC_CONFIG = 1  # a DescribeConfigs entry's source: set on the topic itself
 WARM_UP_TENTHS = 2
 MAX_RISE = 0.05  # of the floor (or peak) line's start, over the rest of the run
 LABEL_DELAY = 5.0
@@ -182,6 +190,7 @@ def main() -> int:
             settings = with_tracking(settings, home, stack, sqlite=args.sqlite)
             register_champion(settings)
             prepare(settings)
+            cap_topic_sizes(settings)
             worker = Worker(settings, home / "worker.log")
             try:
                 worker.wait_ready()
@@ -249,6 +258,34 @@ def main() -> int:
         )
     )
     return 0
+
+
+def cap_topic_sizes(settings: Settings) -> None:
+    """The broker keeps at most ~1 GB per partition of the busy topics, whatever the run's
+    length (the worker has read them long before; the compacted state log is left alone).
+    A topic's own settings (the partials' larger records, say) are kept: an alteration
+    replaces them all."""
+    names = topics(settings)
+    busy = [names.features, names.labels, names.predictions, names.shadow_predictions]
+    busy += [names.labeled, InternalTopics.from_settings(settings).partials]
+    capped = {"retention.bytes": str(KEPT_BYTES_PER_PARTITION), "segment.bytes": str(SEGMENT_BYTES)}
+    admin = open_admin(settings)
+    try:
+        admin.alter_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, name, configs=_own(admin, name) | capped)
+                for name in busy
+            ]
+        )
+    finally:
+        admin.close()
+
+
+def _own(admin: KafkaAdminClient, topic: str) -> dict[str, str]:
+    """The settings given to ``topic`` itself (not the broker's defaults)."""
+    (response,) = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    ((_, _, _, _, entries),) = response.resources
+    return {entry[0]: entry[1] for entry in entries if entry[3] == DYNAMIC_TOPIC_CONFIG}
 
 
 def _changed(args: argparse.Namespace) -> str:
