@@ -13,8 +13,10 @@ worker's throughput, so that no backlog builds up. The worker's RSS is sampled e
 A run over two TTLs of event time (28,800,000 events at the defaults) is the proof that nothing
 grows with the TTL: by then the join has held and expired a whole TTL's events. It is recorded
 as a row of its own. It takes two hours at 4,000 events/s; a faster feed must stay below what
-the worker keeps up with (on a 2-core machine beside the broker and this feeder, 13,000/s was
-not: a backlog built up, see docs/benchmarks.md).
+the worker keeps up with (on a 2-core machine beside the broker and this feeder, 9,000/s was
+kept up with through the first TTL, not through the second, when entries expire; 13,000/s
+never: see docs/benchmarks.md). The broker keeps ~1 GB per partition of the busy topics
+(:func:`cap_topic_sizes`): uncapped, two TTLs at the defaults write ~90 GB.
 
 The worker talks to an `mlflow server` (its default setting, `http://127.0.0.1:5000`, what
 `centinela up` runs); `--sqlite` points it at a SQLite store instead, the embedded setup, which
