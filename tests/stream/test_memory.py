@@ -105,6 +105,7 @@ def fetch_result(records: PartitionRecords, paused: bool) -> FetchResult:
 def test_records_dropped_unread_are_freed_without_a_garbage_collection() -> None:
     free_dropped_fetches()
     free_dropped_fetches()  # idempotent: wraps once
+    assert not hasattr(FetchResult.check_assignment.__wrapped__, "frees_dropped")
     records = fetched_records(100)
     next(records)  # half read, as when a getmany stopped at max_records
     dropped = weakref.ref(records)
