@@ -134,11 +134,18 @@ class SpillStore:
         self._db = Rdict(str(path), _options())
         # Entries written and not yet popped or taken (approximate: for /status).
         self.entries = entries or 0
+        # Per kind, a bucket below which no index key is left (unknown for a reopened store).
+        # An expiry scan starts there: from the first bucket it would walk the tombstones of
+        # everything expired before, which RocksDB keeps until it compacts them, ~270 ms per
+        # empty scan after 750,000 expired entries (docs/benchmarks.md, "Expiry").
+        self._floor: dict[bytes, int] = {}
 
     def put_bucket(self, kind: bytes, bucket: int, items: Iterable[tuple[str, bytes]]) -> None:
         """Store ``items`` (id, value) of one expiry bucket, in one write."""
         batch = WriteBatch(raw_mode=True)
         prefix = _bucket_key(kind, bucket)
+        if kind in self._floor:
+            self._floor[kind] = min(self._floor[kind], bucket)
         count = 0
         for key, value in items:
             raw = key.encode()
@@ -172,7 +179,16 @@ class SpillStore:
     def pop_buckets_before(self, kind: bytes, bucket: int) -> list[tuple[str, bytes]]:
         """Remove every entry of ``kind`` in buckets below ``bucket``; return those still
         present (taken ones have left already), in bucket order."""
-        start, end = _bucket_key(kind, -_SIGN), _bucket_key(kind, bucket)
+        floor = self._floor.get(kind, -_SIGN)
+        if floor >= bucket:
+            return []
+        end = _bucket_key(kind, bucket)
+        index = self._index_keys(_bucket_key(kind, floor), end)
+        found = self._remove_indexed(kind, index, len(end)) if index else []
+        self._floor[kind] = bucket
+        return found
+
+    def _index_keys(self, start: bytes, end: bytes) -> list[bytes]:
         index: list[bytes] = []
         iterator = self._db.iter()
         iterator.seek(start)
@@ -182,10 +198,13 @@ class SpillStore:
                 break
             index.append(key)
             iterator.next()
-        del iterator
-        if not index:
-            return []
-        ids = [key[len(start) :] for key in index]
+        return index
+
+    def _remove_indexed(
+        self, kind: bytes, index: list[bytes], prefix_length: int
+    ) -> list[tuple[str, bytes]]:
+        """Delete the index keys and their entries; the entries that were still there."""
+        ids = [key[prefix_length:] for key in index]
         values = cast(list[bytes | None], self._db.get([kind + raw for raw in ids]))
         batch = WriteBatch(raw_mode=True)
         found = []

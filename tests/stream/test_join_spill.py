@@ -185,3 +185,29 @@ def test_labels_waiting_on_disk_are_found_after_a_snapshot_hands_the_disk_over(
         assert isinstance(again, Rejected) and again.reason == "duplicate_label"
     finally:
         successor.close()
+
+
+def test_an_expiry_scan_starts_where_the_last_ended_yet_finds_later_writes_below_it(
+    tmp_path: Path,
+) -> None:
+    """Expiry scans start at the last expired bucket (not over the tombstones before it); an
+    entry written below that bucket afterwards is still expired, and a reopened store, which
+    does not know where the last scan ended, still finds everything."""
+    store = SpillStore(tmp_path / "p0")
+    for bucket in range(5):
+        store.put_bucket(b"e", bucket, [(f"{bucket}-a", b"1"), (f"{bucket}-b", b"2")])
+    assert [key for key, _ in store.pop_buckets_before(b"e", 3)] == [
+        "0-a", "0-b", "1-a", "1-b", "2-a", "2-b"
+    ]  # fmt: skip
+    assert store.pop_buckets_before(b"e", 3) == []
+    assert store.pop_buckets_before(b"e", 2) == []  # already expired: no scan
+    store.put_bucket(b"e", 1, [("late", b"3")])  # below the last scan's end
+    assert store.pop_buckets_before(b"e", 4) == [("late", b"3"), ("3-a", b"1"), ("3-b", b"2")]
+    assert store.get(b"e", "late") is None
+    store.checkpoint(tmp_path / "copy")
+    store.destroy()
+    reopened = SpillStore(tmp_path / "copy", entries=2)
+    try:
+        assert reopened.pop_buckets_before(b"e", 9) == [("4-a", b"1"), ("4-b", b"2")]
+    finally:
+        reopened.destroy()
