@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import threading
@@ -219,6 +220,9 @@ def main() -> int:
                     last = count
                     time.sleep(1.0)
                 feeder.join()
+            except Exception:
+                keep_log(home / "worker.log")
+                raise
             finally:
                 worker.stop()
     if args.samples:
@@ -260,6 +264,13 @@ def main() -> int:
         )
     )
     return 0
+
+
+def keep_log(log: Path) -> None:
+    """A copy of a failed run's worker log outside the run's folder, which is deleted."""
+    kept = Path(tempfile.gettempdir()) / f"centinela-bench-memory-worker-{int(time.time())}.log"
+    shutil.copyfile(log, kept)
+    print(f"the run failed; the worker's log: {kept}", file=sys.stderr)
 
 
 def cap_topic_sizes(settings: Settings) -> None:
