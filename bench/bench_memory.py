@@ -73,7 +73,7 @@ from bench.stream_support import (
 from centinela.contract.kafka_clients import aiokafka_config
 from centinela.contract.settings import Settings
 from centinela.contract.topics import open_admin
-from stream.internal_topics import InternalTopics
+from stream.internal_topics import PARTIALS_MAX_BYTES, InternalTopics
 
 COMMAND = ".venv/bin/python bench/bench_memory.py"
 # The broker writes ~3 KB per event over all topics; two TTLs at the defaults would need ~90 GB.
@@ -279,14 +279,23 @@ def cap_topic_sizes(settings: Settings) -> None:
     A topic's own settings (the partials' larger records, say) are kept: an alteration
     replaces them all."""
     names = topics(settings)
+    partials = InternalTopics.from_settings(settings).partials
+    # What each topic is created with, stated rather than only read back: a topic created a
+    # moment ago may not show its own settings yet (a run lost the partials' record limit so).
+    created = {name: names.configs(name, settings) for name in names.names()}
+    created[partials] = {"max.message.bytes": str(PARTIALS_MAX_BYTES)}
     busy = [names.features, names.labels, names.predictions, names.shadow_predictions]
-    busy += [names.labeled, InternalTopics.from_settings(settings).partials]
+    busy += [names.labeled, partials]
     capped = {"retention.bytes": str(KEPT_BYTES_PER_PARTITION), "segment.bytes": str(SEGMENT_BYTES)}
     admin = open_admin(settings)
     try:
         admin.alter_configs(
             [
-                ConfigResource(ConfigResourceType.TOPIC, name, configs=_own(admin, name) | capped)
+                ConfigResource(
+                    ConfigResourceType.TOPIC,
+                    name,
+                    configs=_own(admin, name) | created[name] | capped,
+                )
                 for name in busy
             ]
         )
