@@ -7,9 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stream import spill as spill_module
 from stream.join import (
     DUPLICATE_EVENT,
     Joined,
@@ -211,3 +213,57 @@ def test_an_expiry_scan_starts_where_the_last_ended_yet_finds_later_writes_below
         assert reopened.pop_buckets_before(b"e", 9) == [("4-a", b"1"), ("4-b", b"2")]
     finally:
         reopened.destroy()
+
+
+def test_an_expiry_call_removes_a_chunk_and_the_next_goes_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call removes at most a chunk of index keys (its memory and time are bounded whatever
+    a bucket holds); the next call goes on where it stopped. Every entry is found once, in
+    bucket order, and a write below where the scan stands is still found."""
+    monkeypatch.setattr(spill_module, "EXPIRY_CHUNK", 3)
+    store = SpillStore(tmp_path / "p0")
+    try:
+        for bucket in (2, 3):
+            store.put_bucket(b"e", bucket, [(f"{bucket}-{i}", b"v") for i in range(4)])
+        assert store.pop_buckets_before(b"e", 4) == [("2-0", b"v"), ("2-1", b"v"), ("2-2", b"v")]
+        assert store.entries == 8 - 3
+        store.put_bucket(b"e", 1, [("late", b"w")])  # below where the scan stands
+        popped = [key for key, _ in store.pop_buckets_before(b"e", 4)]
+        while more := store.pop_buckets_before(b"e", 4):
+            popped += [key for key, _ in more]
+        assert popped == ["late", "2-3", "3-0", "3-1", "3-2", "3-3"]
+        assert store.entries == 0
+        store.put_bucket(b"e", 5, [("kept", b"k")])
+        assert store.pop_buckets_before(b"e", 5) == []  # its bucket is not below 5
+        assert store.pop_buckets_before(b"e", 6) == [("kept", b"k")]
+    finally:
+        store.destroy()
+
+
+def test_a_join_expires_its_disk_tier_a_chunk_per_call_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each expiry call removes at most a chunk from disk, so what is on disk may outlive its
+    bucket by a few calls; every waiting label still comes back once, and a label for an
+    event past the TTL is still rejected as such, whether its event had left disk or not."""
+    monkeypatch.setattr(spill_module, "EXPIRY_CHUNK", 4)
+    join = JoinState(TTL, memory_entries=1, spill=lambda: SpillStore(tmp_path / "p0"))
+    try:
+        for i in range(20):
+            join.add_event(Scored(f"e-{i}", 1.0, "1", 1, None, b"x"))
+            join.add_label(ValidLabel(f"orphan-{i}", 1, 1.0, "t", b"{}", i))
+        join.expire(1.0)  # within the TTL: only spills, down to the bound
+        assert join.spilled_entries >= 38
+        label = join.add_label(ValidLabel("e-0", 1, 30.0, "t", b"{}"))
+        assert isinstance(label, Rejected) and label.reason == "label_past_ttl"  # still on disk
+        returned = [r.label.event_id for r in join.expire(30.0)]
+        assert 0 < len(returned) < 20 and join.spilled_entries > 0  # a chunk, not all at once
+        late = join.add_label(ValidLabel("e-19", 1, 31.0, "t", b"{}"))
+        assert isinstance(late, Rejected) and late.reason == "label_past_ttl"
+        for _ in range(40):
+            returned += [r.label.event_id for r in join.expire(30.0)]
+        assert sorted(returned) == sorted(f"orphan-{i}" for i in range(20))
+        assert join.spilled_entries == 0 and join.memory_entry_count == 0
+    finally:
+        join.close()
