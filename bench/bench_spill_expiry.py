@@ -14,8 +14,9 @@ oldest, then times empty calls: the store as it is, and the same store made to s
 first bucket (as before) on the same data, alternated. Baseline, same run: the latter.
 
 A second row: the longest call while a bucket expires (target: within the latency target's
-100 ms, since the stream waits for it). The store removes a bucket ``EXPIRY_CHUNK`` keys per
-call, and each batch calls; baseline, same run: the whole bucket in one call (as before),
+100 ms, since the stream waits for it). Each round writes its bucket a batch's share at a
+time, with an expiry call per batch, as the worker does; a call removes ``EXPIRY_CHUNK`` keys
+more than came since the last. Baseline, same run: the whole bucket in one call (as before),
 alternated by round.
 
     .venv/bin/python bench/bench_spill_expiry.py [--rounds 64] [--bucket 56250]
@@ -42,6 +43,7 @@ EMPTY_CALLS = 5  # per round and variant
 VALUE = b"v" * 200
 TARGET_MS = 1.0
 CALL_TARGET_MS = 100.0
+BATCH_SHARE = 250  # a partition's share of a batch of 1,000 events (4 partitions)
 
 
 def empty_call_ms(store: SpillStore, bucket: int, *, from_first: bool) -> float:
@@ -54,20 +56,28 @@ def empty_call_ms(store: SpillStore, bucket: int, *, from_first: bool) -> float:
     return elapsed
 
 
-def expire_ms(store: SpillStore, bucket: int, *, whole: bool) -> tuple[int, float]:
-    """Expire what lies below ``bucket``, a call per batch as the join does, until a call finds
-    nothing: the entries found and the longest call (ms). ``whole``: in one call, as before."""
+def write_and_expire_ms(
+    store: SpillStore, newest: int, size: int, expire_below: int, *, whole: bool
+) -> tuple[int, float]:
+    """Write bucket ``newest`` a batch's share at a time and expire what lies below
+    ``expire_below`` once per batch, as the worker does, then call until a call finds
+    nothing: the entries expired and the longest expiry call (ms). ``whole``: everything
+    expired in one call, as before."""
     chunk = spill.EXPIRY_CHUNK
     if whole:
         spill.EXPIRY_CHUNK = 2**62
     try:
-        found, longest = 0, 0.0
+        found, longest, written = 0, 0.0, 0
         while True:
+            if written < size:
+                share = range(written, min(size, written + BATCH_SHARE))
+                store.put_bucket(b"e", newest, ((f"{newest}-{i}", VALUE) for i in share))
+                written += len(share)
             started = time.perf_counter()
-            count = len(store.pop_buckets_before(b"e", bucket))
+            count = len(store.pop_buckets_before(b"e", expire_below))
             longest = max(longest, (time.perf_counter() - started) * 1000)
             found += count
-            if not count:
+            if not count and written >= size:
                 return found, longest
     finally:
         spill.EXPIRY_CHUNK = chunk
@@ -86,9 +96,10 @@ def main() -> int:
         longest: dict[bool, list[float]] = {False: [], True: []}  # per round, by ``whole``
         for oldest in range(args.rounds):
             newest = HELD_BUCKETS + oldest
-            store.put_bucket(b"e", newest, ((f"{newest}-{i}", VALUE) for i in range(args.bucket)))
             whole = oldest % 2 == 1
-            found, call_ms = expire_ms(store, oldest + 1, whole=whole)
+            found, call_ms = write_and_expire_ms(
+                store, newest, args.bucket, oldest + 1, whole=whole
+            )
             assert found == args.bucket
             longest[whole].append(call_ms)
             for _ in range(EMPTY_CALLS):

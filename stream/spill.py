@@ -63,7 +63,7 @@ def _bucket_key(kind: bytes, bucket: int) -> bytes:
 # benchmark; the filters of ~2,000,000 spilled ids take ~5 MB.
 SHARED_CACHE_BYTES = 16 * 1024 * 1024
 MEMTABLE_BYTES = 8 * 1024 * 1024  # of the above, at most this in memtables
-EXPIRY_CHUNK = 4096  # index keys an expiry call removes at most (:meth:`pop_buckets_before`)
+EXPIRY_CHUNK = 4096  # index keys an expiry call removes beyond the new (:meth:`pop_buckets_before`)
 _shared: tuple[Cache, WriteBufferManager] | None = None
 
 
@@ -140,6 +140,7 @@ class SpillStore:
         # everything expired before, which RocksDB keeps until it compacts them: ~110 ms per
         # empty scan once a TTL's entries had expired (docs/benchmarks.md, "Expiry").
         self._floor: dict[bytes, bytes] = {}
+        self._written: dict[bytes, int] = {}  # per kind, index keys put since its last expiry
 
     def put_bucket(self, kind: bytes, bucket: int, items: Iterable[tuple[str, bytes]]) -> None:
         """Store ``items`` (id, value) of one expiry bucket, in one write."""
@@ -155,6 +156,7 @@ class SpillStore:
             count += 1
         self._db.write(batch)
         self.entries += count
+        self._written[kind] = self._written.get(kind, 0) + count
 
     def get(self, kind: bytes, key: str) -> bytes | None:
         value = self._db.get(kind + key.encode())
@@ -178,21 +180,24 @@ class SpillStore:
         return bytes(value)
 
     def pop_buckets_before(self, kind: bytes, bucket: int) -> list[tuple[str, bytes]]:
-        """Remove the oldest entries of ``kind`` in buckets below ``bucket``, at most
-        :data:`EXPIRY_CHUNK` of them; return those still present (taken ones have left
-        already), in bucket order. The next call goes on where this one stopped.
+        """Remove the oldest entries of ``kind`` in buckets below ``bucket``; return those
+        still present (taken ones have left already), in bucket order. At most
+        :data:`EXPIRY_CHUNK` index keys more than were put since the last call: the next call
+        goes on where this one stopped.
 
         A bucket at the defaults holds ~130,000 of a partition's entries at 9,000 events/s:
         removed in one go, it built lists and a write batch of ~40 MB that raised the worker's
         floor, and held the stream for ~0.7 s (docs/benchmarks.md, "Expiry"). Every batch
-        calls, with at most a batch of new entries, so the calls keep up, a few batches late."""
+        calls, and each call removes a chunk more than came since the last one, so what is left
+        behind shrinks, whatever the batch size."""
+        most = EXPIRY_CHUNK + self._written.pop(kind, 0)
         end = _bucket_key(kind, bucket)
         start = self._floor.get(kind, _bucket_key(kind, -_SIGN))
         if start >= end:
             return []
-        index = self._index_keys(start, end, EXPIRY_CHUNK)
+        index = self._index_keys(start, end, most)
         # Past the last key and its tombstone; ``end`` once the scan reached it.
-        self._floor[kind] = end if len(index) < EXPIRY_CHUNK else index[-1] + b"\x00"
+        self._floor[kind] = end if len(index) < most else index[-1] + b"\x00"
         return self._remove_indexed(kind, index, len(end)) if index else []
 
     def _index_keys(self, start: bytes, end: bytes, most: int) -> list[bytes]:

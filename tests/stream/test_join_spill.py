@@ -218,25 +218,30 @@ def test_an_expiry_scan_starts_where_the_last_ended_yet_finds_later_writes_below
 def test_an_expiry_call_removes_a_chunk_and_the_next_goes_on_where_it_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A call removes at most a chunk of index keys (its memory and time are bounded whatever
-    a bucket holds); the next call goes on where it stopped. Every entry is found once, in
-    bucket order, and a write below where the scan stands is still found."""
+    """A call removes at most a chunk of index keys more than were put since the last call
+    (its memory and time are bounded whatever a bucket holds, yet it keeps up with any
+    inflow); the next call goes on where it stopped. Every entry is found once, in bucket
+    order, and a write below where the scan stands is still found."""
     monkeypatch.setattr(spill_module, "EXPIRY_CHUNK", 3)
     store = SpillStore(tmp_path / "p0")
     try:
         for bucket in (2, 3):
             store.put_bucket(b"e", bucket, [(f"{bucket}-{i}", b"v") for i in range(4)])
+        assert store.pop_buckets_before(b"e", 0) == []  # nothing below bucket 0
         assert store.pop_buckets_before(b"e", 4) == [("2-0", b"v"), ("2-1", b"v"), ("2-2", b"v")]
         assert store.entries == 8 - 3
         store.put_bucket(b"e", 1, [("late", b"w")])  # below where the scan stands
         popped = [key for key, _ in store.pop_buckets_before(b"e", 4)]
+        assert len(popped) == 3 + 1  # a chunk more than came since the last call
         while more := store.pop_buckets_before(b"e", 4):
             popped += [key for key, _ in more]
         assert popped == ["late", "2-3", "3-0", "3-1", "3-2", "3-3"]
         assert store.entries == 0
-        store.put_bucket(b"e", 5, [("kept", b"k")])
+        store.put_bucket(b"e", 5, [(f"5-{i}", b"k") for i in range(10)])
         assert store.pop_buckets_before(b"e", 5) == []  # its bucket is not below 5
-        assert store.pop_buckets_before(b"e", 6) == [("kept", b"k")]
+        store.put_bucket(b"e", 6, [(f"6-{i}", b"k") for i in range(10)])
+        assert len(store.pop_buckets_before(b"e", 7)) == 3 + 10  # not 3: it keeps up
+        assert len(store.pop_buckets_before(b"e", 7)) == 3
     finally:
         store.destroy()
 
@@ -254,6 +259,7 @@ def test_a_join_expires_its_disk_tier_a_chunk_per_call_and_loses_nothing(
             join.add_event(Scored(f"e-{i}", 1.0, "1", 1, None, b"x"))
             join.add_label(ValidLabel(f"orphan-{i}", 1, 1.0, "t", b"{}", i))
         join.expire(1.0)  # within the TTL: only spills, down to the bound
+        join.expire(1.0)  # nothing new: the next call's allowance is a chunk only
         assert join.spilled_entries >= 38
         label = join.add_label(ValidLabel("e-0", 1, 30.0, "t", b"{}"))
         assert isinstance(label, Rejected) and label.reason == "label_past_ttl"  # still on disk
