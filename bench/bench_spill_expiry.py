@@ -92,6 +92,7 @@ def main() -> int:
         store = SpillStore(Path(folder) / "p0")
         for bucket in range(HELD_BUCKETS):
             store.put_bucket(b"e", bucket, ((f"{bucket}-{i}", VALUE) for i in range(args.bucket)))
+        assert not store.pop_buckets_before(b"e", 0)  # the worker calls every batch: none due yet
         timings: dict[bool, list[float]] = {False: [], True: []}
         longest: dict[bool, list[float]] = {False: [], True: []}  # per round, by ``whole``
         for oldest in range(args.rounds):

@@ -63,7 +63,10 @@ def _bucket_key(kind: bytes, bucket: int) -> bytes:
 # benchmark; the filters of ~2,000,000 spilled ids take ~5 MB.
 SHARED_CACHE_BYTES = 16 * 1024 * 1024
 MEMTABLE_BYTES = 8 * 1024 * 1024  # of the above, at most this in memtables
-EXPIRY_CHUNK = 4096  # index keys an expiry call removes beyond the new (:meth:`pop_buckets_before`)
+# What an expiry call removes at most (:meth:`pop_buckets_before`): a chunk of index keys, and as
+# many as were written since the last call up to a catch-up bound (a replay writes many at once).
+EXPIRY_CHUNK = 4096
+EXPIRY_CATCH_UP = 15 * EXPIRY_CHUNK
 _shared: tuple[Cache, WriteBufferManager] | None = None
 
 
@@ -182,15 +185,15 @@ class SpillStore:
     def pop_buckets_before(self, kind: bytes, bucket: int) -> list[tuple[str, bytes]]:
         """Remove the oldest entries of ``kind`` in buckets below ``bucket``; return those
         still present (taken ones have left already), in bucket order. At most
-        :data:`EXPIRY_CHUNK` index keys more than were put since the last call: the next call
-        goes on where this one stopped.
+        :data:`EXPIRY_CHUNK` index keys more than were put since the last call (up to
+        :data:`EXPIRY_CATCH_UP` of those): the next call goes on where this one stopped.
 
         A bucket at the defaults holds ~130,000 of a partition's entries at 9,000 events/s:
         removed in one go, it built lists and a write batch of ~40 MB that raised the worker's
         floor, and held the stream for ~0.7 s (docs/benchmarks.md, "Expiry"). Every batch
         calls, and each call removes a chunk more than came since the last one, so what is left
-        behind shrinks, whatever the batch size."""
-        most = EXPIRY_CHUNK + self._written.pop(kind, 0)
+        behind shrinks, for any batch below 61,440 entries per partition."""
+        most = EXPIRY_CHUNK + min(self._written.pop(kind, 0), EXPIRY_CATCH_UP)
         end = _bucket_key(kind, bucket)
         start = self._floor.get(kind, _bucket_key(kind, -_SIGN))
         if start >= end:

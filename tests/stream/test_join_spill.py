@@ -218,11 +218,12 @@ def test_an_expiry_scan_starts_where_the_last_ended_yet_finds_later_writes_below
 def test_an_expiry_call_removes_a_chunk_and_the_next_goes_on_where_it_stopped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A call removes at most a chunk of index keys more than were put since the last call
-    (its memory and time are bounded whatever a bucket holds, yet it keeps up with any
-    inflow); the next call goes on where it stopped. Every entry is found once, in bucket
+    """A call removes at most a chunk of index keys more than were put since the last call,
+    up to a bound (its memory and time are bounded whatever a bucket holds, yet it keeps up
+    with the inflow); the next call goes on where it stopped. Every entry is found once, in bucket
     order, and a write below where the scan stands is still found."""
     monkeypatch.setattr(spill_module, "EXPIRY_CHUNK", 3)
+    monkeypatch.setattr(spill_module, "EXPIRY_CATCH_UP", 20)
     store = SpillStore(tmp_path / "p0")
     try:
         for bucket in (2, 3):
@@ -242,6 +243,8 @@ def test_an_expiry_call_removes_a_chunk_and_the_next_goes_on_where_it_stopped(
         store.put_bucket(b"e", 6, [(f"6-{i}", b"k") for i in range(10)])
         assert len(store.pop_buckets_before(b"e", 7)) == 3 + 10  # not 3: it keeps up
         assert len(store.pop_buckets_before(b"e", 7)) == 3
+        store.put_bucket(b"e", 9, [(f"9-{i}", b"k") for i in range(30)])  # a replay's burst
+        assert len(store.pop_buckets_before(b"e", 10)) == 3 + 20  # the catch-up bound
     finally:
         store.destroy()
 
