@@ -88,6 +88,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=HELD_BUCKETS)
     parser.add_argument("--bucket", type=int, default=56_250)
     args = parser.parse_args()
+    if args.rounds < 2:
+        parser.error("--rounds must be at least 2: the two ways to expire alternate by round")
     with tempfile.TemporaryDirectory(prefix="centinela-bench-spill-") as folder:
         store = SpillStore(Path(folder) / "p0")
         for bucket in range(HELD_BUCKETS):

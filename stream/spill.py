@@ -64,7 +64,8 @@ def _bucket_key(kind: bytes, bucket: int) -> bytes:
 SHARED_CACHE_BYTES = 16 * 1024 * 1024
 MEMTABLE_BYTES = 8 * 1024 * 1024  # of the above, at most this in memtables
 # What an expiry call removes at most (:meth:`pop_buckets_before`): a chunk of index keys, and as
-# many as were written since the last call up to a catch-up bound (a replay writes many at once).
+# many as were written since the last call, up to a bound: a worker that takes over partitions
+# cuts each partition's share of memory and spills the excess at once.
 EXPIRY_CHUNK = 4096
 EXPIRY_CATCH_UP = 15 * EXPIRY_CHUNK
 _shared: tuple[Cache, WriteBufferManager] | None = None
