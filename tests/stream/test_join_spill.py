@@ -192,8 +192,8 @@ def test_labels_waiting_on_disk_are_found_after_a_snapshot_hands_the_disk_over(
 def test_an_expiry_scan_starts_where_the_last_ended_yet_finds_later_writes_below_it(
     tmp_path: Path,
 ) -> None:
-    """Expiry scans start at the last expired bucket (not over the tombstones before it); an
-    entry written below that bucket afterwards is still expired, and a reopened store, which
+    """Expiry scans start where the last one ended (not over the tombstones before it); an
+    entry written below that point afterwards is still expired, and a reopened store, which
     does not know where the last scan ended, still finds everything."""
     store = SpillStore(tmp_path / "p0")
     for bucket in range(5):
@@ -243,7 +243,7 @@ def test_an_expiry_call_removes_a_chunk_and_the_next_goes_on_where_it_stopped(
         store.put_bucket(b"e", 6, [(f"6-{i}", b"k") for i in range(10)])
         assert len(store.pop_buckets_before(b"e", 7)) == 3 + 10  # not 3: it keeps up
         assert len(store.pop_buckets_before(b"e", 7)) == 3
-        store.put_bucket(b"e", 9, [(f"9-{i}", b"k") for i in range(30)])  # a replay's burst
+        store.put_bucket(b"e", 9, [(f"9-{i}", b"k") for i in range(30)])  # a burst of spills
         assert len(store.pop_buckets_before(b"e", 10)) == 3 + 20  # the catch-up bound
     finally:
         store.destroy()
