@@ -14,8 +14,8 @@ A run over two TTLs of event time (28,800,000 events at the defaults) is the pro
 grows with the TTL: by then the join has held and expired a whole TTL's events. It is recorded
 as a row of its own. It takes two hours at 4,000 events/s; a faster feed must stay below what
 the worker keeps up with (on a 2-core machine beside the broker and this feeder, 9,000/s was
-kept up with through the first TTL, not through the second, when entries expire; 13,000/s
-never: see docs/benchmarks.md). The broker keeps ~1 GB per partition of the busy topics
+kept up with through both TTLs once expiry removed a chunk per call; 13,000/s never: see
+docs/benchmarks.md). The broker keeps ~1 GB per partition of the busy topics
 (:func:`cap_topic_sizes`): uncapped, two TTLs at the defaults write ~90 GB.
 
 The worker talks to an `mlflow server` (its default setting, `http://127.0.0.1:5000`, what
