@@ -263,6 +263,10 @@ def main() -> int:
     return 0
 
 
+# A worker that stays silent this long is hung, not busy: the run ends as failed.
+GIVE_UP_SILENT_SECONDS = 300.0
+
+
 def sample(
     worker: Worker,
     feeder: threading.Thread,
@@ -281,10 +285,13 @@ def sample(
         now = time.monotonic()
         try:
             count = worker.scored()
-        except requests.RequestException:
+        except requests.RequestException as error:
             count = last
             silent_since = silent_since or now
             print(f"{now - started:7.0f}s the worker's /metrics did not answer", flush=True)
+            if now - silent_since > GIVE_UP_SILENT_SECONDS:
+                silent = now - silent_since
+                raise RuntimeError(f"the worker has not answered for {silent:.0f} s") from error
         else:
             if silent_since is not None:  # from the first unanswered request to this answer
                 longest_silence = max(longest_silence, time.monotonic() - silent_since)
