@@ -87,6 +87,7 @@ MAX_RISE = 0.05  # of the floor (or peak) line's start, over the rest of the run
 LABEL_DELAY = 5.0
 TTL = Settings.model_fields["join_ttl_seconds"].default  # the default a user runs
 EVENT_RATE = 4_000.0  # events/s of event time: the feed's default pace
+GIVE_UP_SILENT_SECONDS = 300.0  # a worker silent this long is hung, not busy: the run fails
 
 
 @dataclass(frozen=True)
@@ -261,10 +262,6 @@ def main() -> int:
         )
     )
     return 0
-
-
-# A worker that stays silent this long is hung, not busy: the run ends as failed.
-GIVE_UP_SILENT_SECONDS = 300.0
 
 
 def sample(
